@@ -1,0 +1,131 @@
+"""The run configuration: one typed model, filled from defaults, a YAML file and CLI flags (in that order)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_LEXICONS = REPO_ROOT / "personas"
+
+# Fields that only say where and how fast to run; they never change a byte of content.
+_NON_CONTENT = frozenset({"out", "run_name", "workers", "shard_size_mb"})
+
+
+class ConfigError(ValueError):
+    """A bad configuration: the message names the field and says what to do."""
+
+
+class RunConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    out: Path = Field(Path("outputs"), description="output root; the run directory is <out>/<run_name>/")
+    run_name: str | None = Field(None, description="run directory name (default: derived from the scale and seed)")
+    personas: int = Field(500, ge=1, description="number of training personas")
+    bench_personas: int = Field(200, ge=0, description="number of benchmark personas (disjoint from training)")
+    months: int = Field(3, ge=1, le=24, description="months of simulated life per persona")
+    seed: int = Field(0, ge=0, description="run seed; same config and seed give byte-identical shards")
+    text_backend: Literal["scripted"] = Field("scripted", description="how session plans become text")
+    image_backend: Literal["procedural"] = Field("procedural", description="how scene specs become pictures")
+    image_rate: float = Field(0.2, gt=0, le=1, description="share of user turns that carry an image")
+    turns_per_session: tuple[int, int] = Field((3, 8), description="min and max user-assistant exchanges per session")
+    start_date: date = Field(date(2025, 3, 3), description="first day of every persona's timeline")
+    image_size: int = Field(320, ge=64, le=2048, description="side of the rendered square images, in pixels")
+    shard_size_mb: int = Field(250, ge=1, description="target size of one Parquet shard")
+    workers: int | None = Field(None, ge=1, description="parallel persona workers (default: one per CPU Ray sees)")
+    lexicon_dir: Path = Field(DEFAULT_LEXICONS, description="folder with the persona lexicons")
+
+    @field_validator("run_name")
+    @classmethod
+    def _safe_run_name(cls, v: str | None) -> str | None:
+        if v is not None and (not v or v.startswith(".") or any(c not in _NAME_CHARS for c in v)):
+            raise ValueError("use letters, digits, '.', '_' and '-' only, not starting with '.' (it names a folder under --out)")
+        return v
+
+    @field_validator("turns_per_session")
+    @classmethod
+    def _turn_range(cls, v: tuple[int, int]) -> tuple[int, int]:
+        lo, hi = v
+        if lo < 2 or hi < lo or hi > 60:
+            raise ValueError(f"need 2 <= min <= max <= 60, got {list(v)}")
+        return v
+
+    @model_validator(mode="after")
+    def _lexicons_exist(self) -> RunConfig:
+        if not self.lexicon_dir.is_dir():
+            raise ValueError(f"lexicon_dir {self.lexicon_dir} is not a folder")
+        return self
+
+    @property
+    def name(self) -> str:
+        return self.run_name or f"p{self.personas}-b{self.bench_personas}-m{self.months}-s{self.seed}"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.out / self.name
+
+    def content_dict(self) -> dict[str, Any]:
+        """The fields that determine the data (not where it goes or how fast): the resume key."""
+        d = json.loads(self.model_dump_json(exclude=set(_NON_CONTENT)))
+        d["lexicon_dir"] = _dir_digest(self.lexicon_dir)
+        return d
+
+    def fingerprint(self) -> str:
+        return hashlib.sha256(json.dumps(self.content_dict(), sort_keys=True).encode()).hexdigest()[:16]
+
+
+_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+
+
+def _dir_digest(folder: Path) -> str:
+    """Content hash of the lexicons, so editing a lexicon is seen as a different config."""
+    h = hashlib.sha256()
+    for p in sorted(folder.iterdir()):
+        if p.is_file() and not p.name.startswith("."):
+            h.update(p.name.encode() + b"\0" + p.read_bytes() + b"\0")
+    return "sha256:" + h.hexdigest()[:16]
+
+
+def _format_errors(err: ValidationError, source: str) -> str:
+    lines = []
+    for e in err.errors():
+        field = ".".join(str(x) for x in e["loc"]) or "(config)"
+        got = f" (got {e['input']!r})" if "input" in e and not isinstance(e["input"], dict) else ""
+        msg = e["msg"]
+        if e["type"] == "extra_forbidden":
+            msg = f"unknown key; valid keys: {', '.join(RunConfig.model_fields)}"
+        lines.append(f"  {field}: {msg}{got}")
+    return f"invalid configuration ({source}):\n" + "\n".join(lines)
+
+
+def load_config(path: Path | str | None = None, overrides: dict[str, Any] | None = None) -> RunConfig:
+    """Defaults < YAML file < overrides. Raises ConfigError with one message naming each bad field."""
+    data: dict[str, Any] = {}
+    source = "defaults"
+    if path is not None:
+        path = Path(path)
+        source = str(path)
+        try:
+            loaded = yaml.safe_load(path.read_text())
+        except OSError as e:
+            raise ConfigError(f"cannot read config file {path}: {e.strerror or e}") from None
+        except yaml.YAMLError as e:
+            raise ConfigError(f"config file {path} is not valid YAML: {e}") from None
+        if loaded is None:
+            loaded = {}
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"config file {path} must be a mapping of keys to values, got {type(loaded).__name__}")
+        data.update({str(k).replace("-", "_"): v for k, v in loaded.items()})
+    if overrides:
+        data.update({k: v for k, v in overrides.items() if v is not None})
+        source += " + command line" if path is not None else "command line"
+    try:
+        return RunConfig(**data)
+    except ValidationError as e:
+        raise ConfigError(_format_errors(e, source)) from None

@@ -1,0 +1,120 @@
+"""Persona sampling: Big Five from a space-filling design, the rest from the lexicons.
+
+Training and benchmark personas come from two separate Latin hypercube designs, so each split
+covers the trait space evenly on its own; full names are unique across both splits.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.stats import qmc
+
+from pipeline.config import RunConfig
+from pipeline.personas.lexicon import Lexicon
+from pipeline.records import TRAITS, BigFive, Goal, Habit, Person, Persona, Preference, Rhythm, Split, Style
+from pipeline.rng import pick, rng_for
+
+def trait_design(n: int, seed: int, split: Split) -> np.ndarray:
+    """n points in [1, 5]^5 from an optimized Latin hypercube (each trait's range cut in n equal strata)."""
+    if n == 0:
+        return np.zeros((0, len(TRAITS)))
+    sampler = qmc.LatinHypercube(d=len(TRAITS), optimization="random-cd" if n > 1 else None,
+                                 rng=rng_for(seed, "big_five", split))
+    return np.round(1.0 + 4.0 * sampler.random(n), 2)
+
+
+def style_from_traits(b: BigFive) -> Style:
+    knob = {t: (getattr(b, t) - 1.0) / 4.0 for t in TRAITS}
+    words = [
+        "outgoing and exclamatory" if knob["extraversion"] > 0.6 else "reserved" if knob["extraversion"] < 0.4 else "even-toned",
+        "warm" if knob["agreeableness"] > 0.6 else "blunt" if knob["agreeableness"] < 0.4 else "polite",
+        "precise about plans and times" if knob["conscientiousness"] > 0.6 else "loose about details" if knob["conscientiousness"] < 0.4 else "fairly organized",
+        "prone to worry" if knob["neuroticism"] > 0.6 else "unflappable" if knob["neuroticism"] < 0.4 else "occasionally anxious",
+        "vivid and curious" if knob["openness"] > 0.6 else "plain-spoken" if knob["openness"] < 0.4 else "matter-of-fact",
+    ]
+    return Style(
+        exuberance=round(knob["extraversion"], 3), warmth=round(knob["agreeableness"], 3),
+        precision=round(knob["conscientiousness"], 3), worry=round(knob["neuroticism"], 3),
+        vividness=round(knob["openness"], 3), summary=", ".join(words),
+    )
+
+
+def rhythm_from_traits(b: BigFive, rng: np.random.Generator) -> Rhythm:
+    """Extraverts talk more often; conscientious people at regular hours; anxious people later at night."""
+    chronotypes = np.array([8.0, 12.5, 19.5, 22.5])
+    night = (b.neuroticism - 1) / 4
+    weights = np.array([0.2 + 0.3 * (b.conscientiousness - 1) / 4, 0.2, 0.4, 0.1 + 0.4 * night])
+    peak = float(rng.choice(chronotypes, p=weights / weights.sum()) + rng.normal(0, 0.7))
+    return Rhythm(
+        sessions_per_week=round(1.8 + 2.6 * (b.extraversion - 1) / 4 + float(rng.uniform(0, 1.2)), 2),
+        peak_hour=round(min(max(peak, 7.0), 23.5), 2),
+        hour_spread=round(0.6 + 2.4 * (1 - (b.conscientiousness - 1) / 4), 2),
+        weekend_factor=round(float(rng.uniform(0.5, 1.8)), 2),
+    )
+
+
+_BIO = (
+    "{name} is a {age}-year-old {occupation} living in {city}. Outside work: {i0}, {i1} and {i2}.",
+    "{first}, {age}, works as a {occupation} in {city} and spends free time on {i0} and {i1}; lately also {i2}.",
+    "A {occupation} from {city}, {name} ({age}) is into {i0}, with {i1} and {i2} on the side.",
+    "{name} ({age}) lives in {city}, where they work as a {occupation}. Weekends mean {i0}, {i1} or {i2}.",
+)
+
+
+def sample_personas(cfg: RunConfig, lex: Lexicon) -> list[Persona]:
+    """All personas of a run, training first. Deterministic in (seed, lexicons, counts)."""
+    n_total = cfg.personas + cfg.bench_personas
+    n_names = len(lex.first_names) * len(lex.last_names)
+    if n_total > n_names:
+        raise ValueError(f"{n_total} personas need more unique names than the lexicons give ({n_names}); "
+                         f"add names to {cfg.lexicon_dir}/first_names.txt or last_names.txt")
+    run_rng = rng_for(cfg.seed, "persona_slots")
+    name_idx = run_rng.choice(n_names, size=n_total, replace=False)
+    occupation_order = run_rng.permutation(len(lex.occupations))
+    location_order = run_rng.permutation(len(lex.locations))
+    designs = {"train": trait_design(cfg.personas, cfg.seed, "train"),
+               "bench": trait_design(cfg.bench_personas, cfg.seed, "bench")}
+    out = []
+    for i in range(n_total):
+        split: Split = "train" if i < cfg.personas else "bench"
+        j = i if split == "train" else i - cfg.personas
+        first = lex.first_names[int(name_idx[i]) // len(lex.last_names)]
+        last = lex.last_names[int(name_idx[i]) % len(lex.last_names)]
+        out.append(_persona(
+            pid=f"{split}-{j:05d}", split=split, first=first, last=last,
+            occupation=lex.occupations[int(occupation_order[i % len(occupation_order)])],
+            location=lex.locations[int(location_order[i % len(location_order)])],
+            big_five=BigFive(**dict(zip(TRAITS, designs[split][j].tolist()))),
+            rng=rng_for(cfg.seed, f"{split}-{j:05d}", "persona"), lex=lex,
+        ))
+    return out
+
+
+def _persona(*, pid: str, split: Split, first: str, last: str, occupation: str, location: str,
+             big_five: BigFive, rng: np.random.Generator, lex: Lexicon) -> Persona:
+    name = f"{first} {last}"
+    age = int(rng.integers(19, 73))
+    interests = pick(rng, lex.interests, 3)
+    others = [n for n in lex.first_names if n != first]
+    roles = pick(rng, list(lex.relationships.roles), int(rng.integers(4, 7)))
+    people = [
+        Person(name=n, role=r, closeness=int(rng.integers(lo, hi + 1)))
+        for n, r in zip(pick(rng, others, len(roles)), roles)
+        for lo, hi in [lex.relationships.roles[r]]
+    ]
+    goals = [Goal(id=f"{pid}/goal{k}", text=g.text, key=g.key) for k, g in enumerate(pick(rng, lex.goals, 3))]
+    habits = [
+        Habit(id=f"{pid}/habit{k}", activity=h.activity, key=h.key, weekday=int(rng.integers(7)), part=h.part)  # type: ignore[arg-type]
+        for k, h in enumerate(pick(rng, lex.habits, int(rng.integers(2, 4))))
+    ]
+    categories = pick(rng, sorted(lex.preferences), 4)
+    preferences = [Preference(category=c, noun=lex.preferences[c].noun, item=pick(rng, lex.preferences[c].items))
+                   for c in categories]
+    city = location.split(",")[0]
+    bio = pick(rng, _BIO).format(name=name, first=first, age=age, occupation=occupation, city=city,
+                                 i0=interests[0], i1=interests[1], i2=interests[2])
+    return Persona(
+        id=pid, split=split, name=name, age=age, occupation=occupation, location=location, bio=bio,
+        big_five=big_five, style=style_from_traits(big_five), rhythm=rhythm_from_traits(big_five, rng),
+        interests=interests, relationships=people, goals=goals, habits=habits, preferences=preferences,
+    )

@@ -1,0 +1,236 @@
+"""The run report: what a person would rather look at than read, built from the shards.
+
+`report/index.html` with PNG plots (Big Five coverage, sessions over the calendar, hour/weekday
+rhythm, image rate, preference shifts, true personality drift) and sample conversations with their
+images. Returns the statistics that also go into the manifest.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pyarrow as pa  # noqa: E402
+import pyarrow.compute as pc  # noqa: E402
+import pyarrow.dataset as pads  # noqa: E402
+
+from pipeline.records import TRAITS  # noqa: E402
+from pipeline.world.clock import WEEKDAYS  # noqa: E402
+
+_WORD = re.compile(r"[a-z0-9']+")
+
+
+def _table(run_dir: Path, name: str, columns: list[str] | None = None) -> pa.Table:
+    return pads.dataset(run_dir / "data" / name, format="parquet").to_table(columns=columns)
+
+
+def distinct_n(texts: list[str], n: int) -> float:
+    """Share of distinct n-grams among all n-grams (higher = more varied wording)."""
+    total, seen = 0, set()
+    for t in texts:
+        w = _WORD.findall(t.lower())
+        grams = list(zip(*(w[i:] for i in range(n))))
+        total += len(grams)
+        seen.update(grams)
+    return len(seen) / total if total else 0.0
+
+
+def build_report(run_dir: Path, n_samples: int = 3) -> dict:
+    out = run_dir / "report"
+    (out / "img").mkdir(parents=True, exist_ok=True)
+    personas = _table(run_dir, "personas", ["id", "split", "big_five"]).to_pylist()
+    sessions = _table(run_dir, "sessions", ["id", "persona_id", "start_time", "turns"])
+    events = _table(run_dir, "events", ["persona_id", "kind", "time", "facts"])
+
+    turns = pc.list_flatten(sessions["turns"]).combine_chunks()
+    roles = turns.field("role").to_numpy(zero_copy_only=False)
+    texts = turns.field("text").to_pylist()
+    has_image = pc.greater(pc.list_value_length(turns.field("image_ids")), 0).to_numpy(zero_copy_only=False)
+    user = roles == "user"
+    user_texts = [t for t, u in zip(texts, user) if u]
+    starts = [datetime.strptime(s, "%Y-%m-%d %H:%M") for s in sessions["start_time"].to_pylist()]
+    session_pids = sessions["persona_id"].to_pylist()
+    per_persona_sessions = Counter(session_pids)
+    turn_pids = np.repeat(np.array(session_pids), pc.list_value_length(sessions["turns"]).to_numpy())
+    kinds = events["kind"].to_pylist()
+    shift_rows = [(pid, datetime.strptime(t, "%Y-%m-%d %H:%M"), f[0]["key"].split("/", 1)[1])
+                  for pid, k, t, f in zip(events["persona_id"].to_pylist(), kinds, events["time"].to_pylist(),
+                                          events["facts"].to_pylist()) if k == "preference_shift"]
+    shifts_per_persona = Counter(pid for pid, _, _ in shift_rows)
+
+    stats = {
+        "personas": len(personas), "sessions": sessions.num_rows, "turns": len(texts), "user_turns": int(user.sum()),
+        "images": int(has_image.sum()),
+        "image_rate": round(float(has_image[user].mean()) if user.any() else 0.0, 4),
+        "sessions_per_persona": _summary(list(per_persona_sessions.values())),
+        "turns_per_session": _summary(pc.list_value_length(sessions["turns"]).to_pylist()),
+        "preference_shifts_per_persona": _summary([shifts_per_persona.get(p["id"], 0) for p in personas]),
+        "events_by_kind": dict(sorted(Counter(kinds).items())),
+        "distinct_2_user": round(distinct_n(user_texts, 2), 4), "distinct_3_user": round(distinct_n(user_texts, 3), 4),
+    }
+
+    _plot_big_five(personas, out / "big_five.png")
+    _plot_calendar(starts, session_pids, out / "calendar.png")
+    _plot_rhythm(starts, out / "rhythm.png")
+    _plot_image_rate(turn_pids[user], has_image[user], out / "image_rate.png")
+    _plot_shifts(shift_rows, out / "preference_shifts.png")
+    samples = _samples(run_dir, sessions, out, n_samples)
+    _write_html(out / "index.html", run_dir.name, stats, samples)
+    plt.close("all")
+    return stats
+
+
+def _summary(xs: list[int]) -> dict:
+    a = np.asarray(xs, dtype=float)
+    if a.size == 0:
+        return {"min": 0, "mean": 0, "max": 0}
+    return {"min": int(a.min()), "mean": round(float(a.mean()), 2), "max": int(a.max())}
+
+
+def _plot_big_five(personas: list[dict], path: Path) -> None:
+    fig, axes = plt.subplots(5, 5, figsize=(11, 11))
+    for split, colour in (("train", "tab:blue"), ("bench", "tab:orange")):
+        pts = np.array([[p["big_five"][t] for t in TRAITS] for p in personas if p["split"] == split])
+        if pts.size == 0:
+            continue
+        for i in range(5):
+            for j in range(5):
+                ax = axes[i, j]
+                if i == j:
+                    ax.hist(pts[:, i], bins=np.linspace(1, 5, 17), alpha=0.6, color=colour, label=split)
+                else:
+                    ax.scatter(pts[:, j], pts[:, i], s=4, alpha=0.5, color=colour)
+                ax.set_xlim(1, 5)
+                if i == 4:
+                    ax.set_xlabel(TRAITS[j][:5])
+                if j == 0:
+                    ax.set_ylabel(TRAITS[i][:5])
+    axes[0, 0].legend(fontsize=7)
+    fig.suptitle("Big Five coverage (Latin hypercube per split): pairwise scatter, histograms on the diagonal")
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+
+
+def _plot_calendar(starts: list[datetime], pids: list[str], path: Path) -> None:
+    first = min(starts)
+    weeks = np.array([(s - first).days // 7 for s in starts])
+    ids = sorted(set(pids))[:80]
+    row = {p: i for i, p in enumerate(ids)}
+    grid = np.zeros((len(ids), weeks.max() + 1))
+    for w, p in zip(weeks, pids):
+        if p in row:
+            grid[row[p], w] += 1
+    fig, (a, b) = plt.subplots(1, 2, figsize=(13, 5), gridspec_kw={"width_ratios": [3, 1]})
+    im = a.imshow(grid, aspect="auto", cmap="viridis", interpolation="nearest")
+    a.set_xlabel(f"week since {first:%Y-%m-%d}")
+    a.set_ylabel(f"persona (first {len(ids)})")
+    a.set_title("Sessions per persona per week")
+    fig.colorbar(im, ax=a)
+    b.hist(list(Counter(pids).values()), bins=20, color="tab:green")
+    b.set_title("Sessions per persona")
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+
+
+def _plot_rhythm(starts: list[datetime], path: Path) -> None:
+    grid = np.zeros((7, 24))
+    for s in starts:
+        grid[s.weekday(), s.hour] += 1
+    fig, ax = plt.subplots(figsize=(11, 3.6))
+    im = ax.imshow(grid, aspect="auto", cmap="magma", interpolation="nearest")
+    ax.set_yticks(range(7), [w[:3] for w in WEEKDAYS])
+    ax.set_xticks(range(0, 24, 2))
+    ax.set_xlabel("hour of session start")
+    ax.set_title("When personas talk to the assistant (session starts)")
+    fig.colorbar(im, ax=ax)
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+
+
+def _plot_image_rate(pids: np.ndarray, has_image: np.ndarray, path: Path) -> None:
+    rates = [has_image[pids == p].mean() for p in np.unique(pids)]
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    ax.hist(rates, bins=20, color="tab:purple")
+    ax.axvline(float(has_image.mean()), color="k", linestyle="--", label=f"overall {has_image.mean():.1%}")
+    ax.set_xlabel("share of user turns with an image, per persona")
+    ax.legend()
+    ax.set_title("Image rate")
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+
+
+def _plot_shifts(rows: list[tuple[str, datetime, str]], path: Path) -> None:
+    fig, (a, b) = plt.subplots(1, 2, figsize=(13, 4.5))
+    if rows:
+        first = min(t for _, t, _ in rows)
+        cats = sorted({c for _, _, c in rows})
+        weeks = max((t - first).days // 7 for _, t, _ in rows) + 1
+        bottom = np.zeros(weeks)
+        for c in cats:
+            counts = np.bincount([(t - first).days // 7 for _, t, cc in rows if cc == c], minlength=weeks)
+            a.bar(range(weeks), counts, bottom=bottom, label=c)
+            bottom += counts
+        a.legend(fontsize=7, ncol=2)
+        a.set_xlabel("week")
+        a.set_title("Preference shifts over time, by category")
+        ids = sorted({p for p, _, _ in rows})[:40]
+        for i, p in enumerate(ids):
+            ts = [(t - first).days for pp, t, _ in rows if pp == p]
+            b.plot(ts, [i] * len(ts), "o-", ms=4, lw=0.8)
+        b.set_xlabel("day")
+        b.set_ylabel("persona")
+        b.set_title("Shifts per persona (first 40)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+
+
+def _samples(run_dir: Path, sessions: pa.Table, out: Path, n: int) -> list[dict]:
+    """The first sessions that show images, with their pictures copied next to the report."""
+    images = _table(run_dir, "images", ["id", "session_id", "image"])
+    with_images = set(images["session_id"].to_pylist())
+    picked = [i for i, sid in enumerate(sessions["id"].to_pylist()) if sid in with_images][:n]
+    by_id = {r["id"]: r["image"]["bytes"] for r in images.filter(
+        pc.is_in(images["session_id"], pa.array([sessions["id"][i].as_py() for i in picked]))).to_pylist()}
+    samples = []
+    for i in picked:
+        row = sessions.slice(i, 1).to_pylist()[0]
+        turns = []
+        for t in row["turns"]:
+            files = []
+            for image_id in t["image_ids"]:
+                name = image_id.replace("/", "_") + ".png"
+                (out / "img" / name).write_bytes(by_id[image_id])
+                files.append(f"img/{name}")
+            turns.append({"role": t["role"], "time": t["time"], "text": t["text"], "images": files})
+        samples.append({"id": row["id"], "turns": turns})
+    return samples
+
+
+def _write_html(path: Path, name: str, stats: dict, samples: list[dict]) -> None:
+    rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(str(v))}</td></tr>" for k, v in stats.items())
+    plots = "".join(f'<h2>{title}</h2><img src="{f}" style="max-width:100%">' for title, f in (
+        ("Big Five coverage", "big_five.png"), ("Sessions over the calendar", "calendar.png"),
+        ("Hour and weekday rhythm", "rhythm.png"), ("Image rate", "image_rate.png"),
+        ("Preference shifts", "preference_shifts.png")))
+    convs = ""
+    for s in samples:
+        convs += f"<h3>{html.escape(s['id'])}</h3><div class='conv'>"
+        for t in s["turns"]:
+            imgs = "".join(f'<br><img src="{f}" width="220">' for f in t["images"])
+            convs += (f"<p class='{t['role']}'><b>{t['role']}</b> <small>{t['time']}</small><br>"
+                      f"{html.escape(t['text'])}{imgs}</p>")
+        convs += "</div>"
+    path.write_text(f"""<!doctype html><html><head><meta charset="utf-8"><title>PersonaForge report: {html.escape(name)}</title>
+<style>body{{font-family:sans-serif;max-width:1100px;margin:auto}} td{{padding:2px 10px;border-bottom:1px solid #ddd}}
+.conv p{{padding:6px 10px;border-radius:8px;max-width:70%}} .user{{background:#e8f0fe}} .assistant{{background:#f1f1f1;margin-left:25%}}</style>
+</head><body><h1>PersonaForge run report: {html.escape(name)}</h1><h2>Statistics</h2><table>{rows}</table>
+{plots}<h2>Sample conversations</h2>{convs}</body></html>
+""")

@@ -1,0 +1,239 @@
+"""The Ray job: `python pipeline/run.py [options]` locally, or `ray job submit -- python pipeline/run.py`.
+
+Ray only wires the stages: the driver samples personas, Ray Data maps `generate_persona` over them
+(one persona per task, each written as an atomic part), and the driver assembles the shards, the
+report and the manifest. A rerun of the same command resumes: finished personas are skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make the package importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pipeline import __version__
+from pipeline.config import ConfigError, RunConfig, load_config
+from pipeline.personas.lexicon import LexiconError, load_lexicon
+from pipeline.personas.sampler import sample_personas
+
+RUN_FORMAT = 1
+
+
+class RunError(RuntimeError):
+    """A run that cannot proceed; the message says why and what to do."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    fields = RunConfig.model_fields
+    ap = argparse.ArgumentParser(
+        prog="pipeline/run.py",
+        description="Generate a PersonaForge dataset: personas -> simulated months -> conversations with images -> "
+                    "Parquet shards, a report and a manifest under <out>/<run-name>/. Rerunning resumes.",
+    )
+    ap.add_argument("--config", type=Path, metavar="FILE", help="YAML file with any of the keys below (underscored)")
+
+    def opt(flag: str, key: str, type_=str, metavar: str | None = None, **kw) -> None:
+        default = fields[key].default
+        ap.add_argument(flag, dest=key, type=type_, metavar=metavar, default=None,
+                        help=f"{fields[key].description} (default: {default if default is not None else 'auto'})", **kw)
+
+    opt("--out", "out", Path, "DIR")
+    opt("--run-name", "run_name", str, "NAME")
+    opt("--personas", "personas", int, "N")
+    opt("--bench-personas", "bench_personas", int, "N")
+    opt("--months", "months", int, "M")
+    opt("--seed", "seed", int, "S")
+    opt("--text-backend", "text_backend", str, "NAME")
+    opt("--image-backend", "image_backend", str, "NAME")
+    opt("--image-rate", "image_rate", float, "F")
+    opt("--turns-per-session", "turns_per_session", int, "N", nargs=2)
+    opt("--start-date", "start_date", str, "YYYY-MM-DD")
+    opt("--image-size", "image_size", int, "PX")
+    opt("--shard-size-mb", "shard_size_mb", int, "MB")
+    opt("--workers", "workers", int, "N")
+    opt("--lexicon-dir", "lexicon_dir", Path, "DIR")
+    ap.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    return ap
+
+
+def config_from_args(args: argparse.Namespace) -> RunConfig:
+    overrides = {k: v for k, v in vars(args).items() if k not in ("config", "no_progress") and v is not None}
+    if "turns_per_session" in overrides:
+        overrides["turns_per_session"] = tuple(overrides["turns_per_session"])
+    return load_config(args.config, overrides)
+
+
+# ------------------------------------------------------------------ run dir
+
+
+def prepare_run_dir(cfg: RunConfig) -> Path:
+    """Create or reopen the run folder; refuse one made with a different config or by another version."""
+    run_dir = cfg.run_dir
+    marker = run_dir / "run.json"
+    if marker.exists():
+        try:
+            prev = json.loads(marker.read_text())
+        except ValueError:
+            raise RunError(f"{marker} is corrupted; delete {run_dir} to start this run over") from None
+        if prev.get("format") != RUN_FORMAT:
+            raise RunError(f"{run_dir} was written by another PersonaForge version (run format {prev.get('format')}, "
+                           f"this is {RUN_FORMAT}); use another --run-name or delete it")
+        if prev.get("fingerprint") != cfg.fingerprint():
+            old, new = prev.get("config", {}), cfg.content_dict()
+            diff = ", ".join(f"{k}: {old.get(k)!r} -> {new[k]!r}" for k in new if old.get(k) != new[k])
+            raise RunError(f"{run_dir} holds a run with a different configuration ({diff}); "
+                           "use another --run-name, or delete the folder to start over")
+        return run_dir
+    if run_dir.exists() and any(run_dir.iterdir()):
+        raise RunError(f"{run_dir} exists and is not a PersonaForge run; choose another --run-name or --out")
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(marker, {"format": RUN_FORMAT, "fingerprint": cfg.fingerprint(), "config": cfg.content_dict()})
+    except OSError as e:
+        raise RunError(f"cannot write the run folder {run_dir}: {e.strerror or e}; check --out and its permissions") from None
+    return run_dir
+
+
+def write_json_atomic(path: Path, data: dict) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+    os.replace(tmp, path)
+
+
+# ------------------------------------------------------------------ stages on Ray
+
+
+def _generate_row(row: dict, cfg_json: str, run_dir: str, fingerprint: str) -> dict:
+    """Ray task body: one persona -> one part on disk -> a small summary row."""
+    import ray
+
+    from pipeline.generate import STAGES, generate_persona
+    from pipeline.parts import write_part
+    from pipeline.records import Persona
+
+    cfg = RunConfig.model_validate_json(cfg_json)
+    timings: dict[str, float] = {}
+    part = generate_persona(Persona.model_validate_json(row["persona"]), cfg, timings)
+    t0 = time.perf_counter()
+    rows = write_part(Path(run_dir), part, fingerprint)
+    timings["write"] = time.perf_counter() - t0
+    return {
+        "persona_id": row["persona_id"], "node_id": ray.get_runtime_context().get_node_id(),
+        "turns": sum(len(s.turns) for s in part.sessions), "sessions": rows["sessions"], "images": rows["images"],
+        **{f"s_{k}": timings.get(k, 0.0) for k in (*STAGES, "write")},
+    }
+
+
+def generate_parts(cfg: RunConfig, run_dir: Path, todo: list, progress: bool) -> list[dict]:
+    import ray
+
+    if not ray.is_initialized():
+        ray.init(logging_level="ERROR", log_to_driver=False, include_dashboard=False,
+                 ignore_reinit_error=True, configure_logging=True)
+    ctx = ray.data.DataContext.get_current()
+    ctx.enable_progress_bars = progress
+    ctx.print_on_execution_start = False
+    workers = cfg.workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
+    items = [{"persona_id": p.id, "persona": p.model_dump_json()} for p in todo]
+    ds = ray.data.from_items(items, override_num_blocks=len(items)).map(
+        _generate_row, fn_kwargs={"cfg_json": cfg.model_dump_json(), "run_dir": str(run_dir.resolve()),
+                                  "fingerprint": cfg.fingerprint()},
+        num_cpus=1, compute=ray.data.TaskPoolStrategy(size=workers), max_retries=2)
+    return list(ds.iter_rows())
+
+
+# ------------------------------------------------------------------ the job
+
+
+def run(cfg: RunConfig, progress: bool = True) -> dict:
+    from pipeline.parts import clean_partial, is_complete, remove_part
+    from pipeline.report.build import build_report
+    from pipeline.shards import write_shards
+
+    wall: dict[str, float] = {}
+    t = time.perf_counter()
+    lex = load_lexicon(cfg.lexicon_dir)
+    personas = sample_personas(cfg, lex)
+    run_dir = prepare_run_dir(cfg)
+    clean_partial(run_dir)
+    fingerprint = cfg.fingerprint()
+    todo = [p for p in personas if not is_complete(run_dir, p.id, fingerprint)]
+    for p in todo:
+        remove_part(run_dir, p.id)
+    wall["sample"] = time.perf_counter() - t
+    _say(progress, f"{run_dir}: {len(personas)} personas ({cfg.personas} train + {cfg.bench_personas} bench); "
+                   f"{len(personas) - len(todo)} already done, generating {len(todo)}")
+
+    t = time.perf_counter()
+    summaries = generate_parts(cfg, run_dir, todo, progress) if todo else []
+    wall["generate"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    shards = write_shards(run_dir, [p.id for p in personas], cfg.shard_size_mb, progress)
+    wall["shards"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    stats = build_report(run_dir)
+    wall["report"] = time.perf_counter() - t
+
+    manifest = make_manifest(cfg, shards, stats, summaries, wall)
+    write_json_atomic(run_dir / "manifest.json", manifest)
+    _say(progress, f"done: {sum(s['rows'] for s in shards if s['table'] == 'sessions')} sessions, "
+                   f"{stats['turns']} turns, {stats['images']} images in {sum(wall.values()):.0f}s -> {run_dir}")
+    return manifest
+
+
+def make_manifest(cfg: RunConfig, shards: list[dict], stats: dict, summaries: list[dict], wall: dict) -> dict:
+    counts: dict[str, dict[str, int]] = {}
+    for s in shards:
+        counts.setdefault(s["table"], {}).setdefault(s["split"], 0)
+        counts[s["table"]][s["split"]] += s["rows"]
+    stage_cpu = {k[2:]: round(sum(r[k] for r in summaries), 3) for k in (summaries[0] if summaries else {}) if k.startswith("s_")}
+    versions = {name: _version(name) for name in ("ray", "pyarrow", "pydantic", "numpy", "pillow", "datasets")}
+    return {
+        "format": RUN_FORMAT, "personaforge": __version__, "run_name": cfg.name,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "config": json.loads(cfg.model_dump_json()), "fingerprint": cfg.fingerprint(), "seed": cfg.seed,
+        "versions": {"python": platform.python_version(), **versions},
+        "counts": counts, "stats": stats, "files": shards,
+        "timings": {"wall_s": {k: round(v, 3) for k, v in wall.items()},
+                    "generated_this_run": len(summaries), "persona_cpu_s": stage_cpu,
+                    "nodes": sorted({r["node_id"] for r in summaries})},
+    }
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _say(enabled: bool, msg: str) -> None:
+    if enabled:
+        print(f"[personaforge] {msg}", file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        cfg = config_from_args(args)
+        load_lexicon(cfg.lexicon_dir)
+        run(cfg, progress=not args.no_progress)
+    except (ConfigError, LexiconError, RunError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""Assemble the parts into Hugging Face–layout Parquet shards.
+
+`data/<table>/<split>-NNNNN-of-MMMMM.parquet`, split `train` for training personas and `test` for
+benchmark personas. Parts are streamed in persona-id order (one persona in memory at a time), so
+the shards are byte-identical whatever the number of workers, and memory does not grow with the
+run. Shards roll over at a target compressed size; the whole `data/` folder is swapped in at the end.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from tqdm import tqdm
+
+from pipeline.parts import read_part, sha256_file
+from pipeline.tables import TABLES, hf_schema
+
+HF_SPLIT = {"train": "train", "bench": "test"}
+ROW_GROUP_BYTES = 32 << 20
+
+
+class _ShardWriter:
+    def __init__(self, folder: Path, split: str, schema: pa.Schema, target_bytes: int):
+        self.folder, self.split, self.schema, self.target = folder, split, schema, target_bytes
+        self.paths: list[Path] = []
+        self.rows: list[int] = []
+        self.sink = self.writer = None
+        self.pending: list[pa.Table] = []
+        self.pending_bytes = 0
+
+    def _open(self) -> None:
+        path = self.folder / f".{self.split}-{len(self.paths):05d}.parquet"
+        self.paths.append(path)
+        self.rows.append(0)
+        self.sink = pa.OSFile(str(path), "wb")
+        self.writer = pq.ParquetWriter(self.sink, self.schema, compression="zstd")
+
+    def write(self, table: pa.Table) -> None:
+        self.pending.append(table.cast(self.schema))
+        self.pending_bytes += table.nbytes
+        if self.pending_bytes >= ROW_GROUP_BYTES:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        if self.writer is None:
+            self._open()
+        table = pa.concat_tables(self.pending)
+        self.writer.write_table(table, row_group_size=max(table.num_rows, 1))
+        self.rows[-1] += table.num_rows
+        self.pending, self.pending_bytes = [], 0
+        if self.sink.tell() >= self.target:
+            self._close()
+
+    def _close(self) -> None:
+        self.writer.close()
+        self.sink.close()
+        self.writer = self.sink = None
+
+    def finish(self) -> list[tuple[Path, int]]:
+        self.flush()
+        if self.writer is not None:
+            self._close()
+        n = len(self.paths)
+        out = []
+        for k, (path, rows) in enumerate(zip(self.paths, self.rows)):
+            final = self.folder / f"{self.split}-{k:05d}-of-{n:05d}.parquet"
+            path.rename(final)
+            out.append((final, rows))
+        return out
+
+
+def write_shards(run_dir: Path, persona_ids: Iterable[str], target_mb: int, progress: bool = True) -> list[dict]:
+    """Write every table's shards; returns one entry per shard (relative path, rows, bytes, sha256)."""
+    ids = sorted(persona_ids)
+    staging = run_dir / "data.tmp"
+    shutil.rmtree(staging, ignore_errors=True)
+    shards = []
+    for table in TABLES:
+        folder = staging / table
+        folder.mkdir(parents=True)
+        schema = hf_schema(table)
+        writers = {s: _ShardWriter(folder, hf, schema, target_mb << 20) for s, hf in HF_SPLIT.items()}
+        for pid in tqdm(ids, desc=f"shards/{table}", unit="persona", disable=not progress, leave=False):
+            writers[pid.split("-", 1)[0]].write(read_part(run_dir, pid, table))
+        for w in writers.values():
+            for path, rows in w.finish():
+                shards.append({"table": table, "split": w.split, "path": str(path.relative_to(staging.parent)).replace(
+                    "data.tmp", "data", 1), "rows": rows, "bytes": path.stat().st_size, "sha256": sha256_file(path)})
+    # swap in: at every moment either the old data/ or the new one is complete on disk
+    final, old = run_dir / "data", run_dir / "data.old"
+    shutil.rmtree(old, ignore_errors=True)
+    if final.exists():
+        final.rename(old)
+    staging.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
+    return shards

@@ -1,0 +1,77 @@
+"""Arrow schemas of the shipped tables, with the Hugging Face features metadata.
+
+Schemas are explicit (not inferred) so empty lists and nulls keep their types and every shard of a
+table has the same schema. The `huggingface` metadata is produced by `datasets.Features` itself,
+which makes `datasets` read the image column as `Image()` and turns as lists of structs.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from pipeline.records import TRAITS, PersonaPart
+
+S, I, F, B = pa.string(), pa.int64(), pa.float64(), pa.bool_()
+
+
+def _struct(**fields: pa.DataType) -> pa.StructType:
+    return pa.struct([pa.field(k, v) for k, v in fields.items()])
+
+
+BIG_FIVE = _struct(**{t: F for t in TRAITS})
+SCENE = _struct(setting=S, objects=pa.list_(_struct(name=S, shape=S, colour=S, count=I)), caption=S)
+FACT = _struct(id=S, kind=S, key=S, value=S, text=S, terms=pa.list_(S), modality=S)
+TURN = _struct(index=I, role=S, time=S, text=S, image_ids=pa.list_(S), fact_ids=pa.list_(S),
+               time_refs=pa.list_(_struct(event_id=S, phrase=S)))
+IMAGE = _struct(bytes=pa.binary(), path=S)
+
+SCHEMAS: dict[str, pa.Schema] = {
+    "personas": pa.schema([
+        ("id", S), ("split", S), ("name", S), ("age", I), ("occupation", S), ("location", S), ("bio", S),
+        ("big_five", BIG_FIVE),
+        ("style", _struct(exuberance=F, warmth=F, precision=F, worry=F, vividness=F, summary=S)),
+        ("rhythm", _struct(sessions_per_week=F, peak_hour=F, hour_spread=F, weekend_factor=F)),
+        ("interests", pa.list_(S)),
+        ("relationships", pa.list_(_struct(name=S, role=S, closeness=I))),
+        ("goals", pa.list_(_struct(id=S, text=S, key=S))),
+        ("habits", pa.list_(_struct(id=S, activity=S, key=S, weekday=I, part=S))),
+        ("preferences", pa.list_(_struct(category=S, noun=S, item=S))),
+    ]),
+    "events": pa.schema([
+        ("id", S), ("persona_id", S), ("split", S), ("time", S), ("kind", S), ("participants", pa.list_(S)),
+        ("place", S), ("facts", pa.list_(FACT)), ("image_spec", SCENE),
+        ("trait_effect", pa.list_(_struct(trait=S, delta=F))),
+    ]),
+    "sessions": pa.schema([
+        ("id", S), ("persona_id", S), ("split", S), ("index", I), ("start_time", S), ("end_time", S),
+        ("turns", pa.list_(TURN)), ("planned_fact_ids", pa.list_(S)), ("true_personality", BIG_FIVE),
+    ]),
+    "images": pa.schema([
+        ("id", S), ("persona_id", S), ("split", S), ("session_id", S), ("turn_index", I), ("event_id", S),
+        ("spec", SCENE), ("caption", S), ("image", IMAGE),
+    ]),
+}
+TABLES = tuple(SCHEMAS)
+IMAGE_COLUMNS = {"images": "image"}
+
+
+def part_tables(part: PersonaPart) -> dict[str, pa.Table]:
+    """One persona's records as Arrow tables (rows in record order)."""
+    rows = {
+        "personas": [part.persona.model_dump()],
+        "events": [e.model_dump() for e in part.events],
+        "sessions": [s.model_dump() for s in part.sessions],
+        "images": [{**im.model_dump(exclude={"png"}), "image": {"bytes": im.png, "path": f"{im.id.replace('/', '_')}.png"}}
+                   for im in part.images],
+    }
+    return {name: pa.Table.from_pylist(rows[name], schema=SCHEMAS[name]) for name in TABLES}
+
+
+def hf_schema(table: str) -> pa.Schema:
+    """The table's schema carrying `datasets` features metadata (image columns as Image())."""
+    from datasets import Features, Image
+
+    features = Features.from_arrow_schema(SCHEMAS[table])
+    if table in IMAGE_COLUMNS:
+        features[IMAGE_COLUMNS[table]] = Image()
+    return features.arrow_schema

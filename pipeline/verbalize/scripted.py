@@ -1,0 +1,316 @@
+"""The embedded text backend: deterministic templates with paraphrase variety and trait-driven style.
+
+Formulaic prose, right facts: every template that conveys a fact writes the fact's terms, and every
+relative date comes from the clock (`world.clock`). Style knobs from the persona's traits pick the
+openers, hedges and punctuation, so a reader can infer the personality from the text.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import numpy as np
+
+from pipeline.records import Event, Fact, Session, TimeRef, Turn, fmt_time
+from pipeline.rng import pick, rng_for
+from pipeline.world.clock import WEEKDAYS, clock_time, when_phrases
+from pipeline.world.plan import Act, SessionPlan, _plural
+from pipeline.world.simulate import World, number_word
+
+OPENERS = {
+    "high": ("Hey!", "Guess what!", "Okay so", "Oh wow,", "Hi hi!", "You won't believe this:", "Ahh,", "So!"),
+    "mid": ("Hi,", "Hey,", "Hello,", "So,", "Quick update:", "Right,", "By the way,", "Morning!"),
+    "low": ("Hi.", "So.", "Quick one.", "Hm.", "Update:", "Note:", "FYI,", "Well."),
+}
+WORRY = (" Not sure how I feel about it.", " I keep overthinking it.", " Hope that was the right call.",
+         " It's been on my mind a lot.", " I'm a bit anxious about it, honestly.", " Still a little on edge.")
+CALM = (" All good though.", " No complaints.", " Pretty relaxed about it.", "")
+WARM = (" Thanks for always listening!", " Hope your day is going well too!", " You're the best.", " :)")
+BLUNT = (" Anyway.", " That's it.", " Whatever.", " Moving on.")
+VIVID = ("gorgeous", "wild", "dreamy", "chaotic", "electric", "strange", "glorious", "cozy")
+
+TELL = {
+    "activity": (
+        "{When} I {activity} at {place}{with_}.",
+        "So {when} I ended up at {place}{with_} and {activity}.",
+        "{When_cap}{with_comma} I {activity} at {place}.",
+        "Had a {adj} time at {place} {when}{with_}: {activity}, basically.",
+        "Little update: I {activity} at {place} {when}{with_}.",
+        "Spent part of {when_day} at {place}{with_}. We {activity}.",
+        "{place} {when}{with_} — I {activity} and it was {adj}.",
+    ),
+    "preference_shift": (
+        "I used to love {old}, but honestly I can't stand it now: {why}. These days it's all {new} for me.",
+        "Funny thing: {old} was my favourite {noun} forever, but {why}. Now I'm into {new}.",
+        "Update on me: {new} has replaced {old} as my go-to {noun}. Why? {why_cap}.",
+        "Not into {old} anymore. {why_cap}, so {when} I switched to {new}.",
+        "Confession: I'm over {old}. {why_cap}. {new_cap} is my thing now.",
+    ),
+    "goal_start": (
+        "New goal: I want to {goal}. Starting now!",
+        "I've decided I'm going to {goal}. Saying it out loud makes it real.",
+        "{When} I made up my mind: I want to {goal}.",
+        "Okay, big plan. I want to {goal} this year.",
+    ),
+    "goal_progress": (
+        "Progress on the {key} front: {when} I {step}.",
+        "Small win for the {key} goal: I {step} {when}.",
+        "{When_cap} I {step}. One step closer on the {key} thing.",
+        "The {key} project is moving: I {step}.",
+    ),
+    "goal_completed": (
+        "I finally did it: {when} I {done}! The {key} goal is done.",
+        "It's official. {When_cap} I {done}. {key_cap}: done!",
+        "Can't believe it, but the {key} goal is complete. I {done} {when}.",
+    ),
+    "goal_abandoned": (
+        "I'm dropping the {key} goal. Honestly, {why}.",
+        "Decided {when} to give up on the {key} plan: {why}.",
+        "The {key} thing is off. {why_cap}.",
+    ),
+    "relationship_closer": (
+        "{name} and I have gotten so much closer: {why}.",
+        "I feel way closer to {name} lately. {why_cap}.",
+        "Something nice {when}: {why}. {name} is really there for me.",
+    ),
+    "relationship_further": (
+        "Things with {name} are weird lately. {why_cap}.",
+        "I'm kind of drifting from {name}. {why_cap}.",
+        "Ugh, {name}. {When_cap} {why}.",
+    ),
+    "life_event": (
+        "Big news: {when} I {text}.",
+        "So... {when} I {text}. Still processing it.",
+        "I need to tell someone: I {text} {when}.",
+        "Life update: {when} I {text}.",
+    ),
+    "habit": (
+        "{When_cap} was {weekday}, so I did my usual: {activity}.",
+        "Kept up my {weekday} routine {when}: {activity}, as always.",
+        "My {weekday} ritual held up {when}. I did it again: {activity}.",
+    ),
+}
+BACKGROUND = {
+    "profile/age": ("I'm {value}, by the way.", "For context, I'm {value} years old."),
+    "interest": ("I'm really into {value}.", "One thing about me: I love {value}.", "{value_cap} is my happy place.",
+                 "Lately I spend a lot of time on {value}."),
+    "preference": ("My favourite {noun}? {value_cap}, no contest.", "I could have {value} every day. Easily my favourite {noun}.",
+                   "If you ever wonder, my favourite {noun} is {value}.", "Nothing beats {value} for me, honestly."),
+    "relationship": ("{name} is my {role}; {closeness_words}.", "You'll hear about {name} a lot: my {role}, {closeness_words}."),
+    "habit": ("Every {weekday} {part} I {activity}. It's my thing.", "I have a ritual: {activity}, every {weekday} {part}."),
+    "goal": ("I'm working on a goal: I want to {goal}.", "Something I'm chasing: I want to {goal}."),
+}
+CLOSENESS = {1: "we're not close at all", 2: "we're not that close", 3: "we get along fine",
+             4: "we're close", 5: "one of my favourite people in the world"}
+INTRO = ("Hi! I'm {first}. I work as a {occupation} in {city}.", "Hello, {first} here: {occupation}, based in {city}.",
+         "Hey, I'm {first}, a {occupation} from {city}.", "Nice to meet you. My name is {first}; I'm a {occupation} in {city}.")
+PHOTO = {
+    "activity": ("Here's a photo from {place}.", "Sending you a picture from {place}.", "Look, I took this at {place}."),
+    "snapshot": ("Look at this.", "Here's what I'm looking at right now.", "Sending you a quick pic.", "Check this out."),
+}
+RECALL_ASK = {
+    "activity": ("Remind me, where was I {when}{with_}?", "What did I get up to {when}{with_}? I forget.",
+                 "Quick memory test: what did I do {when}{with_}?"),
+    "visual": ("What colour was the {name} in the photo I sent {when}?", "In that picture from {when}, what colour was the {name} again?",
+               "Do you remember the {name} in my photo from {when}? What colour was it?"),
+}
+ACK = {
+    "intro": ("Nice to meet you, {first}! A {occupation} in {city}: I'd love to hear more.",
+              "Hi {first}! Great to meet you. How's life in {city}?",
+              "Welcome, {first}. Tell me anything you like; I'll remember it."),
+    "background": ("Good to know!", "Noted, thanks for sharing that.", "I'll keep that in mind.", "Love that."),
+    "activity": ("That sounds lovely.", "Sounds like a good day.", "Nice, how did it feel?", "I love that you did that."),
+    "preference_shift": ("Tastes change, and that's a good reason.", "Makes sense. I'll remember that.", "Interesting switch!"),
+    "goal_start": ("That's a great goal. I'm rooting for you.", "Exciting! Want to break it into steps?"),
+    "goal_progress": ("That's real progress!", "Nice step forward.", "Keep it up!"),
+    "goal_outcome": ("Thanks for telling me how it ended.", "That's a big moment either way.", "Proud of you for deciding."),
+    "relationship_change": ("Relationships shift. How do you feel about it?", "Thanks for telling me about that."),
+    "life_event": ("That's a lot. I'm here if you want to talk about it.", "Wow, that's big news.", "How are you holding up?"),
+    "habit": ("Good to keep the routine going.", "Consistency!", "Sounds like a nice ritual."),
+    "snapshot": ("Thanks for the picture!", "Nice shot.", "Love seeing what's around you."),
+    "small_talk": ("I'm here. Want to talk about it?", "That happens. What would help right now?",
+                   "Take it easy. Anything on your mind?", "Fair enough. How are you feeling overall?",
+                   "Sounds like you could use a breather.", "I'm listening, whenever you want."),
+    "generic_advice": ("Maybe try something new today?", "Go with whatever sounds fun right now.",
+                       "Tell me more about what you're in the mood for.", "What did you enjoy last time?",
+                       "I don't know your taste there yet. What do you usually like?"),
+}
+
+
+def _cap(s: str) -> str:
+    return s[:1].upper() + s[1:]
+
+
+def _join_names(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+class ScriptedVerbalizer:
+    """Turns session plans into turns; one generator per (seed, persona, 'verbalize', session)."""
+
+    def __init__(self, seed: int):
+        self.seed = seed
+
+    def session(self, world: World, events: dict[str, Event], facts: dict[str, Fact], plan: SessionPlan) -> Session:
+        p = world.persona
+        rng = rng_for(self.seed, p.id, "verbalize", str(plan.index))
+        turns: list[Turn] = []
+        for act in plan.acts:
+            text, refs = self._user(act, world, events, facts, rng)
+            turns.append(Turn(index=len(turns), role="user", time=fmt_time(act.user_time), text=text,
+                              image_ids=[f"{act.image_event_id}/image"] if act.image_event_id else [],
+                              fact_ids=act.fact_ids, time_refs=refs))
+            text, refs = self._assistant(act, world, events, facts, rng)
+            turns.append(Turn(index=len(turns), role="assistant", time=fmt_time(act.assistant_time), text=text,
+                              image_ids=[], fact_ids=act.recall_fact_ids, time_refs=refs))
+        start = plan.acts[0].user_time
+        return Session(
+            id=f"{p.id}/s{plan.index:04d}", persona_id=p.id, split=p.split, index=plan.index,
+            start_time=fmt_time(start), end_time=turns[-1].time, turns=turns,
+            planned_fact_ids=[f for a in plan.acts for f in a.fact_ids],
+            true_personality=world.personality_at(start),
+        )
+
+    # ------------------------------------------------------------------ user
+
+    def _when(self, event: Event, now: datetime, rng: np.random.Generator, refs: list[TimeRef]) -> str:
+        phrase = pick(rng, when_phrases(datetime.strptime(event.time, "%Y-%m-%d %H:%M"), now))
+        refs.append(TimeRef(event_id=event.id, phrase=phrase))
+        return phrase
+
+    def _user(self, act: Act, world: World, events: dict[str, Event], facts: dict[str, Fact],
+              rng: np.random.Generator) -> tuple[str, list[TimeRef]]:
+        p, style = world.persona, world.persona.style
+        refs: list[TimeRef] = []
+        if act.kind == "intro":
+            body = pick(rng, INTRO).format(first=p.name.split()[0], occupation=p.occupation, city=p.location.split(",")[0])
+        elif act.kind == "tell":
+            event = events[act.event_id]
+            text_facts = [facts[f] for f in act.fact_ids if facts[f].modality == "text"]
+            if event.kind == "background":
+                body = " ".join(self._background_sentence(f, world, rng) for f in text_facts)
+            else:
+                body = self._tell(event, world, act.user_time, rng, refs)
+        elif act.kind == "recall":
+            fact = facts[act.recall_fact_ids[0]]
+            event = events[act.event_id]
+            slots = {"when": self._when(event, act.user_time, rng, refs),
+                     "with_": f" with {_join_names(event.participants)}" if event.participants and fact.kind == "activity" else "",
+                     "name": fact.key.rsplit("/", 1)[1]}
+            body = pick(rng, RECALL_ASK[fact.kind]).format(**slots)
+        else:
+            body = act.prompt or ""
+        if act.image_event_id:
+            shown = events[act.image_event_id]
+            body += " " + pick(rng, PHOTO["snapshot" if shown.kind == "snapshot" else "activity"]).format(place=shown.place)
+        return self._style(body, style, world.proper_nouns, rng), refs
+
+    def _background_sentence(self, f: Fact, world: World, rng: np.random.Generator) -> str:
+        p = world.persona
+        if f.key == "profile/age":
+            return pick(rng, BACKGROUND["profile/age"]).format(value=f.value)
+        if f.kind == "relationship":
+            name = f.key.split("/", 1)[1]
+            person = next(x for x in p.relationships if x.name == name)
+            return pick(rng, BACKGROUND["relationship"]).format(name=name, role=person.role,
+                                                                closeness_words=CLOSENESS[person.closeness])
+        if f.kind == "habit":
+            h = next(h for h in p.habits if f.key == f"habit/{h.id}")
+            return pick(rng, BACKGROUND["habit"]).format(weekday=WEEKDAYS[h.weekday], part=h.part, activity=h.activity)
+        if f.kind == "goal":
+            g = next(g for g in p.goals if f.key == f"goal/{g.id}")
+            return pick(rng, BACKGROUND["goal"]).format(goal=g.text)
+        if f.kind == "preference":
+            noun = next(q.noun for q in p.preferences if f.key == f"preference/{q.category}")
+            return pick(rng, BACKGROUND["preference"]).format(value=f.value, value_cap=_cap(f.value), noun=noun)
+        return pick(rng, BACKGROUND[f.kind]).format(value=f.value, value_cap=_cap(f.value))
+
+    def _tell(self, event: Event, world: World, now: datetime, rng: np.random.Generator, refs: list[TimeRef]) -> str:
+        s = dict(world.slots[event.id])
+        kind = event.kind
+        if kind == "goal_outcome":
+            kind = f"goal_{s['outcome']}"
+        elif kind == "relationship_change":
+            kind = "relationship_closer" if s["closer"] else "relationship_further"
+        names = event.participants
+        templates = TELL[kind]
+        if kind == "activity" and not names:
+            templates = tuple(t for t in templates if "{with_comma}" not in t and "We " not in t)
+        template = pick(rng, templates)
+        style = world.persona.style
+        when = pick(rng, when_phrases(datetime.strptime(event.time, "%Y-%m-%d %H:%M"), now))
+        if style.precision > 0.6 and kind == "activity" and when in ("today", "yesterday"):
+            when = f"{when} at {clock_time(datetime.strptime(event.time, '%Y-%m-%d %H:%M'))}"
+        if "{when" in template.lower():
+            refs.append(TimeRef(event_id=event.id, phrase=when))
+        s.update(when=when, When=_cap(when), When_cap=_cap(when), when_day=when, place=event.place,
+                 adj=pick(rng, VIVID) if style.vividness > 0.5 else "good",
+                 key_cap=_cap(s.get("key", "")), new_cap=_cap(s.get("new", "")), why_cap=_cap(s.get("why", "")),
+                 with_=f" with {_join_names(names)}" if names else "",
+                 with_comma=f", {_join_names(names)} and I" if names else "")
+        return template.format(**s)
+
+    def _style(self, body: str, style, proper: set[str], rng: np.random.Generator) -> str:
+        level = "high" if style.exuberance > 0.6 else "low" if style.exuberance < 0.35 else "mid"
+        text = body
+        if rng.random() < 0.55:
+            opener = pick(rng, OPENERS[level])
+            first_word = body.split(" ", 1)[0].strip(",.:;!?'")
+            if opener[-1] in ",:" and first_word not in proper and not first_word.startswith("I'") and first_word != "I":
+                body = body[:1].lower() + body[1:]
+            text = f"{opener} {body}"
+        if level == "high" and text.endswith(".") and rng.random() < 0.6:
+            text = text[:-1] + "!"
+        if rng.random() < 0.35:
+            text += pick(rng, WORRY) if style.worry > 0.6 else pick(rng, CALM) if style.worry < 0.35 else ""
+        if rng.random() < 0.2:
+            text += pick(rng, WARM) if style.warmth > 0.6 else pick(rng, BLUNT) if style.warmth < 0.35 else ""
+        return text
+
+    # ------------------------------------------------------------- assistant
+
+    def _assistant(self, act: Act, world: World, events: dict[str, Event], facts: dict[str, Fact],
+                   rng: np.random.Generator) -> tuple[str, list[TimeRef]]:
+        p = world.persona
+        first = p.name.split()[0]
+        refs: list[TimeRef] = []
+        if act.kind == "intro":
+            return pick(rng, ACK["intro"]).format(first=first, occupation=p.occupation, city=p.location.split(",")[0]), refs
+        if act.kind == "recall":
+            return self._recall_answer(facts[act.recall_fact_ids[0]], events, act.assistant_time, rng, refs), refs
+        if act.kind == "chat":
+            if not act.recall_fact_ids:
+                return pick(rng, ACK["small_talk"] if act.topic is None else ACK["generic_advice"]), refs
+            f = facts[act.recall_fact_ids[0]]
+            if f.kind == "preference_shift":
+                s = world.slots[f.id.rsplit("/", 1)[0]]
+                return pick(rng, (f"You've moved on from {s['old']} to {s['new']}, so how about {s['new']}?",
+                                  f"Since {s['new']} replaced {s['old']} for you, go with {s['new']}.")), refs
+            noun = next(q.noun for q in p.preferences if f.key == f"preference/{q.category}")
+            return pick(rng, (f"How about {f.value}? It's your favourite {noun}, after all.",
+                              f"You told me your favourite {noun} is {f.value}, so that's my pick.",
+                              f"Easy: {f.value}. You love it.", f"Go with {f.value}; you never get tired of it.",
+                              f"Knowing you, {f.value}.")), refs
+        event = events[act.event_id]
+        kind = "background" if event.kind == "background" else event.kind
+        text = pick(rng, ACK[kind])
+        if act.image_event_id and rng.random() < 0.5:
+            text += " " + pick(rng, ACK["snapshot"])
+        for fid in act.recall_fact_ids:
+            f = facts[fid]
+            earlier = events[fid.rsplit("/", 1)[0]]
+            when = self._when(earlier, act.assistant_time, rng, refs)
+            text += f" That reminds me of {when}, when you {f.value}."
+        return text, refs
+
+    def _recall_answer(self, f: Fact, events: dict[str, Event], now: datetime, rng: np.random.Generator,
+                       refs: list[TimeRef]) -> str:
+        if f.kind == "activity":
+            return pick(rng, (f"You {f.value}.", f"If I remember right, you {f.value}.", f"That was the day you {f.value}."))
+        event = events[f.id.rsplit("/", 1)[0]]
+        name = f.key.rsplit("/", 1)[1]
+        obj = next(o for o in event.image_spec.objects if o.name == name)
+        noun = obj.name if obj.count == 1 else _plural(obj.name)
+        return pick(rng, (f"It was {obj.colour}: {number_word(obj.count)} {obj.colour} {noun}, if I remember the photo right.",
+                          f"The {obj.name} was {obj.colour}. There {'was' if obj.count == 1 else 'were'} {number_word(obj.count)}.",
+                          f"{_cap(obj.colour)}. I remember {number_word(obj.count)} {obj.colour} {noun} in that picture."))

@@ -1,0 +1,292 @@
+"""The world simulator: a persona's months of life as ground truth, before any text exists.
+
+It lays out when the persona talks to the assistant (the session calendar), what happens to them
+(events made of atomic facts), and how their personality truly drifts. Everything later — dialogue,
+labels, benchmark answers — is derived from this and checked against it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+
+import numpy as np
+
+from pipeline.config import RunConfig
+from pipeline.personas.lexicon import Lexicon
+from pipeline.world.clock import MONTHS, WEEKDAYS
+from pipeline.records import TRAITS, Event, EventKind, Fact, Persona, SceneObject, TraitDelta, fmt_time
+from pipeline.rng import pick, rng_for
+
+COLOURS = ("red", "orange", "yellow", "green", "blue", "purple", "pink", "brown", "black", "white", "gray", "teal")
+NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six")
+SILENCE = timedelta(minutes=60)  # a new session starts after this much silence (PersonaVLM)
+MAX_EXCHANGE = timedelta(minutes=7)  # upper bound of one user-assistant exchange's duration
+
+
+@dataclass
+class DraftEvent:
+    time: datetime
+    kind: EventKind
+    facts: list[dict]
+    participants: list[str] = field(default_factory=list)
+    place: str | None = None
+    objects: list[SceneObject] = field(default_factory=list)
+    trait_effect: dict[str, float] = field(default_factory=dict)
+    # what the verbalizer needs to tell it (phrases, names); never shipped as truth on its own
+    slots: dict = field(default_factory=dict)
+
+
+@dataclass
+class World:
+    persona: Persona
+    start: datetime
+    end: datetime
+    events: list[Event]
+    slots: dict[str, dict]  # event id -> verbalization slots
+    object_shapes: dict[str, str]  # what can appear in a photo, and how it is drawn
+    session_starts: list[datetime]
+    trajectory: np.ndarray  # (days, 5): the true Big Five on each day
+    proper_nouns: set[str] = field(default_factory=set)  # first words that keep their capital letter
+
+    def personality_at(self, t: datetime) -> dict[str, float]:
+        d = min(max((t - self.start).days, 0), len(self.trajectory) - 1)
+        return {k: round(float(v), 2) for k, v in zip(TRAITS, self.trajectory[d])}
+
+
+def add_months(d: datetime, months: int) -> datetime:
+    y, m = divmod(d.month - 1 + months, 12)
+    return d.replace(year=d.year + y, month=m + 1, day=min(d.day, 28))
+
+
+def fact(kind: str, key: str, value: str, text: str, terms: list[str], modality: str = "text") -> dict:
+    return {"kind": kind, "key": key, "value": value, "text": text, "terms": terms, "modality": modality}
+
+
+# ---------------------------------------------------------------- calendar
+
+
+def session_calendar(persona: Persona, start: datetime, end: datetime, max_exchanges: int,
+                     rng: np.random.Generator) -> list[datetime]:
+    """Session start times following the persona's weekly and daily rhythm.
+
+    Consecutive starts are at least one maximal session plus the silence gap apart, so sessions never
+    merge; the first day always has a session (the introduction).
+    """
+    r = persona.rhythm
+    per_weekday = r.sessions_per_week / (5 + 2 * r.weekend_factor)
+    min_gap = max_exchanges * MAX_EXCHANGE + SILENCE + timedelta(minutes=1)
+    starts: list[datetime] = []
+    day = start
+    while day < end:
+        weekend = day.weekday() >= 5
+        p = min(0.95, per_weekday * (r.weekend_factor if weekend else 1.0))
+        n = int(rng.random() < p or day == start) + int(rng.random() < 0.1 * p)
+        for _ in range(n):
+            hour = float(np.clip(rng.normal(r.peak_hour, r.hour_spread), 6.5, 23.8))
+            t = day + timedelta(minutes=int(hour * 60))
+            if t < end and (not starts or t >= starts[-1] + min_gap):
+                starts.append(t)
+        day += timedelta(days=1)
+    return starts
+
+
+# ---------------------------------------------------------------- personality
+
+
+def personality_trajectory(persona: Persona, days: int, shocks: list[tuple[int, dict[str, float]]],
+                           rng: np.random.Generator) -> np.ndarray:
+    """Slow mean-reverting drift around the baseline, plus shifts after strong events.
+
+    Half of a shock persists; the other half fades with a ~20-day time constant.
+    """
+    base = np.array(persona.big_five.as_tuple())
+    drift = np.zeros((days, 5))
+    for d in range(1, days):
+        drift[d] = drift[d - 1] * 0.95 + rng.normal(0, 0.035, 5)
+    shock = np.zeros((days, 5))
+    ds = np.arange(days)
+    for day, effect in shocks:
+        delta = np.array([effect.get(t, 0.0) for t in TRAITS])
+        after = ds >= day
+        shock[after] += delta * (0.5 + 0.5 * np.exp(-(ds[after] - day) / 20.0))[:, None]
+    return np.round(np.clip(base + drift + shock, 1.0, 5.0), 2)
+
+
+# ---------------------------------------------------------------- events
+
+
+def _at(rng: np.random.Generator, start: datetime, span: timedelta, lo: float, hi: float,
+        hours: tuple[int, int] = (8, 21)) -> datetime:
+    day = start + timedelta(days=int(span.days * rng.uniform(lo, hi)))
+    return datetime.combine(day.date(), time(int(rng.integers(*hours)), int(rng.integers(0, 12)) * 5))
+
+
+def _background(p: Persona, start: datetime) -> DraftEvent:
+    first = p.name.split()[0]
+    city = p.location.split(",")[0]
+    facts = [
+        fact("profile", "profile/name", p.name, f"The user's name is {p.name}.", [first]),
+        fact("profile", "profile/occupation", p.occupation, f"{first} works as a {p.occupation}.", [p.occupation]),
+        fact("profile", "profile/location", p.location, f"{first} lives in {p.location}.", [city]),
+        fact("profile", "profile/age", str(p.age), f"{first} is {p.age} years old.", [str(p.age)]),
+    ]
+    facts += [fact("interest", f"interest/{i}", i, f"{first} is into {i}.", [i]) for i in p.interests]
+    facts += [fact("preference", f"preference/{q.category}", q.item, f"{first}'s favourite {q.noun} is {q.item}.", [q.item])
+              for q in p.preferences]
+    facts += [fact("relationship", f"relationship/{x.name}", f"{x.role}; closeness {x.closeness}/5",
+                   f"{x.name} is {first}'s {x.role} (closeness {x.closeness}/5).", [x.name, x.role]) for x in p.relationships]
+    facts += [fact("habit", f"habit/{h.id}", f"{h.activity} every {WEEKDAYS[h.weekday]} {h.part}",
+                   f"{first} does this every {WEEKDAYS[h.weekday]} {h.part}: {h.activity}.", [h.key, WEEKDAYS[h.weekday]])
+              for h in p.habits]
+    return DraftEvent(time=start, kind="background", facts=facts)
+
+
+def simulate_world(persona: Persona, cfg: RunConfig, lex: Lexicon) -> World:
+    seed, pid = cfg.seed, persona.id
+    start = datetime.combine(cfg.start_date, time(0, 0))
+    end = add_months(start, cfg.months)
+    span = end - start
+    first = persona.name.split()[0]
+    rng = rng_for(seed, pid, "events")
+    drafts: list[DraftEvent] = [_background(persona, start)]
+    people = {x.name: x for x in persona.relationships}
+
+    # Goals: the first is already under way; the others start in the first half. Each ends completed,
+    # abandoned, or stays open (then the truthful answer to "did I ever finish it?" is "unknown").
+    goal_lex = {g.key: g for g in lex.goals}
+    for k, g in enumerate(persona.goals):
+        entry = goal_lex[g.key]
+        t0 = start if k == 0 else _at(rng, start, span, 0.03, 0.4)
+        goal_fact = fact("goal", f"goal/{g.id}", f"working towards: {g.text}", f"{first} wants to {g.text}.", [g.key])
+        if k == 0:
+            drafts[0].facts.append(goal_fact)
+        else:
+            drafts.append(DraftEvent(time=t0, kind="goal_start", facts=[goal_fact], slots={"goal": g.text, "key": g.key}))
+        outcome = str(rng.choice(["completed", "abandoned", "open"], p=[0.4, 0.3, 0.3]))
+        t_end = _at(rng, start, span, 0.62, 0.95) if outcome != "open" else end
+        for step in entry.steps[: int(rng.integers(1, len(entry.steps) + 1))]:
+            tp = t0 + (t_end - t0) * float(rng.uniform(0.15, 0.85))
+            tp = tp.replace(hour=int(rng.integers(8, 21)), minute=0)
+            drafts.append(DraftEvent(time=tp, kind="goal_progress", slots={"goal": g.text, "key": g.key, "step": step},
+                                     facts=[fact("goal_progress", f"goal_progress/{g.id}", step,
+                                                 f"Progress on '{g.text}': {first} {step}.", [g.key])]))
+        if outcome == "completed":
+            drafts.append(DraftEvent(time=t_end, kind="goal_outcome", slots={"goal": g.text, "key": g.key, "done": entry.done, "outcome": outcome},
+                                     facts=[fact("goal_outcome", f"goal/{g.id}", f"completed: {g.text}",
+                                                 f"{first} completed the goal '{g.text}': {entry.done}.", [g.key])]))
+        elif outcome == "abandoned":
+            why = pick(rng, lex.abandon_reasons)
+            drafts.append(DraftEvent(time=t_end, kind="goal_outcome", slots={"goal": g.text, "key": g.key, "why": why, "outcome": outcome},
+                                     facts=[fact("goal_outcome", f"goal/{g.id}", f"abandoned: {g.text}",
+                                                 f"{first} gave up on '{g.text}' because {why}.", [g.key])]))
+
+    # Preference shifts: at least two per three months, each an UPDATE of the same preference key.
+    n_shifts = max(2, round(cfg.months * 2 / 3))
+    current = {q.category: q.item for q in persona.preferences}
+    nouns = {q.category: q.noun for q in persona.preferences}
+    cats = [q.category for q in persona.preferences]
+    order = [cats[int(i)] for i in rng.permutation(len(cats))]
+    times = sorted(_at(rng, start, span, 0.15, 0.9) for _ in range(n_shifts))
+    for k, t in enumerate(times):
+        cat = order[k % len(order)]
+        old = current[cat]
+        new = pick(rng, [x for x in lex.preferences[cat].items if x != old])
+        reason = pick(rng, lex.reasons)
+        why = reason.text.format(old=old, new=new)
+        current[cat] = new
+        drafts.append(DraftEvent(
+            time=t, kind="preference_shift",
+            slots={"old": old, "new": new, "why": why, "noun": nouns[cat]},
+            facts=[fact("preference_shift", f"preference/{cat}", new,
+                        f"{first} used to love {old} but now prefers {new} ({nouns[cat]}).", [old, new]),
+                   fact("shift_reason", f"preference_reason/{cat}", why,
+                        f"{first} went off {old} because {why}.", [reason.key])]))
+
+    # Relationship dynamics: closeness moves after something happens between two people.
+    closeness = {x.name: x.closeness for x in persona.relationships}
+    for _ in range(int(rng.integers(1, 4))):
+        name = pick(rng, list(people))
+        up = bool(rng.random() < 0.55)
+        cause = pick(rng, lex.relationships.closer if up else lex.relationships.further)
+        delta = int(rng.integers(1, 3)) * (1 if up else -1)
+        closeness[name] = int(np.clip(closeness[name] + delta, 1, 5))
+        why = cause.text.format(name=name)
+        role = people[name].role
+        drafts.append(DraftEvent(
+            time=_at(rng, start, span, 0.1, 0.92), kind="relationship_change", participants=[name],
+            slots={"name": name, "role": role, "why": why, "closer": up},
+            facts=[fact("relationship_change", f"relationship/{name}", f"{role}; closeness {closeness[name]}/5",
+                        f"{first} {'grew closer to' if up else 'drifted from'} {name} ({role}) because {why}; "
+                        f"closeness now {closeness[name]}/5.", [name, cause.key])]))
+
+    # Strong life events move the true personality.
+    shocks: list[tuple[int, dict[str, float]]] = []
+    for ev in pick(rng, lex.life_events, int(rng.choice([0, 1, 1, 2]))):
+        t = _at(rng, start, span, 0.1, 0.85)
+        shocks.append(((t - start).days, dict(ev.effect)))
+        drafts.append(DraftEvent(time=t, kind="life_event", trait_effect=dict(ev.effect), slots={"text": ev.text},
+                                 facts=[fact("life_event", f"life_event/{ev.key}", ev.text, f"{first} {ev.text}.", [ev.key])]))
+
+    # Habits recur on their weekday; some occurrences come up in conversation (a repeated fact).
+    for h in persona.habits:
+        d = start + timedelta(days=(h.weekday - start.weekday()) % 7)
+        hour = {"morning": 9, "afternoon": 15, "evening": 19}[h.part]
+        while d < end:
+            if rng.random() < 0.3:
+                drafts.append(DraftEvent(
+                    time=d.replace(hour=hour), kind="habit", slots={"activity": h.activity, "weekday": WEEKDAYS[h.weekday], "key": h.key},
+                    facts=[fact("habit", f"habit/{h.id}", f"{h.activity} every {WEEKDAYS[h.weekday]} {h.part}",
+                                f"{first} does this every {WEEKDAYS[h.weekday]} {h.part}: {h.activity}.", [h.key, WEEKDAYS[h.weekday]])]))
+            d += timedelta(days=7)
+
+    # Everyday activities at the persona's regular places, sometimes with people, with objects in view.
+    venues = sorted(lex.places.venues)
+    places = sorted({f"{p} {v}" for p, v in zip(pick(rng, lex.places.prefixes, 8), pick(rng, venues, 8, replace=True))})
+    object_names = sorted(lex.objects)
+    day = start
+    while day < end:
+        if rng.random() < 0.45:
+            place = pick(rng, places)
+            venue = lex.places.venues[place.split()[-1]]
+            activity = pick(rng, venue.activities)
+            who = pick(rng, list(people), int(rng.choice([0, 1, 1, 2])))
+            objs = [SceneObject(name=n, shape=lex.objects[n], colour=c, count=int(rng.integers(1, 5)))
+                    for n, c in zip(pick(rng, object_names, int(rng.integers(1, 4))), pick(rng, COLOURS, 3))]
+            with_ = f" with {' and '.join(who)}" if who else ""
+            t = datetime.combine(day.date(), time(int(rng.integers(8, 21)), int(rng.integers(0, 12)) * 5))
+            drafts.append(DraftEvent(
+                time=t, kind="activity", participants=who, place=place, objects=objs,
+                slots={"activity": activity, "setting": venue.setting},
+                facts=[fact("activity", "activity/{event}", f"{activity} at {place}{with_}",
+                            f"{first} {activity} at {place}{with_}.", [place, *who])]))
+        day += timedelta(days=1)
+
+    drafts.sort(key=lambda e: (e.time, e.kind))
+    events, slots = finalize_events(persona, drafts, 0)
+    days = (end - start).days
+    return World(
+        persona=persona, start=start, end=end, events=events, slots=slots, object_shapes=dict(lex.objects),
+        session_starts=session_calendar(persona, start, end, cfg.turns_per_session[1], rng_for(seed, pid, "calendar")),
+        trajectory=personality_trajectory(persona, days, shocks, rng_for(seed, pid, "personality")),
+        proper_nouns={first, *people, *(p.split()[0] for p in places), *WEEKDAYS, *MONTHS},
+    )
+
+
+def finalize_events(persona: Persona, drafts: list[DraftEvent], first_index: int) -> tuple[list[Event], dict[str, dict]]:
+    """Give drafts their ids (event e0000…, fact f00000…) and freeze them into records."""
+    events, slots = [], {}
+    for k, d in enumerate(drafts, start=first_index):
+        eid = f"{persona.id}/e{k:04d}"
+        facts = []
+        for j, f in enumerate(d.facts):
+            facts.append(Fact(id=f"{eid}/f{j:02d}", **{**f, "key": f["key"].replace("{event}", f"e{k:04d}")}))
+        events.append(Event(id=eid, persona_id=persona.id, split=persona.split, time=fmt_time(d.time), kind=d.kind,
+                            participants=d.participants, place=d.place, facts=facts,
+                            trait_effect=[TraitDelta(trait=t, delta=v) for t, v in d.trait_effect.items()]))
+        slots[eid] = {**d.slots, "objects": d.objects}
+    return events, slots
+
+
+def number_word(n: int) -> str:
+    return NUMBER_WORDS[n] if n < len(NUMBER_WORDS) else str(n)
