@@ -37,7 +37,7 @@ class RunConfig(BaseModel):
     turns_per_session: tuple[int, int] = Field((3, 8), description="min and max user-assistant exchanges per session")
     start_date: date = Field(date(2025, 3, 3), description="first day of every persona's timeline")
     image_size: int = Field(320, ge=64, le=2048, description="side of the rendered square images, in pixels")
-    shard_size_mb: int = Field(250, ge=1, description="target size of one Parquet shard")
+    shard_size_mb: float = Field(250, gt=0, description="target size of one Parquet shard, in MB")
     workers: int | None = Field(None, ge=1, description="parallel persona workers (default: one per CPU Ray sees)")
     lexicon_dir: Path = Field(DEFAULT_LEXICONS, description="folder with the persona lexicons")
 

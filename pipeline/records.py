@@ -195,6 +195,8 @@ class Session(Record):
 
 
 class Image(Record):
+    model_config = ConfigDict(extra="forbid", ser_json_bytes="base64", val_json_bytes="base64")
+
     id: str
     persona_id: str
     split: Split

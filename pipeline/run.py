@@ -58,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     opt("--turns-per-session", "turns_per_session", int, "N", nargs=2)
     opt("--start-date", "start_date", str, "YYYY-MM-DD")
     opt("--image-size", "image_size", int, "PX")
-    opt("--shard-size-mb", "shard_size_mb", int, "MB")
+    opt("--shard-size-mb", "shard_size_mb", float, "MB")
     opt("--workers", "workers", int, "N")
     opt("--lexicon-dir", "lexicon_dir", Path, "DIR")
     ap.add_argument("--no-progress", action="store_true", help="hide progress bars")
@@ -147,7 +147,7 @@ def generate_parts(cfg: RunConfig, run_dir: Path, todo: list, progress: bool) ->
     ds = ray.data.from_items(items, override_num_blocks=len(items)).map(
         _generate_row, fn_kwargs={"cfg_json": cfg.model_dump_json(), "run_dir": str(run_dir.resolve()),
                                   "fingerprint": cfg.fingerprint()},
-        num_cpus=1, compute=ray.data.TaskPoolStrategy(size=workers), max_retries=2)
+        num_cpus=1, compute=ray.data.TaskPoolStrategy(size=min(workers, len(items))))
     return list(ds.iter_rows())
 
 

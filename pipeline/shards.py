@@ -31,6 +31,7 @@ class _ShardWriter:
         self.sink = self.writer = None
         self.pending: list[pa.Table] = []
         self.pending_bytes = 0
+        self.row_group_bytes = min(ROW_GROUP_BYTES, max(target_bytes // 8, 1))
 
     def _open(self) -> None:
         path = self.folder / f".{self.split}-{len(self.paths):05d}.parquet"
@@ -42,7 +43,7 @@ class _ShardWriter:
     def write(self, table: pa.Table) -> None:
         self.pending.append(table.cast(self.schema))
         self.pending_bytes += table.nbytes
-        if self.pending_bytes >= ROW_GROUP_BYTES:
+        if self.pending_bytes >= self.row_group_bytes:
             self.flush()
 
     def flush(self) -> None:
@@ -75,7 +76,7 @@ class _ShardWriter:
         return out
 
 
-def write_shards(run_dir: Path, persona_ids: Iterable[str], target_mb: int, progress: bool = True) -> list[dict]:
+def write_shards(run_dir: Path, persona_ids: Iterable[str], target_mb: float, progress: bool = True) -> list[dict]:
     """Write every table's shards; returns one entry per shard (relative path, rows, bytes, sha256)."""
     ids = sorted(persona_ids)
     staging = run_dir / "data.tmp"
@@ -85,7 +86,7 @@ def write_shards(run_dir: Path, persona_ids: Iterable[str], target_mb: int, prog
         folder = staging / table
         folder.mkdir(parents=True)
         schema = hf_schema(table)
-        writers = {s: _ShardWriter(folder, hf, schema, target_mb << 20) for s, hf in HF_SPLIT.items()}
+        writers = {s: _ShardWriter(folder, hf, schema, int(target_mb * (1 << 20))) for s, hf in HF_SPLIT.items()}
         for pid in tqdm(ids, desc=f"shards/{table}", unit="persona", disable=not progress, leave=False):
             writers[pid.split("-", 1)[0]].write(read_part(run_dir, pid, table))
         for w in writers.values():

@@ -47,7 +47,7 @@ def build_report(run_dir: Path, n_samples: int = 3) -> dict:
     out = run_dir / "report"
     (out / "img").mkdir(parents=True, exist_ok=True)
     personas = _table(run_dir, "personas", ["id", "split", "big_five"]).to_pylist()
-    sessions = _table(run_dir, "sessions", ["id", "persona_id", "start_time", "turns"])
+    sessions = _table(run_dir, "sessions", ["id", "persona_id", "start_time", "turns", "true_personality"])
     events = _table(run_dir, "events", ["persona_id", "kind", "time", "facts"])
 
     turns = pc.list_flatten(sessions["turns"]).combine_chunks()
@@ -75,6 +75,10 @@ def build_report(run_dir: Path, n_samples: int = 3) -> dict:
         "preference_shifts_per_persona": _summary([shifts_per_persona.get(p["id"], 0) for p in personas]),
         "events_by_kind": dict(sorted(Counter(kinds).items())),
         "distinct_2_user": round(distinct_n(user_texts, 2), 4), "distinct_3_user": round(distinct_n(user_texts, 3), 4),
+        # distinct-n falls as a corpus grows; on a fixed 10k-turn sample it compares across run sizes
+        "distinct_2_user_10k": round(distinct_n(user_texts[:: max(1, len(user_texts) // 10_000)][:10_000], 2), 4),
+        "distinct_3_user_10k": round(distinct_n(user_texts[:: max(1, len(user_texts) // 10_000)][:10_000], 3), 4),
+        "most_repeated_user_turn_share": round(Counter(user_texts).most_common(1)[0][1] / len(user_texts), 5) if user_texts else 0,
     }
 
     _plot_big_five(personas, out / "big_five.png")
@@ -82,6 +86,7 @@ def build_report(run_dir: Path, n_samples: int = 3) -> dict:
     _plot_rhythm(starts, out / "rhythm.png")
     _plot_image_rate(turn_pids[user], has_image[user], out / "image_rate.png")
     _plot_shifts(shift_rows, out / "preference_shifts.png")
+    _plot_personality(sessions, out / "personality.png")
     samples = _samples(run_dir, sessions, out, n_samples)
     _write_html(out / "index.html", run_dir.name, stats, samples)
     plt.close("all")
@@ -192,11 +197,34 @@ def _plot_shifts(rows: list[tuple[str, datetime, str]], path: Path) -> None:
     fig.savefig(path, dpi=80)
 
 
+def _plot_personality(sessions: pa.Table, path: Path, n: int = 4) -> None:
+    pids = sessions["persona_id"].to_pylist()
+    ids = sorted(set(pids))[:n]
+    fig, axes = plt.subplots(1, len(ids), figsize=(4 * len(ids), 3.4), sharey=True, squeeze=False)
+    traits = sessions["true_personality"].to_pylist()
+    starts = [datetime.strptime(t, "%Y-%m-%d %H:%M") for t in sessions["start_time"].to_pylist()]
+    for ax, pid in zip(axes[0], ids):
+        rows = [(s, t) for s, t, p in zip(starts, traits, pids) if p == pid]
+        for trait in TRAITS:
+            ax.plot([s for s, _ in rows], [t[trait] for _, t in rows], label=trait[:5])
+        ax.set_title(pid, fontsize=9)
+        ax.set_ylim(1, 5)
+        ax.tick_params(axis="x", labelrotation=45, labelsize=7)
+    axes[0][0].legend(fontsize=7)
+    fig.suptitle("True Big Five at each session: slow drift, shifts after strong life events")
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+
+
 def _samples(run_dir: Path, sessions: pa.Table, out: Path, n: int) -> list[dict]:
     """The first sessions that show images, with their pictures copied next to the report."""
     images = _table(run_dir, "images", ["id", "session_id", "image"])
     with_images = set(images["session_id"].to_pylist())
-    picked = [i for i, sid in enumerate(sessions["id"].to_pylist()) if sid in with_images][:n]
+    picked, seen = [], set()
+    for i, (sid, pid) in enumerate(zip(sessions["id"].to_pylist(), sessions["persona_id"].to_pylist())):
+        if sid in with_images and pid not in seen and len(picked) < n:
+            picked.append(i)
+            seen.add(pid)
     by_id = {r["id"]: r["image"]["bytes"] for r in images.filter(
         pc.is_in(images["session_id"], pa.array([sessions["id"][i].as_py() for i in picked]))).to_pylist()}
     samples = []
@@ -219,7 +247,7 @@ def _write_html(path: Path, name: str, stats: dict, samples: list[dict]) -> None
     plots = "".join(f'<h2>{title}</h2><img src="{f}" style="max-width:100%">' for title, f in (
         ("Big Five coverage", "big_five.png"), ("Sessions over the calendar", "calendar.png"),
         ("Hour and weekday rhythm", "rhythm.png"), ("Image rate", "image_rate.png"),
-        ("Preference shifts", "preference_shifts.png")))
+        ("Preference shifts", "preference_shifts.png"), ("True personality over time", "personality.png")))
     convs = ""
     for s in samples:
         convs += f"<h3>{html.escape(s['id'])}</h3><div class='conv'>"

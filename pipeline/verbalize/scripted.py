@@ -11,17 +11,26 @@ from datetime import datetime
 
 import numpy as np
 
-from pipeline.records import Event, Fact, Session, TimeRef, Turn, fmt_time
+from pipeline.records import Event, Fact, Session, TimeRef, Turn, fmt_time, parse_time
 from pipeline.rng import pick, rng_for
-from pipeline.world.clock import WEEKDAYS, clock_time, when_phrases
+from pipeline.world.clock import WEEKDAYS, clock_time, resolve, when_phrases
 from pipeline.world.plan import Act, SessionPlan, _plural
 from pipeline.world.simulate import World, number_word
 
-OPENERS = {
+NEWS_OPENERS = {
     "high": ("Hey!", "Guess what!", "Okay so", "Oh wow,", "Hi hi!", "You won't believe this:", "Ahh,", "So!"),
     "mid": ("Hi,", "Hey,", "Hello,", "So,", "Quick update:", "Right,", "By the way,", "Morning!"),
     "low": ("Hi.", "So.", "Quick one.", "Hm.", "Update:", "Note:", "FYI,", "Well."),
 }
+OPENERS = {
+    "high": ("Hey!", "Hiii,", "Okay,", "So!", "Heyyy,", "Ooh,"),
+    "mid": ("Hi,", "Hey,", "So,", "Hmm,", "Hello,", "Okay,"),
+    "low": ("Hi.", "Hm.", "Question.", "So.", "Right.", "Okay."),
+}
+# Situations that frame a request; {name} is someone from the persona's life.
+CONTEXT = ("After the day I had, ", "With {name} coming over later, ", "Quick question before I head out: ",
+           "I'm trying to plan ahead, so: ", "Random thought: ", "{name} asked me the same thing, so: ",
+           "Honest answer please: ", "Okay, help me decide. ", "I'm stuck. ", "Before I forget: ")
 WORRY = (" Not sure how I feel about it.", " I keep overthinking it.", " Hope that was the right call.",
          " It's been on my mind a lot.", " I'm a bit anxious about it, honestly.", " Still a little on edge.")
 CALM = (" All good though.", " No complaints.", " Pretty relaxed about it.", "")
@@ -33,7 +42,7 @@ TELL = {
     "activity": (
         "{When} I {activity} at {place}{with_}.",
         "So {when} I ended up at {place}{with_} and {activity}.",
-        "{When_cap}{with_comma} I {activity} at {place}.",
+        "{When_cap}{with_comma} {activity} at {place}.",
         "Had a {adj} time at {place} {when}{with_}: {activity}, basically.",
         "Little update: I {activity} at {place} {when}{with_}.",
         "Spent part of {when_day} at {place}{with_}. We {activity}.",
@@ -110,8 +119,9 @@ PHOTO = {
 }
 RECALL_ASK = {
     "activity": ("Remind me, where was I {when}{with_}?", "What did I get up to {when}{with_}? I forget.",
-                 "Quick memory test: what did I do {when}{with_}?"),
-    "visual": ("What colour was the {name} in the photo I sent {when}?", "In that picture from {when}, what colour was the {name} again?",
+                 "Quick memory test: what did I do {when}{with_}?", "Where did I go {when}{with_}? It's slipping my mind.",
+                 "Help me remember: what was I doing {when}{with_}?"),
+    "visual": ("What colour was the {name} in the photo from {when}?", "In that picture from {when}, what colour was the {name} again?",
                "Do you remember the {name} in my photo from {when}? What colour was it?"),
 }
 ACK = {
@@ -128,13 +138,26 @@ ACK = {
     "life_event": ("That's a lot. I'm here if you want to talk about it.", "Wow, that's big news.", "How are you holding up?"),
     "habit": ("Good to keep the routine going.", "Consistency!", "Sounds like a nice ritual."),
     "snapshot": ("Thanks for the picture!", "Nice shot.", "Love seeing what's around you."),
-    "small_talk": ("I'm here. Want to talk about it?", "That happens. What would help right now?",
-                   "Take it easy. Anything on your mind?", "Fair enough. How are you feeling overall?",
-                   "Sounds like you could use a breather.", "I'm listening, whenever you want."),
+    "small_talk": ("I'm here.", "That happens.", "Fair enough.", "Sounds like you could use a breather.", "Oof.",
+                   "I hear you.", "Totally understandable.", "Ah, one of those.", "That sounds tiring.", "Noted."),
+    "small_talk_followup": ("Want to talk about it?", "What would help right now?", "Anything on your mind?",
+                            "How are you feeling overall?", "Did anything good happen today?", "Want a distraction?",
+                            "Maybe a short walk would help?", "What's the first thing you'd change about today?"),
     "generic_advice": ("Maybe try something new today?", "Go with whatever sounds fun right now.",
                        "Tell me more about what you're in the mood for.", "What did you enjoy last time?",
-                       "I don't know your taste there yet. What do you usually like?"),
+                       "I don't know your taste there yet. What do you usually like?",
+                       "Hard to say without knowing your taste. Tell me what you love?"),
 }
+
+
+def _confusers(fact: Fact, event: Event, events: dict[str, Event]) -> list[str]:
+    """Times of other events a recall question could be mistaken for: same kind of question, other answer."""
+    if fact.kind == "activity":
+        return [e.time for e in events.values() if e.kind == "activity" and e.id != event.id
+                and set(e.participants) == set(event.participants)]
+    name = fact.key.rsplit("/", 1)[1]
+    return [e.time for e in events.values() if e.image_spec is not None and e.id != event.id
+            and any(o.name == name for o in e.image_spec.objects)]
 
 
 def _cap(s: str) -> str:
@@ -174,7 +197,7 @@ class ScriptedVerbalizer:
     # ------------------------------------------------------------------ user
 
     def _when(self, event: Event, now: datetime, rng: np.random.Generator, refs: list[TimeRef]) -> str:
-        phrase = pick(rng, when_phrases(datetime.strptime(event.time, "%Y-%m-%d %H:%M"), now))
+        phrase = pick(rng, when_phrases(parse_time(event.time), now))
         refs.append(TimeRef(event_id=event.id, phrase=phrase))
         return phrase
 
@@ -194,16 +217,27 @@ class ScriptedVerbalizer:
         elif act.kind == "recall":
             fact = facts[act.recall_fact_ids[0]]
             event = events[act.event_id]
-            slots = {"when": self._when(event, act.user_time, rng, refs),
-                     "with_": f" with {_join_names(event.participants)}" if event.participants and fact.kind == "activity" else "",
-                     "name": fact.key.rsplit("/", 1)[1]}
-            body = pick(rng, RECALL_ASK[fact.kind]).format(**slots)
+            name = fact.key.rsplit("/", 1)[1]
+            with_ = f" with {_join_names(event.participants)}" if event.participants and fact.kind == "activity" else ""
+            when = pick(rng, self._unambiguous(event, act.user_time, _confusers(fact, event, events)))
+            refs.append(TimeRef(event_id=event.id, phrase=when))
+            body = pick(rng, RECALL_ASK[fact.kind]).format(when=when, with_=with_, name=name)
         else:
             body = act.prompt or ""
+            if rng.random() < 0.5 and p.relationships:
+                body = pick(rng, CONTEXT).format(name=pick(rng, p.relationships).name) + body[:1].lower() + body[1:]
         if act.image_event_id:
             shown = events[act.image_event_id]
             body += " " + pick(rng, PHOTO["snapshot" if shown.kind == "snapshot" else "activity"]).format(place=shown.place)
-        return self._style(body, style, world.proper_nouns, rng), refs
+        return self._style(body, style, world.proper_nouns, act.kind in ("intro", "tell"), rng), refs
+
+    @staticmethod
+    def _unambiguous(event: Event, now: datetime, confusers: list[str]) -> list[str]:
+        """Date phrases whose range holds this event and none of the confusable ones."""
+        phrases = when_phrases(parse_time(event.time), now)
+        dates = [parse_time(t).date() for t in confusers]
+        ok = [ph for ph in phrases if not any(lo <= d <= hi for d in dates for lo, hi in [resolve(ph, now)])]
+        return ok or phrases[:1]
 
     def _background_sentence(self, f: Fact, world: World, rng: np.random.Generator) -> str:
         p = world.persona
@@ -238,9 +272,9 @@ class ScriptedVerbalizer:
             templates = tuple(t for t in templates if "{with_comma}" not in t and "We " not in t)
         template = pick(rng, templates)
         style = world.persona.style
-        when = pick(rng, when_phrases(datetime.strptime(event.time, "%Y-%m-%d %H:%M"), now))
+        when = pick(rng, when_phrases(parse_time(event.time), now))
         if style.precision > 0.6 and kind == "activity" and when in ("today", "yesterday"):
-            when = f"{when} at {clock_time(datetime.strptime(event.time, '%Y-%m-%d %H:%M'))}"
+            when = f"{when} at {clock_time(parse_time(event.time))}"
         if "{when" in template.lower():
             refs.append(TimeRef(event_id=event.id, phrase=when))
         s.update(when=when, When=_cap(when), When_cap=_cap(when), when_day=when, place=event.place,
@@ -250,18 +284,19 @@ class ScriptedVerbalizer:
                  with_comma=f", {_join_names(names)} and I" if names else "")
         return template.format(**s)
 
-    def _style(self, body: str, style, proper: set[str], rng: np.random.Generator) -> str:
+    def _style(self, body: str, style, proper: set[str], news: bool, rng: np.random.Generator) -> str:
+        """Openers, exclamations, hedges and warmth in proportion to the persona's traits."""
         level = "high" if style.exuberance > 0.6 else "low" if style.exuberance < 0.35 else "mid"
         text = body
         if rng.random() < 0.55:
-            opener = pick(rng, OPENERS[level])
+            opener = pick(rng, (NEWS_OPENERS if news else OPENERS)[level])
             first_word = body.split(" ", 1)[0].strip(",.:;!?'")
-            if opener[-1] in ",:" and first_word not in proper and not first_word.startswith("I'") and first_word != "I":
+            if opener[-1] not in ".!?" and first_word not in proper and first_word != "I" and not first_word.startswith("I'"):
                 body = body[:1].lower() + body[1:]
             text = f"{opener} {body}"
         if level == "high" and text.endswith(".") and rng.random() < 0.6:
             text = text[:-1] + "!"
-        if rng.random() < 0.35:
+        if news and rng.random() < 0.35:
             text += pick(rng, WORRY) if style.worry > 0.6 else pick(rng, CALM) if style.worry < 0.35 else ""
         if rng.random() < 0.2:
             text += pick(rng, WARM) if style.warmth > 0.6 else pick(rng, BLUNT) if style.warmth < 0.35 else ""
@@ -280,7 +315,9 @@ class ScriptedVerbalizer:
             return self._recall_answer(facts[act.recall_fact_ids[0]], events, act.assistant_time, rng, refs), refs
         if act.kind == "chat":
             if not act.recall_fact_ids:
-                return pick(rng, ACK["small_talk"] if act.topic is None else ACK["generic_advice"]), refs
+                if act.topic is None:
+                    return f"{pick(rng, ACK['small_talk'])} {pick(rng, ACK['small_talk_followup'])}", refs
+                return pick(rng, ACK["generic_advice"]), refs
             f = facts[act.recall_fact_ids[0]]
             if f.kind == "preference_shift":
                 s = world.slots[f.id.rsplit("/", 1)[0]]

@@ -83,12 +83,21 @@ def session_calendar(persona: Persona, start: datetime, end: datetime, max_excha
         p = min(0.95, per_weekday * (r.weekend_factor if weekend else 1.0))
         n = int(rng.random() < p or day == start) + int(rng.random() < 0.1 * p)
         for _ in range(n):
-            hour = float(np.clip(rng.normal(r.peak_hour, r.hour_spread), 6.5, 23.8))
+            hour = _waking_hour(rng, r.peak_hour, r.hour_spread)
             t = day + timedelta(minutes=int(hour * 60))
             if t < end and (not starts or t >= starts[-1] + min_gap):
                 starts.append(t)
         day += timedelta(days=1)
     return starts
+
+
+def _waking_hour(rng: np.random.Generator, peak: float, spread: float) -> float:
+    """A normal draw around the peak hour, truncated to waking hours by redrawing (no pile-up at the edges)."""
+    for _ in range(16):
+        hour = rng.normal(peak, spread)
+        if 6.5 <= hour <= 23.8:
+            return float(hour)
+    return float(np.clip(peak, 6.5, 23.8))
 
 
 # ---------------------------------------------------------------- personality

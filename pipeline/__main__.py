@@ -1,0 +1,29 @@
+"""`python -m pipeline <command>`: the job (`run`, same as pipeline/run.py) and its tools."""
+
+from __future__ import annotations
+
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    commands = {"run": "generate a dataset (see `run --help`)", "schemas": "regenerate schemas/ from the records"}
+    if not argv or argv[0] in ("-h", "--help") or argv[0] not in commands:
+        print("usage: python -m pipeline <command> [options]\n\ncommands:")
+        for name, text in commands.items():
+            print(f"  {name:10s} {text}")
+        return 0 if not argv or argv[0] in ("-h", "--help") else 2
+    command, rest = argv[0], argv[1:]
+    if command == "run":
+        from pipeline.run import main as run_main
+
+        return run_main(rest)
+    from pipeline.schemas import write_schemas
+
+    for path in write_schemas():
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+from scipy import ndimage
+
+from pipeline.images.procedural import PALETTE, SETTINGS, SHAPES, render_scene
+from pipeline.records import SceneObject, SceneSpec
+from pipeline.rng import rng_for
+from pipeline.world.simulate import COLOURS
+
+
+def _components(png: bytes, rgb) -> int:
+    px = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+    mask = np.all(px == np.array(rgb, dtype=np.uint8), axis=-1)
+    return int(ndimage.label(mask)[1])
+
+
+def test_palette_is_distinct_from_backgrounds():
+    assert set(PALETTE) == set(COLOURS)
+    bg = {c for upper, lower, _ in SETTINGS.values() for c in (upper, lower)}
+    assert not bg & set(PALETTE.values())
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_each_shape_is_one_blob_per_instance_in_its_colour(shape):
+    for count in (1, 4):
+        spec = SceneSpec(setting="park", caption="x", objects=[SceneObject(name=shape, shape=shape, colour="red", count=count)])
+        assert _components(render_scene(spec, 256, f"k{count}"), PALETTE["red"]) == count
+
+
+def test_random_scenes_show_exactly_their_spec():
+    rng = rng_for(0, "test-scenes")
+    for k in range(60):
+        colours = [COLOURS[int(i)] for i in rng.choice(len(COLOURS), 3, replace=False)]
+        shapes = [SHAPES[int(i)] for i in rng.choice(len(SHAPES), 3)]
+        objs = [SceneObject(name=s, shape=s, colour=c, count=int(rng.integers(1, 5))) for s, c in zip(shapes, colours)]
+        spec = SceneSpec(setting=list(SETTINGS)[k % len(SETTINGS)], objects=objs, caption="x")
+        png = render_scene(spec, 320, f"scene-{k}")
+        for o in objs:
+            assert _components(png, PALETTE[o.colour]) == o.count, (o, spec.setting)
+        absent = set(COLOURS) - set(colours)
+        assert all(_components(png, PALETTE[c]) == 0 for c in absent)
+
+
+def test_rendering_is_byte_identical_and_keyed():
+    spec = SceneSpec(setting="beach", caption="x", objects=[SceneObject(name="kite", shape="kite", colour="blue", count=2)])
+    assert render_scene(spec, 128, "a") == render_scene(spec, 128, "a")
+    assert render_scene(spec, 128, "a") != render_scene(spec, 128, "b")
+
+
+def test_every_lexicon_object_is_drawable(lex):
+    assert set(lex.objects.values()) <= set(SHAPES)

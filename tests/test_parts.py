@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import pyarrow.parquet as pq
+
+from pipeline.parts import is_complete, part_dir, read_part, write_part
+from pipeline.records import Session
+from pipeline.shards import write_shards
+from pipeline.tables import TABLES
+
+
+def test_part_roundtrip_and_tamper_detection(tmp_path, small_parts):
+    part = small_parts[0]
+    rows = write_part(tmp_path, part, "fp")
+    assert rows == {"personas": 1, "events": len(part.events), "sessions": len(part.sessions), "images": len(part.images)}
+    assert is_complete(tmp_path, part.persona.id, "fp")
+    assert not is_complete(tmp_path, part.persona.id, "other-config")
+    back = [Session.model_validate(r) for r in read_part(tmp_path, part.persona.id, "sessions").to_pylist()]
+    assert back == part.sessions
+    path = part_dir(tmp_path, part.persona.id) / "events.parquet"
+    path.write_bytes(path.read_bytes()[:-20])
+    assert not is_complete(tmp_path, part.persona.id, "fp")
+    assert not list((tmp_path / "parts").glob(".tmp-*"))
+
+
+def test_shards_hf_layout_rollover_and_determinism(tmp_path, small_parts):
+    for p in small_parts:
+        write_part(tmp_path, p, "fp")
+    ids = [p.persona.id for p in small_parts]
+    shards = write_shards(tmp_path, ids, target_mb=0.1, progress=False)
+    names = {s["path"] for s in shards}
+    assert "data/personas/train-00000-of-00001.parquet" in names
+    assert "data/personas/test-00000-of-00001.parquet" in names
+    image_shards = sorted(s["path"] for s in shards if s["table"] == "images" and s["split"] == "train")
+    n = len(image_shards)
+    assert n >= 2, "a 0.1 MB target must roll the image table over"
+    assert image_shards == [f"data/images/train-{k:05d}-of-{n:05d}.parquet" for k in range(n)]
+    for table in TABLES:
+        total = sum(s["rows"] for s in shards if s["table"] == table)
+        assert total == sum(read_part(tmp_path, i, table).num_rows for i in ids)
+    meta = pq.read_schema(tmp_path / image_shards[0]).metadata
+    assert b'"_type": "Image"' in meta[b"huggingface"]
+    first = {s["path"]: s["sha256"] for s in shards}
+    again = write_shards(tmp_path, list(reversed(ids)), target_mb=0.1, progress=False)
+    assert {s["path"]: s["sha256"] for s in again} == first
+    assert not (tmp_path / "data.tmp").exists() and not (tmp_path / "data.old").exists()
