@@ -14,6 +14,7 @@ from pipeline.personas.lexicon import Lexicon
 from pipeline.records import TRAITS, BigFive, Goal, Habit, Person, Persona, Preference, Rhythm, Split, Style
 from pipeline.rng import pick, rng_for
 
+
 def trait_design(n: int, seed: int, split: Split) -> np.ndarray:
     """n points in [1, 5]^5 from an optimized Latin hypercube (each trait's range cut in n equal strata)."""
     if n == 0:

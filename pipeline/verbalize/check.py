@@ -7,6 +7,7 @@ backend it triggers a regeneration and, if that keeps failing, a quarantine.
 from __future__ import annotations
 
 import re
+
 from pipeline.records import Event, Fact, Session, parse_time
 from pipeline.world.clock import resolve
 

@@ -15,7 +15,7 @@ from typing import Literal
 import numpy as np
 
 from pipeline.config import RunConfig
-from pipeline.records import Event, Fact, SceneObject, SceneSpec, fmt_time, parse_time
+from pipeline.records import Event, Fact, SceneObject, SceneSpec, parse_time
 from pipeline.rng import pick, rng_for
 from pipeline.world.simulate import COLOURS, DraftEvent, World, fact, finalize_events, number_word
 
@@ -267,7 +267,3 @@ def _caption(objs: list[SceneObject], setting: str, place: str | None) -> str:
     listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
     where = place or {"home": "a home interior", "office": "an office"}.get(setting, f"a {setting}")
     return f"A photo of {listed} at {where}."
-
-
-def session_times(plan: SessionPlan) -> tuple[str, str]:
-    return fmt_time(plan.acts[0].user_time), fmt_time(plan.acts[-1].assistant_time)

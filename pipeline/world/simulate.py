@@ -14,9 +14,9 @@ import numpy as np
 
 from pipeline.config import RunConfig
 from pipeline.personas.lexicon import Lexicon
-from pipeline.world.clock import MONTHS, WEEKDAYS
 from pipeline.records import TRAITS, Event, EventKind, Fact, Persona, SceneObject, TraitDelta, fmt_time
 from pipeline.rng import pick, rng_for
+from pipeline.world.clock import MONTHS, WEEKDAYS
 
 COLOURS = ("red", "orange", "yellow", "green", "blue", "purple", "pink", "brown", "black", "white", "gray", "teal")
 NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six")
