@@ -26,17 +26,18 @@ def trait_design(n: int, seed: int, split: Split) -> np.ndarray:
 
 def style_from_traits(b: BigFive) -> Style:
     knob = {t: (getattr(b, t) - 1.0) / 4.0 for t in TRAITS}
-    words = [
-        "outgoing and exclamatory" if knob["extraversion"] > 0.6 else "reserved" if knob["extraversion"] < 0.4 else "even-toned",
-        "warm" if knob["agreeableness"] > 0.6 else "blunt" if knob["agreeableness"] < 0.4 else "polite",
-        "precise about plans and times" if knob["conscientiousness"] > 0.6 else "loose about details" if knob["conscientiousness"] < 0.4 else "fairly organized",
-        "prone to worry" if knob["neuroticism"] > 0.6 else "unflappable" if knob["neuroticism"] < 0.4 else "occasionally anxious",
-        "vivid and curious" if knob["openness"] > 0.6 else "plain-spoken" if knob["openness"] < 0.4 else "matter-of-fact",
-    ]
+    words = {  # trait: (low, middle, high)
+        "extraversion": ("reserved", "even-toned", "outgoing and exclamatory"),
+        "agreeableness": ("blunt", "polite", "warm"),
+        "conscientiousness": ("loose about details", "fairly organized", "precise about plans and times"),
+        "neuroticism": ("unflappable", "occasionally anxious", "prone to worry"),
+        "openness": ("plain-spoken", "matter-of-fact", "vivid and curious"),
+    }
+    summary = ", ".join(w[0] if knob[t] < 0.4 else w[2] if knob[t] > 0.6 else w[1] for t, w in words.items())
     return Style(
         exuberance=round(knob["extraversion"], 3), warmth=round(knob["agreeableness"], 3),
         precision=round(knob["conscientiousness"], 3), worry=round(knob["neuroticism"], 3),
-        vividness=round(knob["openness"], 3), summary=", ".join(words),
+        vividness=round(knob["openness"], 3), summary=summary,
     )
 
 

@@ -258,7 +258,8 @@ def _write_html(path: Path, name: str, stats: dict, samples: list[dict]) -> None
         convs += "</div>"
     path.write_text(f"""<!doctype html><html><head><meta charset="utf-8"><title>PersonaForge report: {html.escape(name)}</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:auto}} td{{padding:2px 10px;border-bottom:1px solid #ddd}}
-.conv p{{padding:6px 10px;border-radius:8px;max-width:70%}} .user{{background:#e8f0fe}} .assistant{{background:#f1f1f1;margin-left:25%}}</style>
+.conv p{{padding:6px 10px;border-radius:8px;max-width:70%}} .user{{background:#e8f0fe}}
+.assistant{{background:#f1f1f1;margin-left:25%}}</style>
 </head><body><h1>PersonaForge run report: {html.escape(name)}</h1><h2>Statistics</h2><table>{rows}</table>
 {plots}<h2>Sample conversations</h2>{convs}</body></html>
 """)

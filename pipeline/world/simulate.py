@@ -181,7 +181,8 @@ def simulate_world(persona: Persona, cfg: RunConfig, lex: Lexicon) -> World:
                                      facts=[fact("goal_progress", f"goal_progress/{g.id}", step,
                                                  f"Progress on '{g.text}': {first} {step}.", [g.key])]))
         if outcome == "completed":
-            drafts.append(DraftEvent(time=t_end, kind="goal_outcome", slots={"goal": g.text, "key": g.key, "done": entry.done, "outcome": outcome},
+            drafts.append(DraftEvent(time=t_end, kind="goal_outcome",
+                                     slots={"goal": g.text, "key": g.key, "done": entry.done, "outcome": outcome},
                                      facts=[fact("goal_outcome", f"goal/{g.id}", f"completed: {g.text}",
                                                  f"{first} completed the goal '{g.text}': {entry.done}.", [g.key])]))
         elif outcome == "abandoned":
