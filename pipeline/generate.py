@@ -10,6 +10,7 @@ from contextlib import contextmanager
 
 from pipeline.config import RunConfig
 from pipeline.images.procedural import render_scene
+from pipeline.labels.build import build_labels
 from pipeline.personas.lexicon import load_lexicon
 from pipeline.records import Image, Persona, PersonaPart
 from pipeline.verbalize.check import VerificationError, check_session
@@ -17,7 +18,7 @@ from pipeline.verbalize.scripted import ScriptedVerbalizer
 from pipeline.world.plan import plan_sessions
 from pipeline.world.simulate import simulate_world
 
-STAGES = ("world", "verbalize", "images")
+STAGES = ("world", "verbalize", "images", "labels")
 
 
 @contextmanager
@@ -57,4 +58,9 @@ def generate_persona(persona: Persona, cfg: RunConfig, timings: dict[str, float]
                         id=image_id, persona_id=persona.id, split=persona.split, session_id=s.id, turn_index=turn.index,
                         event_id=event.id, spec=event.image_spec, caption=event.image_spec.caption,
                         png=render_scene(event.image_spec, cfg.image_size, image_id, cfg.seed)))
-    return PersonaPart(persona=persona, events=events, sessions=sessions, images=images)
+    part = PersonaPart(persona=persona, events=events, sessions=sessions, images=images)
+    if persona.split == "train":  # benchmark personas get no training labels: nothing of them leaks into training
+        with _timed(timings, "labels"):
+            ops, track, sft, rl, stats = build_labels(persona, sessions, events, images, cfg, lex)
+        part = part.model_copy(update={"memory_ops": ops, "personality": track, "sft": sft, "rl": rl, "stats": stats})
+    return part

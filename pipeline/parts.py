@@ -46,7 +46,8 @@ def write_part(run_dir: Path, part: PersonaPart, fingerprint: str) -> dict[str, 
             path = tmp / f"{name}.parquet"
             pq.write_table(table, path, compression="zstd")
             files[name] = {"rows": table.num_rows, "sha256": sha256_file(path)}
-        success = {"format": PART_FORMAT, "fingerprint": fingerprint, "persona_id": part.persona.id, "files": files}
+        success = {"format": PART_FORMAT, "fingerprint": fingerprint, "persona_id": part.persona.id, "files": files,
+                   "stats": part.stats}
         (tmp / SUCCESS).write_text(json.dumps(success, indent=1, sort_keys=True))
         try:
             tmp.rename(final)
@@ -76,6 +77,10 @@ def is_complete(run_dir: Path, persona_id: str, fingerprint: str, verify: bool =
         if not path.exists() or (verify and sha256_file(path) != meta["sha256"]):
             return False
     return True
+
+
+def part_stats(run_dir: Path, persona_id: str) -> dict[str, float]:
+    return json.loads((part_dir(run_dir, persona_id) / SUCCESS).read_text()).get("stats", {})
 
 
 def read_part(run_dir: Path, persona_id: str, table: str) -> pa.Table:

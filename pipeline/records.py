@@ -208,6 +208,97 @@ class Image(Record):
     png: bytes = Field(repr=False)
 
 
+
+
+# ---------------------------------------------------------------- training labels (train split)
+
+Memory = Literal["core", "semantic", "episodic", "procedural"]
+MEMORIES: tuple[str, ...] = ("core", "semantic", "episodic", "procedural")
+
+
+class MemoryOp(Record):
+    """One operation of the Update stage; replaying a persona's ops in order rebuilds its memory."""
+
+    session_id: str
+    persona_id: str
+    split: Split
+    index: int = Field(ge=0, description="order within the session")
+    memory: Memory
+    op: Literal["ADD", "UPDATE", "DELETE", "NOOP"]
+    key: str | None = Field(description="entry key; None for a session-level NOOP (nothing changed in this memory)")
+    before: str | None
+    after: str | None
+    keywords: list[str]
+    evidence: list[int] = Field(description="indices of the turns that state it")
+    fact_ids: list[str]
+    time: Time
+
+
+class Scores(Record):
+    openness: int = Field(ge=1, le=5)
+    conscientiousness: int = Field(ge=1, le=5)
+    extraversion: int = Field(ge=1, le=5)
+    agreeableness: int = Field(ge=1, le=5)
+    neuroticism: int = Field(ge=1, le=5)
+
+
+class PersonalityObs(Record):
+    session_id: str
+    persona_id: str
+    split: Split
+    m: int = Field(ge=1, description="1-based session count")
+    lam: float = Field(description="λ_m = 0.7 − 0.2·cos(π·min(m, 50)/50)")
+    observed: Scores
+    estimate: BigFive
+    true: BigFive
+
+
+class ContentPart(Record):
+    type: Literal["text", "image"]
+    text: str | None = None
+
+
+class Message(Record):
+    role: Literal["system", "user", "assistant"]
+    content: list[ContentPart]
+
+
+class SftSample(Record):
+    model_config = ConfigDict(extra="forbid", ser_json_bytes="base64", val_json_bytes="base64")
+
+    id: str
+    persona_id: str
+    split: Split
+    task: Literal["reasoning", "personality", "core", "semantic", "episodic", "procedural"]
+    session_id: str
+    messages: list[Message]
+    image_ids: list[str]
+    images: list[bytes] = Field(repr=False, description="PNG bytes, one per image part, in order")
+
+
+class Choice(Record):
+    key: str
+    text: str
+
+
+class RlSample(Record):
+    model_config = ConfigDict(extra="forbid", ser_json_bytes="base64", val_json_bytes="base64")
+
+    id: str
+    persona_id: str
+    split: Split
+    kind: Literal["multiple-choice", "two-choice", "open"]
+    session_id: str
+    prompt: list[Message]
+    image_ids: list[str]
+    images: list[bytes] = Field(repr=False)
+    choices: list[Choice]
+    reference: str = Field(description="the option key such as '(b)', or the short open answer")
+    reference_text: str
+    evidence: list[str] = Field(description="fact ids that support the reference")
+    group_size: int = Field(6, ge=2)
+
+
 class PersonaPart(Record):
     """Everything one persona produces: the unit of parallel work and of resume."""
 
@@ -215,3 +306,8 @@ class PersonaPart(Record):
     events: list[Event]
     sessions: list[Session]
     images: list[Image]
+    memory_ops: list[MemoryOp] = Field(default_factory=list)
+    personality: list[PersonalityObs] = Field(default_factory=list)
+    sft: list[SftSample] = Field(default_factory=list)
+    rl: list[RlSample] = Field(default_factory=list)
+    stats: dict[str, float] = Field(default_factory=dict, description="counts the tables cannot show (e.g. dropped samples)")

@@ -57,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     opt("--image-rate", "image_rate", float, "F")
     opt("--turns-per-session", "turns_per_session", int, "N", nargs=2)
     opt("--start-date", "start_date", str, "YYYY-MM-DD")
+    opt("--rl-per-persona", "rl_per_persona", int, "N")
     opt("--image-size", "image_size", int, "PX")
     opt("--shard-size-mb", "shard_size_mb", float, "MB")
     opt("--workers", "workers", int, "N")
@@ -185,11 +186,25 @@ def run(cfg: RunConfig, progress: bool = True) -> dict:
     stats = build_report(run_dir)
     wall["report"] = time.perf_counter() - t
 
+    stats["labels"] = label_stats(run_dir, [p.id for p in personas if p.split == "train"])
     manifest = make_manifest(cfg, shards, stats, summaries, wall)
     write_json_atomic(run_dir / "manifest.json", manifest)
     _say(progress, f"done: {sum(s['rows'] for s in shards if s['table'] == 'sessions')} sessions, "
                    f"{stats['turns']} turns, {stats['images']} images in {sum(wall.values()):.0f}s -> {run_dir}")
     return manifest
+
+
+def label_stats(run_dir: Path, train_ids: list[str]) -> dict:
+    """Counts only the parts know (samples dropped as unsupported, candidates), summed over personas."""
+    from pipeline.parts import part_stats
+
+    total: dict[str, float] = {}
+    for pid in train_ids:
+        for k, v in part_stats(run_dir, pid).items():
+            total[k] = total.get(k, 0) + v
+    if "final_personality_mae" in total:
+        total["final_personality_mae"] = round(total["final_personality_mae"] / len(train_ids), 4)
+    return total
 
 
 def make_manifest(cfg: RunConfig, shards: list[dict], stats: dict, summaries: list[dict], wall: dict) -> dict:

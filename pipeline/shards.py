@@ -41,6 +41,8 @@ class _ShardWriter:
         self.writer = pq.ParquetWriter(self.sink, self.schema, compression="zstd")
 
     def write(self, table: pa.Table) -> None:
+        if table.num_rows == 0:
+            return
         self.pending.append(table.cast(self.schema))
         self.pending_bytes += table.nbytes
         if self.pending_bytes >= self.row_group_bytes:

@@ -24,6 +24,8 @@ FACT = _struct(id=S, kind=S, key=S, value=S, text=S, terms=pa.list_(S), modality
 TURN = _struct(index=I, role=S, time=S, text=S, image_ids=pa.list_(S), fact_ids=pa.list_(S),
                time_refs=pa.list_(_struct(event_id=S, phrase=S)))
 IMAGE = _struct(bytes=pa.binary(), path=S)
+SCORES = _struct(**{t: I for t in TRAITS})
+MESSAGES = pa.list_(_struct(role=S, content=pa.list_(_struct(type=S, text=S))))
 
 SCHEMAS: dict[str, pa.Schema] = {
     "personas": pa.schema([
@@ -50,9 +52,36 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("id", S), ("persona_id", S), ("split", S), ("session_id", S), ("turn_index", I), ("event_id", S),
         ("spec", SCENE), ("caption", S), ("image", IMAGE),
     ]),
+    "memory_ops": pa.schema([
+        ("session_id", S), ("persona_id", S), ("split", S), ("index", I), ("memory", S), ("op", S), ("key", S),
+        ("before", S), ("after", S), ("keywords", pa.list_(S)), ("evidence", pa.list_(I)), ("fact_ids", pa.list_(S)),
+        ("time", S),
+    ]),
+    "personality": pa.schema([
+        ("session_id", S), ("persona_id", S), ("split", S), ("m", I), ("lam", F), ("observed", SCORES),
+        ("estimate", BIG_FIVE), ("true", BIG_FIVE),
+    ]),
+    "sft": pa.schema([
+        ("id", S), ("persona_id", S), ("split", S), ("task", S), ("session_id", S), ("messages", MESSAGES),
+        ("image_ids", pa.list_(S)), ("images", pa.list_(IMAGE)),
+    ]),
+    "rl": pa.schema([
+        ("id", S), ("persona_id", S), ("split", S), ("kind", S), ("session_id", S), ("prompt", MESSAGES),
+        ("image_ids", pa.list_(S)), ("images", pa.list_(IMAGE)), ("choices", pa.list_(_struct(key=S, text=S))),
+        ("reference", S), ("reference_text", S), ("evidence", pa.list_(S)), ("group_size", I),
+    ]),
 }
 TABLES = tuple(SCHEMAS)
-IMAGE_COLUMNS = {"images": "image"}
+IMAGE_COLUMNS = {"images": "image"}  # a single Image() per row
+IMAGE_LIST_COLUMNS = {"sft": "images", "rl": "images"}  # a list of Image() per row
+
+
+def _image(png: bytes, image_id: str) -> dict:
+    return {"bytes": png, "path": f"{image_id.replace('/', '_')}.png"}
+
+
+def _with_images(sample) -> dict:
+    return {**sample.model_dump(exclude={"images"}), "images": [_image(b, i) for b, i in zip(sample.images, sample.image_ids)]}
 
 
 def part_tables(part: PersonaPart) -> dict[str, pa.Table]:
@@ -61,17 +90,22 @@ def part_tables(part: PersonaPart) -> dict[str, pa.Table]:
         "personas": [part.persona.model_dump()],
         "events": [e.model_dump() for e in part.events],
         "sessions": [s.model_dump() for s in part.sessions],
-        "images": [{**im.model_dump(exclude={"png"}), "image": {"bytes": im.png, "path": f"{im.id.replace('/', '_')}.png"}}
-                   for im in part.images],
+        "images": [{**im.model_dump(exclude={"png"}), "image": _image(im.png, im.id)} for im in part.images],
+        "memory_ops": [o.model_dump() for o in part.memory_ops],
+        "personality": [o.model_dump() for o in part.personality],
+        "sft": [_with_images(x) for x in part.sft],
+        "rl": [_with_images(x) for x in part.rl],
     }
     return {name: pa.Table.from_pylist(rows[name], schema=SCHEMAS[name]) for name in TABLES}
 
 
 def hf_schema(table: str) -> pa.Schema:
     """The table's schema carrying `datasets` features metadata (image columns as Image())."""
-    from datasets import Features, Image
+    from datasets import Features, Image, List
 
     features = Features.from_arrow_schema(SCHEMAS[table])
     if table in IMAGE_COLUMNS:
         features[IMAGE_COLUMNS[table]] = Image()
+    if table in IMAGE_LIST_COLUMNS:
+        features[IMAGE_LIST_COLUMNS[table]] = List(Image())
     return features.arrow_schema

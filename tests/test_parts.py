@@ -11,7 +11,10 @@ from pipeline.tables import TABLES
 def test_part_roundtrip_and_tamper_detection(tmp_path, small_parts):
     part = small_parts[0]
     rows = write_part(tmp_path, part, "fp")
-    assert rows == {"personas": 1, "events": len(part.events), "sessions": len(part.sessions), "images": len(part.images)}
+    assert rows == {"personas": 1, "events": len(part.events), "sessions": len(part.sessions), "images": len(part.images),
+                    "memory_ops": len(part.memory_ops), "personality": len(part.personality), "sft": len(part.sft),
+                    "rl": len(part.rl)}
+    assert rows["sft"] and rows["rl"]
     assert is_complete(tmp_path, part.persona.id, "fp")
     assert not is_complete(tmp_path, part.persona.id, "other-config")
     back = [Session.model_validate(r) for r in read_part(tmp_path, part.persona.id, "sessions").to_pylist()]

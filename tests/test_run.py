@@ -48,6 +48,13 @@ def test_run_loads_resumes_and_is_byte_identical(tmp_path, capsys):
     turn = sessions["test"][0]["turns"][0]
     assert turn["role"] == "user" and turn["time"] == sessions["test"][0]["start_time"]
     assert set(sessions["train"]["persona_id"]) == {"train-00000", "train-00001", "train-00002"}
+    sft = datasets.load_dataset("parquet", data_files={"train": str(run_a / "data" / "sft" / "train-*.parquet")})["train"]
+    assert sft.num_rows == manifest["counts"]["sft"]["train"] and "test" not in manifest["counts"]["sft"]
+    with_image = next(r for r in sft if r["images"])
+    assert all(isinstance(im, Image.Image) for im in with_image["images"])
+    assert with_image["messages"][-1]["role"] == "assistant"
+    for f in ("personality_estimate.png", "labels.png"):
+        assert (run_a / "report" / f).stat().st_size > 1000
 
     # another output folder, run name and worker count: the same bytes
     assert main([*SMALL, "--out", str(tmp_path / "b"), "--run-name", "other", "--workers", "1"]) == 0

@@ -19,7 +19,8 @@ def test_every_record_of_a_small_run_validates(small_parts):
     counts = dict.fromkeys(RECORDS, 0)
     for part in small_parts:
         for name, records in (("persona", [part.persona]), ("event", part.events), ("session", part.sessions),
-                              ("image", part.images)):
+                              ("image", part.images), ("memory_op", part.memory_ops), ("personality", part.personality),
+                              ("sft", part.sft), ("rl", part.rl)):
             for r in records:
                 validators[name].validate(json.loads(r.model_dump_json()))
                 counts[name] += 1

@@ -107,7 +107,7 @@ def _persona(*, pid: str, split: Split, first: str, last: str, occupation: str, 
     goals = [Goal(id=f"{pid}/goal{k}", text=g.text, key=g.key) for k, g in enumerate(pick(rng, lex.goals, 3))]
     habits = [
         Habit(id=f"{pid}/habit{k}", activity=h.activity, key=h.key, weekday=int(rng.integers(7)), part=h.part)  # type: ignore[arg-type]
-        for k, h in enumerate(pick(rng, lex.habits, int(rng.integers(2, 4))))
+        for k, h in enumerate(pick(rng, lex.habits, 2))
     ]
     categories = pick(rng, sorted(lex.preferences), 4)
     preferences = [Preference(category=c, noun=lex.preferences[c].noun, item=pick(rng, lex.preferences[c].items))

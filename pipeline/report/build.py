@@ -28,8 +28,9 @@ from pipeline.world.clock import WEEKDAYS  # noqa: E402
 _WORD = re.compile(r"[a-z0-9']+")
 
 
-def _table(run_dir: Path, name: str, columns: list[str] | None = None) -> pa.Table:
-    return pads.dataset(run_dir / "data" / name, format="parquet").to_table(columns=columns)
+def _table(run_dir: Path, name: str, columns: list[str] | None = None) -> pa.Table | None:
+    files = sorted((run_dir / "data" / name).glob("*.parquet"))
+    return pads.dataset(files, format="parquet").to_table(columns=columns) if files else None
 
 
 def distinct_n(texts: list[str], n: int) -> float:
@@ -87,6 +88,7 @@ def build_report(run_dir: Path, n_samples: int = 3) -> dict:
     _plot_image_rate(turn_pids[user], has_image[user], out / "image_rate.png")
     _plot_shifts(shift_rows, out / "preference_shifts.png")
     _plot_personality(sessions, out / "personality.png")
+    stats.update(_labels(run_dir, out))
     samples = _samples(run_dir, sessions, out, n_samples)
     _write_html(out / "index.html", run_dir.name, stats, samples)
     plt.close("all")
@@ -216,6 +218,73 @@ def _plot_personality(sessions: pa.Table, path: Path, n: int = 4) -> None:
     fig.savefig(path, dpi=80)
 
 
+def _labels(run_dir: Path, out: Path) -> dict:
+    """Label statistics and plots: task and question mixes, option balance, the personality estimate."""
+    sft, rl = _table(run_dir, "sft", ["task"]), _table(run_dir, "rl", ["kind", "reference", "choices"])
+    ops, pers = _table(run_dir, "memory_ops", ["memory", "op"]), _table(run_dir, "personality")
+    stats: dict = {}
+    fig, axes = plt.subplots(1, 4, figsize=(16, 3.6))
+    if sft is not None:
+        tasks = Counter(sft["task"].to_pylist())
+        stats["sft_tasks"] = dict(sorted(tasks.items()))
+        axes[0].bar(list(stats["sft_tasks"]), [v / sft.num_rows for v in stats["sft_tasks"].values()], color="tab:blue")
+        axes[0].set_title(f"SFT task mix ({sft.num_rows} samples)")
+        axes[0].tick_params(axis="x", labelrotation=30)
+    if ops is not None:
+        pairs = Counter(zip(ops["memory"].to_pylist(), ops["op"].to_pylist()))
+        stats["memory_ops"] = {f"{m}/{o}": n for (m, o), n in sorted(pairs.items())}
+        mems = ("core", "semantic", "episodic", "procedural")
+        bottom = np.zeros(4)
+        for op in ("ADD", "UPDATE", "DELETE", "NOOP"):
+            v = np.array([stats["memory_ops"].get(f"{m}/{op}", 0) for m in mems])
+            axes[1].bar(mems, v, bottom=bottom, label=op)
+            bottom += v
+        axes[1].legend(fontsize=7)
+        axes[1].set_title("Memory operations")
+    if rl is not None and rl.num_rows:
+        kinds = Counter(rl["kind"].to_pylist())
+        stats["rl_kinds"] = dict(sorted(kinds.items()))
+        mc = [(r, c) for k, r, c in zip(rl["kind"].to_pylist(), rl["reference"].to_pylist(), rl["choices"].to_pylist())
+              if k == "multiple-choice"]
+        positions = Counter(r for r, _ in mc)
+        stats["rl_mc_correct_position"] = dict(sorted(positions.items()))
+        longest = [len(next(x["text"] for x in c if x["key"] == r)) > max(len(x["text"]) for x in c if x["key"] != r) for r, c in mc]
+        stats["rl_mc_correct_uniquely_longest"] = round(float(np.mean(longest)), 4) if longest else 0.0
+        axes[2].bar(list(stats["rl_kinds"]), list(stats["rl_kinds"].values()), color="tab:orange")
+        axes[2].set_title(f"GRPO prompt kinds ({rl.num_rows})")
+        axes[3].bar(list(stats["rl_mc_correct_position"]), list(stats["rl_mc_correct_position"].values()), color="tab:green")
+        axes[3].set_title(f"Correct option position (uniquely longest {stats['rl_mc_correct_uniquely_longest']:.0%}, chance 25%)")
+    fig.tight_layout()
+    fig.savefig(out / "labels.png", dpi=80)
+    if pers is not None:
+        stats["personality_final_mae"] = _plot_estimate(pers, out / "personality_estimate.png")
+    return stats
+
+
+def _plot_estimate(pers: pa.Table, path: Path, n: int = 3) -> float:
+    rows = pers.to_pylist()
+    last: dict[str, dict] = {}
+    for r in rows:
+        last[r["persona_id"]] = r
+    mae = float(np.mean([np.mean([abs(r["estimate"][t] - r["true"][t]) for t in TRAITS]) for r in last.values()]))
+    ids = sorted(last)[:n]
+    fig, axes = plt.subplots(1, len(ids), figsize=(5 * len(ids), 3.4), sharey=True, squeeze=False)
+    for ax, pid in zip(axes[0], ids):
+        mine = [r for r in rows if r["persona_id"] == pid]
+        for k, t in enumerate(TRAITS):
+            colour = f"C{k}"
+            ax.plot([r["m"] for r in mine], [r["true"][t] for r in mine], color=colour, label=t[:5])
+            ax.plot([r["m"] for r in mine], [r["estimate"][t] for r in mine], color=colour, linestyle="--")
+        ax.set_title(pid, fontsize=9)
+        ax.set_xlabel("session m")
+        ax.set_ylim(1, 5)
+    axes[0][0].legend(fontsize=7)
+    fig.suptitle(f"True traits (solid) vs EMA estimate from per-session scores (dashed); final MAE {mae:.3f}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    return round(mae, 4)
+
+
 def _samples(run_dir: Path, sessions: pa.Table, out: Path, n: int) -> list[dict]:
     """The first sessions that show images, with their pictures copied next to the report."""
     images = _table(run_dir, "images", ["id", "session_id", "image"])
@@ -247,7 +316,8 @@ def _write_html(path: Path, name: str, stats: dict, samples: list[dict]) -> None
     plots = "".join(f'<h2>{title}</h2><img src="{f}" style="max-width:100%">' for title, f in (
         ("Big Five coverage", "big_five.png"), ("Sessions over the calendar", "calendar.png"),
         ("Hour and weekday rhythm", "rhythm.png"), ("Image rate", "image_rate.png"),
-        ("Preference shifts", "preference_shifts.png"), ("True personality over time", "personality.png")))
+        ("Preference shifts", "preference_shifts.png"), ("True personality over time", "personality.png"),
+        ("Personality estimate (EMA) vs truth", "personality_estimate.png"), ("Training labels", "labels.png")))
     convs = ""
     for s in samples:
         convs += f"<h3>{html.escape(s['id'])}</h3><div class='conv'>"

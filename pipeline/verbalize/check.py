@@ -25,8 +25,10 @@ def image_holds(fact: Fact, event: Event) -> bool:
     """A visual fact is conveyed by the picture: its object, colour and count must be in the spec."""
     if event.image_spec is None:
         return False
+    from pipeline.world.plan import object_phrase
+
     name = fact.key.rsplit("/", 1)[1]
-    return any(o.name == name and f"{o.colour} {o.name}" in fact.value for o in event.image_spec.objects)
+    return any(o.name == name and object_phrase(o) == fact.value for o in event.image_spec.objects)
 
 
 def check_session(session: Session, events: dict[str, Event], facts: dict[str, Fact], known_before: set[str]) -> list[str]:

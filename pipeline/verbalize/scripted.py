@@ -14,7 +14,7 @@ import numpy as np
 from pipeline.records import Event, Fact, Session, TimeRef, Turn, fmt_time, parse_time
 from pipeline.rng import pick, rng_for
 from pipeline.world.clock import WEEKDAYS, clock_time, resolve, when_phrases
-from pipeline.world.plan import Act, SessionPlan, _plural
+from pipeline.world.plan import Act, SessionPlan, object_phrase
 from pipeline.world.simulate import World, number_word
 
 NEWS_OPENERS = {
@@ -298,7 +298,7 @@ class ScriptedVerbalizer:
             text = text[:-1] + "!"
         if news and rng.random() < 0.35:
             text += pick(rng, WORRY) if style.worry > 0.6 else pick(rng, CALM) if style.worry < 0.35 else ""
-        if rng.random() < 0.2:
+        if news and rng.random() < 0.2:
             text += pick(rng, WARM) if style.warmth > 0.6 else pick(rng, BLUNT) if style.warmth < 0.35 else ""
         return text
 
@@ -347,7 +347,6 @@ class ScriptedVerbalizer:
         event = events[f.id.rsplit("/", 1)[0]]
         name = f.key.rsplit("/", 1)[1]
         obj = next(o for o in event.image_spec.objects if o.name == name)
-        noun = obj.name if obj.count == 1 else _plural(obj.name)
-        return pick(rng, (f"It was {obj.colour}: {number_word(obj.count)} {obj.colour} {noun}, if I remember the photo right.",
+        return pick(rng, (f"It was {obj.colour}: {object_phrase(obj)}, if I remember the photo right.",
                           f"The {obj.name} was {obj.colour}. There {'was' if obj.count == 1 else 'were'} {number_word(obj.count)}.",
-                          f"{_cap(obj.colour)}. I remember {number_word(obj.count)} {obj.colour} {noun} in that picture."))
+                          f"{_cap(obj.colour)}. I remember {object_phrase(obj)} in that picture."))

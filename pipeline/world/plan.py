@@ -241,10 +241,14 @@ def _add_images(world: World, events: list[Event], plans: list[SessionPlan], cfg
     return out, plans
 
 
+def object_phrase(o: SceneObject) -> str:
+    """'three red balloons': how a photo's object is named everywhere (facts, captions, answers)."""
+    return f"{number_word(o.count)} {o.colour} {o.name if o.count == 1 else _plural(o.name)}"
+
+
 def visual_fact(o: SceneObject) -> dict:
-    noun = o.name if o.count == 1 else _plural(o.name)
-    return fact("visual", f"visual/{{event}}/{o.name}", f"{number_word(o.count)} {o.colour} {o.name}",
-                f"The photo shows {number_word(o.count)} {o.colour} {noun}.", [o.colour, o.name], modality="image")
+    return fact("visual", f"visual/{{event}}/{o.name}", object_phrase(o), f"The photo shows {object_phrase(o)}.",
+                [o.colour, o.name], modality="image")
 
 
 def _own(f: dict, eid: str) -> dict:
@@ -263,7 +267,7 @@ def _plural(noun: str) -> str:
 
 
 def _caption(objs: list[SceneObject], setting: str, place: str | None) -> str:
-    parts = [f"{number_word(o.count)} {o.colour} {o.name if o.count == 1 else _plural(o.name)}" for o in objs]
+    parts = [object_phrase(o) for o in objs]
     listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
     where = place or {"home": "a home interior", "office": "an office"}.get(setting, f"a {setting}")
     return f"A photo of {listed} at {where}."

@@ -1,0 +1,35 @@
+"""All training labels of one persona, derived from its world and checked against its sessions."""
+
+from __future__ import annotations
+
+from pipeline.config import RunConfig
+from pipeline.labels.memory import check_ops, derive_ops, replay
+from pipeline.labels.personality import final_mae, personality_track
+from pipeline.labels.queries import find_queries
+from pipeline.labels.rl import build_rl
+from pipeline.labels.sft import build_sft
+from pipeline.personas.lexicon import Lexicon
+from pipeline.records import Event, Image, MemoryOp, Persona, PersonalityObs, RlSample, Session, SftSample
+from pipeline.rng import rng_for
+
+
+class LabelError(ValueError):
+    """Labels that contradict the dialogue: a bug, never shipped."""
+
+
+def build_labels(persona: Persona, sessions: list[Session], events: list[Event], images: list[Image], cfg: RunConfig,
+                 lex: Lexicon) -> tuple[list[MemoryOp], list[PersonalityObs], list[SftSample], list[RlSample], dict]:
+    by_id = {e.id: e for e in events}
+    facts = {f.id: f for e in events for f in e.facts}
+    ops = derive_ops(persona, sessions, by_id, facts)
+    problems = check_ops(ops, sessions, by_id, facts)
+    if problems:
+        raise LabelError(f"{persona.id}: {len(problems)} memory ops not supported by the dialogue:\n" + "\n".join(problems[:10]))
+    replay(ops)
+    track = personality_track(persona, sessions)
+    queries = find_queries(persona, sessions, ops, by_id, facts)
+    image_by_id = {im.id: im for im in images}
+    sft, stats = build_sft(persona, sessions, ops, track, queries, image_by_id, rng_for(cfg.seed, persona.id, "sft"))
+    rl = build_rl(persona, queries, events, image_by_id, lex, rng_for(cfg.seed, persona.id, "rl"), cfg.rl_per_persona)
+    stats["final_personality_mae"] = round(final_mae(track), 4)
+    return ops, track, sft, rl, stats
