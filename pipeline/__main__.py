@@ -7,7 +7,8 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    commands = {"run": "generate a dataset (see `run --help`)", "schemas": "regenerate schemas/ from the records"}
+    commands = {"run": "generate a dataset (see `run --help`)", "schemas": "regenerate schemas/ from the records",
+                "export-sft": "write a run's SFT samples in PersonaVLM's conversations layout"}
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in commands:
         print("usage: python -m pipeline <command> [options]\n\ncommands:")
         for name, text in commands.items():
@@ -18,6 +19,10 @@ def main(argv: list[str] | None = None) -> int:
         from pipeline.run import main as run_main
 
         return run_main(rest)
+    if command == "export-sft":
+        from pipeline.export import main as export_main
+
+        return export_main(rest)
     from pipeline.schemas import write_schemas
 
     for path in write_schemas():
