@@ -8,7 +8,8 @@ import sys
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     commands = {"run": "generate a dataset (see `run --help`)", "schemas": "regenerate schemas/ from the records",
-                "export-sft": "write a run's SFT samples in PersonaVLM's conversations layout"}
+                "export-sft": "write a run's SFT samples in PersonaVLM's conversations layout",
+                "publish": "upload a finished run to a Hugging Face dataset repo (see `publish --help`)"}
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in commands:
         print("usage: python -m pipeline <command> [options]\n\ncommands:")
         for name, text in commands.items():
@@ -19,6 +20,10 @@ def main(argv: list[str] | None = None) -> int:
         from pipeline.run import main as run_main
 
         return run_main(rest)
+    if command == "publish":
+        from pipeline.publish import main as publish_main
+
+        return publish_main(rest)
     if command == "export-sft":
         from pipeline.export import main as export_main
 

@@ -15,7 +15,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_LEXICONS = REPO_ROOT / "personas"
 
 # Fields that only say where and how fast to run; they never change a byte of content.
-_NON_CONTENT = frozenset({"out", "run_name", "workers", "shard_size_mb"})
+_NON_CONTENT = frozenset({"out", "run_name", "workers", "shard_size_mb", "card_license"})
 
 
 class ConfigError(ValueError):
@@ -36,10 +36,12 @@ class RunConfig(BaseModel):
     image_rate: float = Field(0.2, gt=0, le=1, description="share of user turns that carry an image")
     turns_per_session: tuple[int, int] = Field((3, 8), description="min and max user-assistant exchanges per session")
     start_date: date = Field(date(2025, 3, 3), description="first day of every persona's timeline")
+    dedup_threshold: float = Field(0.8, gt=0, le=1, description="Jaccard similarity at which two documents are near duplicates")
     rl_per_persona: int = Field(12, ge=0, description="GRPO prompts drawn per training persona")
     image_size: int = Field(320, ge=64, le=2048, description="side of the rendered square images, in pixels")
     shard_size_mb: float = Field(250, gt=0, description="target size of one Parquet shard, in MB")
     workers: int | None = Field(None, ge=1, description="parallel persona workers (default: one per CPU Ray sees)")
+    card_license: str = Field("cc-by-4.0", description="license id written into the dataset card")
     lexicon_dir: Path = Field(DEFAULT_LEXICONS, description="folder with the persona lexicons")
 
     @field_validator("run_name")

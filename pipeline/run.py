@@ -58,16 +58,20 @@ def build_parser() -> argparse.ArgumentParser:
     opt("--turns-per-session", "turns_per_session", int, "N", nargs=2)
     opt("--start-date", "start_date", str, "YYYY-MM-DD")
     opt("--rl-per-persona", "rl_per_persona", int, "N")
+    opt("--dedup-threshold", "dedup_threshold", float, "J")
     opt("--image-size", "image_size", int, "PX")
     opt("--shard-size-mb", "shard_size_mb", float, "MB")
     opt("--workers", "workers", int, "N")
     opt("--lexicon-dir", "lexicon_dir", Path, "DIR")
+    opt("--card-license", "card_license", str, "ID")
+    ap.add_argument("--publish", metavar="REPO_ID", help="publish the finished run to this Hugging Face dataset repo "
+                    "(token from $HF_TOKEN); see `python -m pipeline publish --help` for more options")
     ap.add_argument("--no-progress", action="store_true", help="hide progress bars")
     return ap
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
-    overrides = {k: v for k, v in vars(args).items() if k not in ("config", "no_progress") and v is not None}
+    overrides = {k: v for k, v in vars(args).items() if k not in ("config", "no_progress", "publish") and v is not None}
     if "turns_per_session" in overrides:
         overrides["turns_per_session"] = tuple(overrides["turns_per_session"])
     return load_config(args.config, overrides)
@@ -134,12 +138,17 @@ def _generate_row(row: dict, cfg_json: str, run_dir: str, fingerprint: str) -> d
     }
 
 
-def generate_parts(cfg: RunConfig, run_dir: Path, todo: list, progress: bool) -> list[dict]:
+def init_ray() -> None:
+    """Attach to the cluster when there is one (RAY_ADDRESS, or inside `ray job submit`), else start Ray here."""
     import ray
 
     if not ray.is_initialized():
-        ray.init(logging_level="ERROR", log_to_driver=False, include_dashboard=False,
-                 ignore_reinit_error=True, configure_logging=True)
+        ray.init(logging_level="ERROR", log_to_driver=False, include_dashboard=False, configure_logging=True)
+
+
+def generate_parts(cfg: RunConfig, run_dir: Path, todo: list, progress: bool) -> list[dict]:
+    import ray
+
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars = progress
     ctx.print_on_execution_start = False
@@ -156,14 +165,17 @@ def generate_parts(cfg: RunConfig, run_dir: Path, todo: list, progress: bool) ->
 
 
 def run(cfg: RunConfig, progress: bool = True) -> dict:
-    from pipeline.parts import clean_partial, is_complete, remove_part
+    from pipeline.card import build_card
+    from pipeline.dedup import run_dedup
+    from pipeline.parts import clean_partial, is_complete, remove_part, sha256_file
     from pipeline.report.build import build_report
     from pipeline.shards import write_shards
 
     wall: dict[str, float] = {}
     t = time.perf_counter()
     lex = load_lexicon(cfg.lexicon_dir)
-    personas = sample_personas(cfg, lex)
+    bio_stats: dict = {}
+    personas = sample_personas(cfg, lex, bio_stats)
     run_dir = prepare_run_dir(cfg)
     clean_partial(run_dir)
     fingerprint = cfg.fingerprint()
@@ -175,19 +187,32 @@ def run(cfg: RunConfig, progress: bool = True) -> dict:
                    f"{len(personas) - len(todo)} already done, generating {len(todo)}")
 
     t = time.perf_counter()
+    init_ray()
     summaries = generate_parts(cfg, run_dir, todo, progress) if todo else []
     wall["generate"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    shards = write_shards(run_dir, [p.id for p in personas], cfg.shard_size_mb, progress)
+    dedup = run_dedup(run_dir, [p.id for p in personas], cfg.dedup_threshold)
+    dedup.counts["bios"] = bio_stats
+    kept = [p.id for p in personas if p.id not in set(dedup.drop_personas)]
+    wall["dedup"] = time.perf_counter() - t
+    _say(progress, "dedup: " + ", ".join(f"{k} {v.get('removed', v.get('regenerated', 0))}/{v['seen']} removed"
+                                         for k, v in dedup.counts.items()))
+
+    t = time.perf_counter()
+    shards = write_shards(run_dir, kept, cfg.shard_size_mb, progress, dedup.drop_ids)
     wall["shards"] = time.perf_counter() - t
 
     t = time.perf_counter()
     stats = build_report(run_dir)
     wall["report"] = time.perf_counter() - t
 
-    stats["labels"] = label_stats(run_dir, [p.id for p in personas if p.split == "train"])
+    stats["labels"] = label_stats(run_dir, [pid for pid in kept if pid.startswith("train")])
+    stats["dedup"] = dedup.counts
     manifest = make_manifest(cfg, shards, stats, summaries, wall)
+    card = run_dir / "README.md"
+    card.write_text(build_card(run_dir, manifest, cfg.card_license))
+    manifest["card_sha256"] = sha256_file(card)
     write_json_atomic(run_dir / "manifest.json", manifest)
     _say(progress, f"done: {sum(s['rows'] for s in shards if s['table'] == 'sessions')} sessions, "
                    f"{stats['turns']} turns, {stats['images']} images in {sum(wall.values()):.0f}s -> {run_dir}")
@@ -240,11 +265,20 @@ def _say(enabled: bool, msg: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from pipeline.publish import PublishError, check_repo_id, publish
+
     try:
         cfg = config_from_args(args)
         load_lexicon(cfg.lexicon_dir)
+        token = os.environ.get("HF_TOKEN")
+        if args.publish:  # fail before hours of work, not after
+            check_repo_id(args.publish)
+            if not token:
+                raise PublishError("--publish needs a Hugging Face token in HF_TOKEN")
         run(cfg, progress=not args.no_progress)
-    except (ConfigError, LexiconError, RunError) as e:
+        if args.publish:
+            publish(cfg.run_dir, args.publish, token)
+    except (ConfigError, LexiconError, RunError, PublishError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     return 0

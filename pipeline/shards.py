@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
@@ -78,9 +79,12 @@ class _ShardWriter:
         return out
 
 
-def write_shards(run_dir: Path, persona_ids: Iterable[str], target_mb: float, progress: bool = True) -> list[dict]:
-    """Write every table's shards; returns one entry per shard (relative path, rows, bytes, sha256)."""
+def write_shards(run_dir: Path, persona_ids: Iterable[str], target_mb: float, progress: bool = True,
+                 drop_ids: dict[str, list[str]] | None = None) -> list[dict]:
+    """Write every table's shards, leaving out the rows dedup removed (`drop_ids`: table -> ids);
+    returns one entry per shard (relative path, rows, bytes, sha256)."""
     ids = sorted(persona_ids)
+    drop = {t: pa.array(sorted(v), pa.string()) for t, v in (drop_ids or {}).items() if v}
     staging = run_dir / "data.tmp"
     shutil.rmtree(staging, ignore_errors=True)
     shards = []
@@ -90,7 +94,10 @@ def write_shards(run_dir: Path, persona_ids: Iterable[str], target_mb: float, pr
         schema = hf_schema(table)
         writers = {s: _ShardWriter(folder, hf, schema, int(target_mb * (1 << 20))) for s, hf in HF_SPLIT.items()}
         for pid in tqdm(ids, desc=f"shards/{table}", unit="persona", disable=not progress, leave=False):
-            writers[pid.split("-", 1)[0]].write(read_part(run_dir, pid, table))
+            rows = read_part(run_dir, pid, table)
+            if table in drop:
+                rows = rows.filter(pc.invert(pc.is_in(rows["id"], drop[table])))
+            writers[pid.split("-", 1)[0]].write(rows)
         for w in writers.values():
             for path, rows in w.finish():
                 shards.append({"table": table, "split": w.split, "path": str(path.relative_to(staging.parent)).replace(

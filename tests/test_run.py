@@ -56,6 +56,18 @@ def test_run_loads_resumes_and_is_byte_identical(tmp_path, capsys):
     for f in ("personality_estimate.png", "labels.png"):
         assert (run_a / "report" / f).stat().st_size > 1000
 
+    # the run folder is a dataset repo: the card's configs load every table by name
+    from pipeline.parts import read_part
+    from pipeline.tables import TABLES
+
+    dedup = manifest["stats"]["dedup"]
+    assert dedup["turns"]["seen"] == manifest["stats"]["user_turns"] and (run_a / "dedup.json").exists()
+    for table in TABLES:
+        ds = datasets.load_dataset(str(run_a), table)
+        assert {k: v.num_rows for k, v in ds.items()} == manifest["counts"][table]
+    first = datasets.load_dataset(str(run_a), "sessions", split="train")[0]
+    assert first == read_part(run_a, "train-00000", "sessions").to_pylist()[0]
+
     # another output folder, run name and worker count: the same bytes
     assert main([*SMALL, "--out", str(tmp_path / "b"), "--run-name", "other", "--workers", "1"]) == 0
     assert _shard_bytes(run_a) == _shard_bytes(tmp_path / "b" / "other")

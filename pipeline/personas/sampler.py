@@ -63,8 +63,12 @@ _BIO = (
 )
 
 
-def sample_personas(cfg: RunConfig, lex: Lexicon) -> list[Persona]:
-    """All personas of a run, training first. Deterministic in (seed, lexicons, counts)."""
+def sample_personas(cfg: RunConfig, lex: Lexicon, stats: dict | None = None) -> list[Persona]:
+    """All personas of a run, training first. Deterministic in (seed, lexicons, counts).
+
+    A bio that duplicates an earlier one (exactly or above the dedup threshold) is drawn again;
+    `stats`, when given, receives the counts.
+    """
     n_total = cfg.personas + cfg.bench_personas
     n_names = len(lex.first_names) * len(lex.last_names)
     if n_total > n_names:
@@ -89,7 +93,27 @@ def sample_personas(cfg: RunConfig, lex: Lexicon) -> list[Persona]:
             big_five=BigFive(**dict(zip(TRAITS, designs[split][j].tolist()))),
             rng=rng_for(cfg.seed, f"{split}-{j:05d}", "persona"), lex=lex,
         ))
-    return out
+    return _unique_bios(out, cfg, stats if stats is not None else {})
+
+
+def _unique_bios(personas: list[Persona], cfg: RunConfig, stats: dict) -> list[Persona]:
+    from pipeline.dedup import unique_texts
+
+    stats.update(seen=len(personas), regenerated=0)
+    for attempt in range(8):
+        dups = unique_texts([p.bio for p in personas], cfg.dedup_threshold)
+        if not dups:
+            break
+        for i in dups:
+            p = personas[i]
+            rng = rng_for(cfg.seed, p.id, "bio", str(attempt))
+            city = p.location.split(",")[0]
+            interests = [p.interests[int(k)] for k in rng.permutation(len(p.interests))]
+            bio = pick(rng, _BIO).format(name=p.name, first=p.name.split()[0], age=p.age, occupation=p.occupation,
+                                         city=city, i0=interests[0], i1=interests[1], i2=interests[2])
+            personas[i] = p.model_copy(update={"bio": bio})
+            stats["regenerated"] += 1
+    return personas
 
 
 def _persona(*, pid: str, split: Split, first: str, last: str, occupation: str, location: str,

@@ -253,7 +253,7 @@ def _labels(run_dir: Path, out: Path) -> dict:
         axes[2].bar(list(stats["rl_kinds"]), list(stats["rl_kinds"].values()), color="tab:orange")
         axes[2].set_title(f"GRPO prompt kinds ({rl.num_rows})")
         axes[3].bar(list(stats["rl_mc_correct_position"]), list(stats["rl_mc_correct_position"].values()), color="tab:green")
-        axes[3].set_title(f"Correct option position (uniquely longest {stats['rl_mc_correct_uniquely_longest']:.0%}, chance 25%)")
+        axes[3].set_title(f"Correct option (longest {stats['rl_mc_correct_uniquely_longest']:.0%}; chance 25%)")
     fig.tight_layout()
     fig.savefig(out / "labels.png", dpi=80)
     if pers is not None:
