@@ -108,10 +108,14 @@ def prepare_run_dir(cfg: RunConfig) -> Path:
     return run_dir
 
 
-def write_json_atomic(path: Path, data: dict) -> None:
+def write_text_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+    tmp.write_text(text)
     os.replace(tmp, path)
+
+
+def write_json_atomic(path: Path, data: dict) -> None:
+    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
 
 
 # ------------------------------------------------------------------ stages on Ray
@@ -204,14 +208,13 @@ def run(cfg: RunConfig, progress: bool = True) -> dict:
     wall["shards"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    stats = build_report(run_dir)
+    stats = build_report(run_dir, extra={
+        "dedup": dedup.counts, "labels": label_stats(run_dir, [pid for pid in kept if pid.startswith("train")])})
     wall["report"] = time.perf_counter() - t
 
-    stats["labels"] = label_stats(run_dir, [pid for pid in kept if pid.startswith("train")])
-    stats["dedup"] = dedup.counts
     manifest = make_manifest(cfg, shards, stats, summaries, wall)
     card = run_dir / "README.md"
-    card.write_text(build_card(run_dir, manifest, cfg.card_license))
+    write_text_atomic(card, build_card(run_dir, manifest, cfg.card_license))
     manifest["card_sha256"] = sha256_file(card)
     write_json_atomic(run_dir / "manifest.json", manifest)
     _say(progress, f"done: {sum(s['rows'] for s in shards if s['table'] == 'sessions')} sessions, "

@@ -44,7 +44,8 @@ def distinct_n(texts: list[str], n: int) -> float:
     return len(seen) / total if total else 0.0
 
 
-def build_report(run_dir: Path, n_samples: int = 3) -> dict:
+def build_report(run_dir: Path, n_samples: int = 3, extra: dict | None = None) -> dict:
+    """Plots and the HTML page; `extra` (e.g. dedup counts) joins the statistics table."""
     out = run_dir / "report"
     (out / "img").mkdir(parents=True, exist_ok=True)
     personas = _table(run_dir, "personas", ["id", "split", "big_five"]).to_pylist()
@@ -89,6 +90,7 @@ def build_report(run_dir: Path, n_samples: int = 3) -> dict:
     _plot_shifts(shift_rows, out / "preference_shifts.png")
     _plot_personality(sessions, out / "personality.png")
     stats.update(_labels(run_dir, out))
+    stats.update(extra or {})
     samples = _samples(run_dir, sessions, out, n_samples)
     _write_html(out / "index.html", run_dir.name, stats, samples)
     plt.close("all")
