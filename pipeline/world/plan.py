@@ -116,12 +116,9 @@ def plan_sessions(world: World, cfg: RunConfig) -> tuple[list[Event], list[Sessi
         if k == 0:
             acts_spec.append(("intro", _Item(background, intro, 0)))
         n_fill = int(rng.choice([0, 1, 1, 2]))
-        while queue and len(acts_spec) < max(n - n_fill, 1) and queue[0].not_before <= k \
-                and parse_time(queue[0].event.time) < start:
-            acts_spec.append(("tell", queue.pop(0)))
-        # skip over items not yet due, keeping queue order for the rest
+        # the oldest items that are due; what does not fit waits for the next session
         due = [i for i, it in enumerate(queue) if it.not_before <= k and parse_time(it.event.time) < start]
-        for i in reversed(due[: max(0, n - n_fill - len(acts_spec))]):
+        for i in reversed(due[: max(n - n_fill - len(acts_spec), 1)]):
             acts_spec.append(("tell", queue.pop(i)))
         acts_spec.sort(key=lambda a: (a[0] != "intro", a[1].event.time))
         while len(acts_spec) < n:
