@@ -40,15 +40,16 @@ def test_run_loads_resumes_and_is_byte_identical(tmp_path, capsys):
     from PIL import Image
 
     files = lambda t: {s: str(run_a / "data" / t / f"{s}-*.parquet") for s in ("train", "test")}  # noqa: E731
-    images = datasets.load_dataset("parquet", data_files=files("images"))
+    images = datasets.load_dataset("parquet", data_files=files("images"), cache_dir=str(tmp_path / "hf-cache"))
     assert isinstance(images["train"].features["image"], datasets.Image)
     assert isinstance(images["train"][0]["image"], Image.Image)
     assert images["train"].num_rows == manifest["counts"]["images"]["train"]
-    sessions = datasets.load_dataset("parquet", data_files=files("sessions"))
+    sessions = datasets.load_dataset("parquet", data_files=files("sessions"), cache_dir=str(tmp_path / "hf-cache"))
     turn = sessions["test"][0]["turns"][0]
     assert turn["role"] == "user" and turn["time"] == sessions["test"][0]["start_time"]
     assert set(sessions["train"]["persona_id"]) == {"train-00000", "train-00001", "train-00002"}
-    sft = datasets.load_dataset("parquet", data_files={"train": str(run_a / "data" / "sft" / "train-*.parquet")})["train"]
+    sft = datasets.load_dataset("parquet", data_files={"train": str(run_a / "data" / "sft" / "train-*.parquet")},
+                                cache_dir=str(tmp_path / "hf-cache"))["train"]
     assert sft.num_rows == manifest["counts"]["sft"]["train"] and "test" not in manifest["counts"]["sft"]
     with_image = next(r for r in sft if r["images"])
     assert all(isinstance(im, Image.Image) for im in with_image["images"])
@@ -62,10 +63,11 @@ def test_run_loads_resumes_and_is_byte_identical(tmp_path, capsys):
 
     dedup = manifest["stats"]["dedup"]
     assert dedup["turns"]["seen"] == manifest["stats"]["user_turns"] and (run_a / "dedup.json").exists()
+    cache = str(tmp_path / "hf-cache")  # datasets keys a local folder's cache by its name, not its content
     for table in TABLES:
-        ds = datasets.load_dataset(str(run_a), table)
+        ds = datasets.load_dataset(str(run_a), table, cache_dir=cache)
         assert {k: v.num_rows for k, v in ds.items()} == manifest["counts"][table]
-    first = datasets.load_dataset(str(run_a), "sessions", split="train")[0]
+    first = datasets.load_dataset(str(run_a), "sessions", split="train", cache_dir=cache)[0]
     assert first == read_part(run_a, "train-00000", "sessions").to_pylist()[0]
 
     # another output folder, run name and worker count: the same bytes
