@@ -26,6 +26,8 @@ ABOUT = {
     "sft": "SFT samples (messages + images, TRL conversational format): reasoning with <think>/<retrieve>/<answer>, "
            "personality inference, and memory updates.",
     "rl": "GRPO prompts with checkable references: multiple-choice, two-choice and open questions, group size 6.",
+    "quarantine": "Personas an LLM text backend could not verbalize correctly (after repairs), with the reason; "
+                  "their data is not shipped.",
 }
 
 

@@ -15,7 +15,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_LEXICONS = REPO_ROOT / "personas"
 
 # Fields that only say where and how fast to run; they never change a byte of content.
-_NON_CONTENT = frozenset({"out", "run_name", "workers", "shard_size_mb", "card_license"})
+_NON_CONTENT = frozenset({"out", "run_name", "workers", "shard_size_mb", "card_license", "llm_base_url",
+                          "llm_concurrency", "llm_cache_dir", "offline_replay", "llm_timeout_s"})
 
 
 class ConfigError(ValueError):
@@ -31,7 +32,16 @@ class RunConfig(BaseModel):
     bench_personas: int = Field(200, ge=0, description="number of benchmark personas (disjoint from training)")
     months: int = Field(3, ge=1, le=24, description="months of simulated life per persona")
     seed: int = Field(0, ge=0, description="run seed; same config and seed give byte-identical shards")
-    text_backend: Literal["scripted"] = Field("scripted", description="how session plans become text")
+    text_backend: Literal["scripted", "openai"] = Field(
+        "scripted", description="how session plans become text: the embedded templates, or an OpenAI-compatible LLM")
+    llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint, e.g. http://host:8000/v1 (openai backend)")
+    llm_model: str | None = Field(None, description="model name sent to the endpoint (openai backend)")
+    llm_temperature: float = Field(0.8, ge=0, le=2, description="sampling temperature (openai backend)")
+    llm_concurrency: int = Field(64, ge=1, description="requests in flight per worker (openai backend)")
+    llm_timeout_s: float = Field(60.0, gt=0, description="seconds before a request counts as timed out (then retried)")
+    llm_repairs: int = Field(2, ge=0, description="repair requests before a session is quarantined (openai backend)")
+    llm_cache_dir: Path | None = Field(None, description="request cache (default: <run dir>/llm_cache)")
+    offline_replay: bool = Field(False, description="answer every LLM request from the cache; fail on a miss")
     image_backend: Literal["procedural"] = Field("procedural", description="how scene specs become pictures")
     image_rate: float = Field(0.2, gt=0, le=1, description="share of user turns that carry an image")
     turns_per_session: tuple[int, int] = Field((3, 8), description="min and max user-assistant exchanges per session")
@@ -63,6 +73,9 @@ class RunConfig(BaseModel):
     def _lexicons_exist(self) -> RunConfig:
         if not self.lexicon_dir.is_dir():
             raise ValueError(f"lexicon_dir {self.lexicon_dir} is not a folder")
+        if self.text_backend == "openai" and not self.llm_model:
+            raise ValueError("llm_model: the openai text backend needs --llm-model (and --llm-base-url unless "
+                             "OPENAI_BASE_URL is set)")
         return self
 
     @property

@@ -299,6 +299,16 @@ class RlSample(Record):
     group_size: int = Field(6, ge=2)
 
 
+class Quarantine(Record):
+    """A persona the text backend could not produce correctly; shipped instead of its data."""
+
+    persona_id: str
+    split: Split
+    session_id: str
+    reason: str
+    attempts: int
+
+
 class PersonaPart(Record):
     """Everything one persona produces: the unit of parallel work and of resume."""
 
@@ -310,4 +320,5 @@ class PersonaPart(Record):
     personality: list[PersonalityObs] = Field(default_factory=list)
     sft: list[SftSample] = Field(default_factory=list)
     rl: list[RlSample] = Field(default_factory=list)
+    quarantine: list[Quarantine] = Field(default_factory=list)
     stats: dict[str, float] = Field(default_factory=dict, description="counts the tables cannot show (e.g. dropped samples)")

@@ -53,6 +53,17 @@ def build_parser() -> argparse.ArgumentParser:
     opt("--months", "months", int, "M")
     opt("--seed", "seed", int, "S")
     opt("--text-backend", "text_backend", str, "NAME")
+    opt("--llm-base-url", "llm_base_url", str, "URL")
+    opt("--llm-model", "llm_model", str, "NAME")
+    opt("--llm-temperature", "llm_temperature", float, "T")
+    opt("--llm-concurrency", "llm_concurrency", int, "N")
+    opt("--llm-repairs", "llm_repairs", int, "N")
+    opt("--llm-timeout-s", "llm_timeout_s", float, "S")
+    opt("--llm-cache-dir", "llm_cache_dir", Path, "DIR")
+    ap.add_argument("--offline-replay", dest="offline_replay", action="store_const", const=True, default=None,
+                    help="answer every LLM request from the cache and fail on a miss (no endpoint needed)")
+    ap.add_argument("--llm-api-key", dest="llm_api_key", metavar="KEY",
+                    help="API key for the endpoint (default: $OPENAI_API_KEY); never written anywhere")
     opt("--image-backend", "image_backend", str, "NAME")
     opt("--image-rate", "image_rate", float, "F")
     opt("--turns-per-session", "turns_per_session", int, "N", nargs=2)
@@ -71,7 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
-    overrides = {k: v for k, v in vars(args).items() if k not in ("config", "no_progress", "publish") and v is not None}
+    overrides = {k: v for k, v in vars(args).items()
+                 if k not in ("config", "no_progress", "publish", "llm_api_key") and v is not None}
     if "turns_per_session" in overrides:
         overrides["turns_per_session"] = tuple(overrides["turns_per_session"])
     return load_config(args.config, overrides)
@@ -142,6 +154,43 @@ def _generate_row(row: dict, cfg_json: str, run_dir: str, fingerprint: str) -> d
     }
 
 
+def _generate_batch(batch: dict, cfg_json: str, run_dir: str, fingerprint: str) -> dict:
+    """Ray task body for the LLM backend: a batch of personas in flight at once on one event loop."""
+    import asyncio
+    import os
+
+    import ray
+
+    from pipeline.generate import STAGES, agenerate_persona
+    from pipeline.llm import LLM
+    from pipeline.parts import write_part
+    from pipeline.records import Persona
+    from pipeline.verbalize.openai_backend import LLMVerbalizer
+
+    cfg = RunConfig.model_validate_json(cfg_json)
+    llm = LLM(model=cfg.llm_model, base_url=cfg.llm_base_url or os.environ.get("OPENAI_BASE_URL"),
+              api_key=os.environ.get("OPENAI_API_KEY"), cache_dir=cfg.llm_cache_dir or Path(run_dir) / "llm_cache",
+              concurrency=cfg.llm_concurrency, temperature=cfg.llm_temperature, timeout_s=cfg.llm_timeout_s,
+              offline=cfg.offline_replay)
+    verbalizer = LLMVerbalizer(llm, cfg.seed, cfg.llm_repairs)
+
+    async def one(pid: str, persona_json: str) -> dict:
+        timings: dict[str, float] = {}
+        part = await agenerate_persona(Persona.model_validate_json(persona_json), cfg, verbalizer, timings)
+        t0 = time.perf_counter()
+        rows = write_part(Path(run_dir), part, fingerprint)
+        timings["write"] = time.perf_counter() - t0
+        return {"persona_id": pid, "node_id": ray.get_runtime_context().get_node_id(),
+                "turns": sum(len(s.turns) for s in part.sessions), "sessions": rows["sessions"], "images": rows["images"],
+                **{f"s_{k}": timings.get(k, 0.0) for k in (*STAGES, "write")}}
+
+    async def all_of_them() -> list[dict]:
+        return await asyncio.gather(*(one(p, j) for p, j in zip(batch["persona_id"], batch["persona"])))
+
+    rows = asyncio.run(all_of_them())
+    return {k: [r[k] for r in rows] for k in rows[0]}
+
+
 def init_ray() -> None:
     """Attach to the cluster when there is one (RAY_ADDRESS, or inside `ray job submit`), else start Ray here."""
     import ray
@@ -158,10 +207,15 @@ def generate_parts(cfg: RunConfig, run_dir: Path, todo: list, progress: bool) ->
     ctx.print_on_execution_start = False
     workers = cfg.workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
     items = [{"persona_id": p.id, "persona": p.model_dump_json()} for p in todo]
-    ds = ray.data.from_items(items, override_num_blocks=len(items)).map(
-        _generate_row, fn_kwargs={"cfg_json": cfg.model_dump_json(), "run_dir": str(run_dir.resolve()),
-                                  "fingerprint": cfg.fingerprint()},
-        num_cpus=1, compute=ray.data.TaskPoolStrategy(size=min(workers, len(items))))
+    kwargs = {"cfg_json": cfg.model_dump_json(), "run_dir": str(run_dir.resolve()), "fingerprint": cfg.fingerprint()}
+    if cfg.text_backend == "openai":  # I/O bound: many personas per task, awaiting the endpoint together
+        per_task = max(1, min(cfg.llm_concurrency, -(-len(items) // workers)))
+        ds = ray.data.from_items(items, override_num_blocks=max(1, -(-len(items) // per_task))).map_batches(
+            _generate_batch, batch_size=per_task, fn_kwargs=kwargs, num_cpus=0.5,
+            compute=ray.data.TaskPoolStrategy(size=workers))
+    else:
+        ds = ray.data.from_items(items, override_num_blocks=len(items)).map(
+            _generate_row, fn_kwargs=kwargs, num_cpus=1, compute=ray.data.TaskPoolStrategy(size=min(workers, len(items))))
     return list(ds.iter_rows())
 
 
@@ -209,7 +263,7 @@ def run(cfg: RunConfig, progress: bool = True) -> dict:
 
     t = time.perf_counter()
     stats = build_report(run_dir, extra={
-        "dedup": dedup.counts, "labels": label_stats(run_dir, [pid for pid in kept if pid.startswith("train")])})
+        "dedup": dedup.counts, "totals": part_totals(run_dir, kept)})
     wall["report"] = time.perf_counter() - t
 
     manifest = make_manifest(cfg, shards, stats, summaries, wall)
@@ -222,17 +276,18 @@ def run(cfg: RunConfig, progress: bool = True) -> dict:
     return manifest
 
 
-def label_stats(run_dir: Path, train_ids: list[str]) -> dict:
-    """Counts only the parts know (samples dropped as unsupported, candidates), summed over personas."""
+def part_totals(run_dir: Path, persona_ids: list[str]) -> dict:
+    """What only the parts know (samples dropped as unsupported, LLM usage, quarantines), summed over
+    personas; errors (`*_mae`) are averaged over the personas that have them."""
     from pipeline.parts import part_stats
 
     total: dict[str, float] = {}
-    for pid in train_ids:
+    n: dict[str, int] = {}
+    for pid in persona_ids:
         for k, v in part_stats(run_dir, pid).items():
             total[k] = total.get(k, 0) + v
-    if "final_personality_mae" in total:
-        total["final_personality_mae"] = round(total["final_personality_mae"] / len(train_ids), 4)
-    return total
+            n[k] = n.get(k, 0) + 1
+    return {k: round(v / n[k], 4) if k.endswith("_mae") else round(v, 3) for k, v in sorted(total.items())}
 
 
 def make_manifest(cfg: RunConfig, shards: list[dict], stats: dict, summaries: list[dict], wall: dict) -> dict:
@@ -273,6 +328,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cfg = config_from_args(args)
         load_lexicon(cfg.lexicon_dir)
+        if args.llm_api_key:  # to the environment Ray workers inherit; never into the config or the manifest
+            os.environ["OPENAI_API_KEY"] = args.llm_api_key
         token = os.environ.get("HF_TOKEN")
         if args.publish:  # fail before hours of work, not after
             check_repo_id(args.publish)

@@ -70,6 +70,7 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("image_ids", pa.list_(S)), ("images", pa.list_(IMAGE)), ("choices", pa.list_(_struct(key=S, text=S))),
         ("reference", S), ("reference_text", S), ("evidence", pa.list_(S)), ("group_size", I),
     ]),
+    "quarantine": pa.schema([("persona_id", S), ("split", S), ("session_id", S), ("reason", S), ("attempts", I)]),
 }
 TABLES = tuple(SCHEMAS)
 IMAGE_COLUMNS = {"images": "image"}  # a single Image() per row
@@ -85,7 +86,12 @@ def _with_images(sample) -> dict:
 
 
 def part_tables(part: PersonaPart) -> dict[str, pa.Table]:
-    """One persona's records as Arrow tables (rows in record order)."""
+    """One persona's records as Arrow tables (rows in record order); a quarantined persona ships
+    only its quarantine row."""
+    if part.quarantine:
+        rows = {name: [] for name in TABLES}
+        rows["quarantine"] = [q.model_dump() for q in part.quarantine]
+        return {name: pa.Table.from_pylist(rows[name], schema=SCHEMAS[name]) for name in TABLES}
     rows = {
         "personas": [part.persona.model_dump()],
         "events": [e.model_dump() for e in part.events],
@@ -95,6 +101,7 @@ def part_tables(part: PersonaPart) -> dict[str, pa.Table]:
         "personality": [o.model_dump() for o in part.personality],
         "sft": [_with_images(x) for x in part.sft],
         "rl": [_with_images(x) for x in part.rl],
+        "quarantine": [],
     }
     return {name: pa.Table.from_pylist(rows[name], schema=SCHEMAS[name]) for name in TABLES}
 

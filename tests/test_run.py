@@ -64,7 +64,8 @@ def test_run_loads_resumes_and_is_byte_identical(tmp_path, capsys):
     dedup = manifest["stats"]["dedup"]
     assert dedup["turns"]["seen"] == manifest["stats"]["user_turns"] and (run_a / "dedup.json").exists()
     cache = str(tmp_path / "hf-cache")  # datasets keys a local folder's cache by its name, not its content
-    for table in TABLES:
+    assert set(manifest["counts"]) == set(TABLES) - {"quarantine"}  # scripted text never quarantines
+    for table in manifest["counts"]:
         ds = datasets.load_dataset(str(run_a), table, cache_dir=cache)
         assert {k: v.num_rows for k, v in ds.items()} == manifest["counts"][table]
     first = datasets.load_dataset(str(run_a), "sessions", split="train", cache_dir=cache)[0]

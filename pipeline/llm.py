@@ -1,0 +1,110 @@
+"""An OpenAI-compatible chat client for the generation stages: async under a concurrency limit,
+retried with backoff on transient errors, structured (JSON schema) output, and a disk cache.
+
+Every request is cached by a hash of (model, messages, sampling parameters, schema), so a rerun or a
+resumed run re-spends no tokens and `offline=True` replays a run from the cache alone. The API key is
+read from the environment (OPENAI_API_KEY) or given explicitly; it is never logged or stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import openai
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+
+
+class OfflineCacheMiss(RuntimeError):
+    """--offline-replay met a request that is not in the cache."""
+
+
+@dataclass
+class LLMStats:
+    requests: int = 0
+    cache_hits: int = 0
+    retries: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    latency_s: float = 0.0
+
+    def as_dict(self, prefix: str = "llm_") -> dict[str, float]:
+        return {f"{prefix}{k}": round(float(v), 3) for k, v in self.__dict__.items()}
+
+
+def transient(e: BaseException) -> bool:
+    """429, 5xx, timeouts and connection errors are worth another try; 4xx client errors are not."""
+    if isinstance(e, (openai.APITimeoutError, openai.APIConnectionError, openai.RateLimitError)):
+        return True
+    return isinstance(e, openai.APIStatusError) and e.status_code >= 500
+
+
+@dataclass
+class LLM:
+    model: str
+    base_url: str | None
+    api_key: str | None
+    cache_dir: Path
+    concurrency: int = 64
+    temperature: float = 0.8
+    max_tokens: int = 2048
+    timeout_s: float = 60.0
+    attempts: int = 6
+    offline: bool = False
+    stats: LLMStats = field(default_factory=LLMStats)
+
+    def __post_init__(self) -> None:
+        self._client = None
+        self._sem: asyncio.Semaphore | None = None
+
+    def key(self, messages: list[dict], schema: dict) -> str:
+        blob = json.dumps({"model": self.model, "messages": messages, "schema": schema,
+                           "params": {"temperature": self.temperature, "max_tokens": self.max_tokens}}, sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+    async def complete_json(self, messages: list[dict], name: str, schema: dict, stats: LLMStats | None = None) -> str:
+        """The reply's content (a JSON string, not yet validated), from the cache when possible.
+        Counters go to `stats` (e.g. one per persona) as well as to the client's own."""
+        counters = [self.stats] + ([stats] if stats is not None else [])
+
+        def count(name: str, value: float = 1) -> None:
+            for c in counters:
+                setattr(c, name, getattr(c, name) + value)
+
+        key = self.key(messages, schema)
+        path = self.cache_dir / key[:2] / f"{key}.json"
+        if path.exists():
+            count("cache_hits")
+            return json.loads(path.read_text())["content"]
+        if self.offline:
+            raise OfflineCacheMiss(f"request {key[:12]} is not in the cache {self.cache_dir}; run once online first")
+        if self._client is None:
+            self._client = openai.AsyncOpenAI(base_url=self.base_url, api_key=self.api_key or "EMPTY",
+                                              timeout=self.timeout_s, max_retries=0)
+            self._sem = asyncio.Semaphore(self.concurrency)
+        async with self._sem:
+            t0 = time.perf_counter()
+            async for attempt in AsyncRetrying(stop=stop_after_attempt(self.attempts), reraise=True,
+                                               wait=wait_exponential_jitter(initial=0.2, max=10),
+                                               retry=retry_if_exception(transient)):
+                with attempt:
+                    if attempt.retry_state.attempt_number > 1:
+                        count("retries")
+                    resp = await self._client.chat.completions.create(
+                        model=self.model, messages=messages, temperature=self.temperature, max_tokens=self.max_tokens,
+                        response_format={"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": True}})
+            count("latency_s", time.perf_counter() - t0)
+        count("requests")
+        if resp.usage is not None:
+            count("prompt_tokens", resp.usage.prompt_tokens or 0)
+            count("completion_tokens", resp.usage.completion_tokens or 0)
+        content = resp.choices[0].message.content or ""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".tmp{id(path)}")
+        tmp.write_text(json.dumps({"content": content}))
+        tmp.replace(path)
+        return content

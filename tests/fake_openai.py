@@ -1,0 +1,100 @@
+"""An OpenAI-compatible chat server on 127.0.0.1 for tests and benchmarks, with injectable faults.
+
+It answers /v1/chat/completions for the `openai` text backend: it finds the draft session in the
+request and returns schema-valid JSON that rewrites it (so every required phrase is kept), after an
+optional fixed latency. Faults, as shares of requests: 429, 500, timeout (no answer in time),
+malformed JSON, schema-invalid JSON, and a reply that omits a planned fact.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import re
+import threading
+import time
+from collections import Counter
+
+from aiohttp import web
+
+FAULTS = ("429", "500", "timeout", "malformed", "invalid", "omit")
+
+
+class FakeOpenAI:
+    def __init__(self, faults: dict[str, float] | None = None, latency_s: float = 0.0, hang_s: float = 30.0, seed: int = 0):
+        self.faults = {k: 0.0 for k in FAULTS} | (faults or {})
+        self.latency_s, self.hang_s = latency_s, hang_s
+        self.rng = random.Random(seed)
+        self.outcomes: Counter[str] = Counter()
+        self._loop = self._runner = None
+
+    @property
+    def requests(self) -> int:
+        return sum(self.outcomes.values())
+
+    def start(self) -> str:
+        ready = threading.Event()
+        self._loop = asyncio.new_event_loop()
+
+        async def serve() -> None:
+            app = web.Application()
+            app.router.add_post("/v1/chat/completions", self._handle)
+            self._runner = web.AppRunner(app, access_log=None)
+            await self._runner.setup()
+            site = web.TCPSite(self._runner, "127.0.0.1", 0)
+            await site.start()
+            self.port = site._server.sockets[0].getsockname()[1]
+            ready.set()
+
+        threading.Thread(target=lambda: (self._loop.run_until_complete(serve()), self._loop.run_forever()),
+                         daemon=True).start()
+        ready.wait(10)
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def stop(self) -> None:
+        if self._loop is not None:
+            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
+            self._loop.call_soon_threadsafe(self._loop.stop)
+
+    def _pick(self) -> str:
+        roll, acc = self.rng.random(), 0.0
+        for name in FAULTS:
+            acc += self.faults[name]
+            if roll < acc:
+                return name
+        return "ok"
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        outcome = self._pick()
+        self.outcomes[outcome] += 1
+        if self.latency_s:
+            await asyncio.sleep(self.latency_s)
+        if outcome in ("429", "500"):
+            return web.json_response({"error": {"message": f"injected {outcome}", "type": "server_error"}}, status=int(outcome))
+        if outcome == "timeout":
+            await asyncio.sleep(self.hang_s)
+        content = self._content(body["messages"], outcome)
+        return web.json_response({
+            "id": f"cmpl-{self.requests}", "object": "chat.completion", "created": int(time.time()), "model": body["model"],
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": len(json.dumps(body["messages"])) // 4, "completion_tokens": len(content) // 4,
+                      "total_tokens": 0}})
+
+    def _content(self, messages: list[dict], outcome: str) -> str:
+        if outcome == "malformed":
+            return '{"turns": [{"index": 0, "text": "unterminated'
+        if outcome == "invalid":
+            return json.dumps({"turns": [{"index": "zero", "words": "wrong shape"}]})
+        draft = next(m["content"] for m in messages if m["role"] == "user" and "```json" in m["content"])
+        turns = json.loads(re.search(r"```json\n(.*)\n```", draft, re.DOTALL).group(1))
+        out = [{"index": t["index"], "text": (f"Honestly, {t['draft'][:1].lower()}{t['draft'][1:]}" if t["role"] == "user"
+                                              and t["draft"][:2] != "I " else t["draft"])} for t in turns]
+        if outcome == "omit":
+            target = next((t for t in turns if t["must_include"]), None)
+            if target is not None:
+                term = target["must_include"][0]
+                out[target["index"]]["text"] = re.sub(re.escape(term), "something", out[target["index"]]["text"],
+                                                      flags=re.IGNORECASE)
+        return json.dumps({"turns": out})
