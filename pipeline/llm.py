@@ -61,6 +61,12 @@ class LLM:
         self._client = None
         self._sem: asyncio.Semaphore | None = None
 
+    async def aclose(self) -> None:
+        """Close the HTTP client on the loop that opened it."""
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
     def key(self, messages: list[dict], schema: dict) -> str:
         blob = json.dumps({"model": self.model, "messages": messages, "schema": schema,
                            "params": {"temperature": self.temperature, "max_tokens": self.max_tokens}}, sort_keys=True)

@@ -185,7 +185,10 @@ def _generate_batch(batch: dict, cfg_json: str, run_dir: str, fingerprint: str) 
                 **{f"s_{k}": timings.get(k, 0.0) for k in (*STAGES, "write")}}
 
     async def all_of_them() -> list[dict]:
-        return await asyncio.gather(*(one(p, j) for p, j in zip(batch["persona_id"], batch["persona"])))
+        try:
+            return await asyncio.gather(*(one(p, j) for p, j in zip(batch["persona_id"], batch["persona"])))
+        finally:
+            await llm.aclose()
 
     rows = asyncio.run(all_of_them())
     return {k: [r[k] for r in rows] for k in rows[0]}

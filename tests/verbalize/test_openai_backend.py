@@ -36,6 +36,7 @@ def _run(server: FakeOpenAI, tmp_path, world, sessions: int = 3, repairs: int = 
                 s = await verbalizer.session(w, events, facts, plan, known)
                 known |= set(s.planned_fact_ids)
                 out.append(s)
+            await llm.aclose()
             return out
 
         return asyncio.run(go()), llm
