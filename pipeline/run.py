@@ -133,37 +133,38 @@ def write_json_atomic(path: Path, data: dict) -> None:
 # ------------------------------------------------------------------ stages on Ray
 
 
-def _generate_row(row: dict, cfg_json: str, run_dir: str, fingerprint: str) -> dict:
-    """Ray task body: one persona -> one part on disk -> a small summary row."""
+def _write_summary(part, run_dir: str, fingerprint: str, timings: dict[str, float]) -> dict:
+    """Write one persona's part; the small row the driver collects about it."""
     import ray
 
-    from pipeline.generate import STAGES, generate_persona
+    from pipeline.generate import STAGES
     from pipeline.parts import write_part
-    from pipeline.records import Persona
 
-    cfg = RunConfig.model_validate_json(cfg_json)
-    timings: dict[str, float] = {}
-    part = generate_persona(Persona.model_validate_json(row["persona"]), cfg, timings)
     t0 = time.perf_counter()
     rows = write_part(Path(run_dir), part, fingerprint)
     timings["write"] = time.perf_counter() - t0
-    return {
-        "persona_id": row["persona_id"], "node_id": ray.get_runtime_context().get_node_id(),
-        "turns": sum(len(s.turns) for s in part.sessions), "sessions": rows["sessions"], "images": rows["images"],
-        **{f"s_{k}": timings.get(k, 0.0) for k in (*STAGES, "write")},
-    }
+    return {"persona_id": part.persona.id, "node_id": ray.get_runtime_context().get_node_id(),
+            "turns": sum(len(s.turns) for s in part.sessions), "sessions": rows["sessions"], "images": rows["images"],
+            **{f"s_{k}": timings.get(k, 0.0) for k in (*STAGES, "write")}}
+
+
+def _generate_row(row: dict, cfg_json: str, run_dir: str, fingerprint: str) -> dict:
+    """Ray task body (scripted text): one persona -> one part on disk -> a summary row."""
+    from pipeline.generate import generate_persona
+    from pipeline.records import Persona
+
+    timings: dict[str, float] = {}
+    part = generate_persona(Persona.model_validate_json(row["persona"]), RunConfig.model_validate_json(cfg_json), timings)
+    return _write_summary(part, run_dir, fingerprint, timings)
 
 
 def _generate_batch(batch: dict, cfg_json: str, run_dir: str, fingerprint: str) -> dict:
-    """Ray task body for the LLM backend: a batch of personas in flight at once on one event loop."""
+    """Ray task body (LLM text): a batch of personas in flight at once on one event loop."""
     import asyncio
     import os
 
-    import ray
-
-    from pipeline.generate import STAGES, agenerate_persona
+    from pipeline.generate import agenerate_persona
     from pipeline.llm import LLM
-    from pipeline.parts import write_part
     from pipeline.records import Persona
     from pipeline.verbalize.openai_backend import LLMVerbalizer
 
@@ -174,19 +175,14 @@ def _generate_batch(batch: dict, cfg_json: str, run_dir: str, fingerprint: str) 
               offline=cfg.offline_replay)
     verbalizer = LLMVerbalizer(llm, cfg.seed, cfg.llm_repairs)
 
-    async def one(pid: str, persona_json: str) -> dict:
+    async def one(persona_json: str) -> dict:
         timings: dict[str, float] = {}
         part = await agenerate_persona(Persona.model_validate_json(persona_json), cfg, verbalizer, timings)
-        t0 = time.perf_counter()
-        rows = write_part(Path(run_dir), part, fingerprint)
-        timings["write"] = time.perf_counter() - t0
-        return {"persona_id": pid, "node_id": ray.get_runtime_context().get_node_id(),
-                "turns": sum(len(s.turns) for s in part.sessions), "sessions": rows["sessions"], "images": rows["images"],
-                **{f"s_{k}": timings.get(k, 0.0) for k in (*STAGES, "write")}}
+        return _write_summary(part, run_dir, fingerprint, timings)
 
     async def all_of_them() -> list[dict]:
         try:
-            return await asyncio.gather(*(one(p, j) for p, j in zip(batch["persona_id"], batch["persona"])))
+            return await asyncio.gather(*(one(j) for j in batch["persona"]))
         finally:
             await llm.aclose()
 
