@@ -16,7 +16,7 @@ DEFAULT_LEXICONS = REPO_ROOT / "personas"
 
 # Fields that only say where and how fast to run; they never change a byte of content.
 _NON_CONTENT = frozenset({"out", "run_name", "workers", "shard_size_mb", "card_license", "llm_base_url",
-                          "llm_concurrency", "llm_cache_dir", "offline_replay", "llm_timeout_s"})
+                          "llm_concurrency", "llm_cache_dir", "offline_replay", "llm_timeout_s", "image_gpus"})
 
 
 class ConfigError(ValueError):
@@ -42,7 +42,12 @@ class RunConfig(BaseModel):
     llm_repairs: int = Field(2, ge=0, description="repair requests before a session is quarantined (openai backend)")
     llm_cache_dir: Path | None = Field(None, description="request cache (default: <run dir>/llm_cache)")
     offline_replay: bool = Field(False, description="answer every LLM request from the cache; fail on a miss")
-    image_backend: Literal["procedural"] = Field("procedural", description="how scene specs become pictures")
+    image_backend: Literal["procedural", "diffusers"] = Field(
+        "procedural", description="how scene specs become pictures: Pillow drawing, or a diffusers text-to-image model")
+    image_model: str | None = Field(None, description="diffusers model: a Hub id (e.g. stabilityai/sdxl-turbo) or a local folder")
+    image_steps: int = Field(2, ge=1, le=200, description="diffusion steps per image (diffusers backend)")
+    image_guidance: float = Field(0.0, ge=0, description="classifier-free guidance scale (0 for turbo models)")
+    image_gpus: float = Field(0.0, ge=0, description="GPUs each persona task requests (diffusers backend; 0.25 shares one GPU by 4)")
     image_rate: float = Field(0.2, gt=0, le=1, description="share of user turns that carry an image")
     turns_per_session: tuple[int, int] = Field((3, 8), description="min and max user-assistant exchanges per session")
     start_date: date = Field(date(2025, 3, 3), description="first day of every persona's timeline")
@@ -73,6 +78,9 @@ class RunConfig(BaseModel):
     def _lexicons_exist(self) -> RunConfig:
         if not self.lexicon_dir.is_dir():
             raise ValueError(f"lexicon_dir {self.lexicon_dir} is not a folder")
+        if self.image_backend == "diffusers" and not self.image_model:
+            raise ValueError("image_model: the diffusers image backend needs --image-model (a Hub id or a local folder "
+                             "with model_index.json)")
         if self.text_backend == "openai" and not self.llm_model:
             raise ValueError("llm_model: the openai text backend needs --llm-model (and --llm-base-url unless "
                              "OPENAI_BASE_URL is set)")

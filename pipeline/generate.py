@@ -41,15 +41,18 @@ def _finish(persona: Persona, cfg: RunConfig, events: list[Event], sessions: lis
             timings: dict[str, float]) -> PersonaPart:
     by_id = {e.id: e for e in events}
     with _timed(timings, "images"):
-        images = []
-        for s in sessions:
-            for turn in s.turns:
-                for image_id in turn.image_ids:
-                    event = by_id[image_id.rsplit("/", 1)[0]]
-                    images.append(Image(
-                        id=image_id, persona_id=persona.id, split=persona.split, session_id=s.id, turn_index=turn.index,
-                        event_id=event.id, spec=event.image_spec, caption=event.image_spec.caption,
-                        png=render_scene(event.image_spec, cfg.image_size, image_id, cfg.seed)))
+        shown = [(s, turn, image_id) for s in sessions for turn in s.turns for image_id in turn.image_ids]
+        specs = [by_id[image_id.rsplit("/", 1)[0]].image_spec for _, _, image_id in shown]
+        keys = [image_id for _, _, image_id in shown]
+        if cfg.image_backend == "diffusers":
+            from pipeline.images.diffusion import render_captions
+
+            pngs = render_captions(specs, keys, cfg.image_model, cfg.image_size, cfg.seed, cfg.image_steps, cfg.image_guidance)
+        else:
+            pngs = [render_scene(spec, cfg.image_size, key, cfg.seed) for spec, key in zip(specs, keys)]
+        images = [Image(id=image_id, persona_id=persona.id, split=persona.split, session_id=s.id, turn_index=turn.index,
+                        event_id=image_id.rsplit("/", 1)[0], spec=spec, caption=spec.caption, png=png)
+                  for (s, turn, image_id), spec, png in zip(shown, specs, pngs)]
     part = PersonaPart(persona=persona, events=events, sessions=sessions, images=images)
     if persona.split == "train":  # benchmark personas get no training labels: nothing of them leaks into training
         with _timed(timings, "labels"):

@@ -66,6 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="API key for the endpoint (default: $OPENAI_API_KEY); never written anywhere")
     opt("--image-backend", "image_backend", str, "NAME")
     opt("--image-rate", "image_rate", float, "F")
+    opt("--image-model", "image_model", str, "MODEL")
+    opt("--image-steps", "image_steps", int, "N")
+    opt("--image-guidance", "image_guidance", float, "G")
+    opt("--image-gpus", "image_gpus", float, "G")
     opt("--turns-per-session", "turns_per_session", int, "N", nargs=2)
     opt("--start-date", "start_date", str, "YYYY-MM-DD")
     opt("--rl-per-persona", "rl_per_persona", int, "N")
@@ -210,11 +214,12 @@ def generate_parts(cfg: RunConfig, run_dir: Path, todo: list, progress: bool) ->
     if cfg.text_backend == "openai":  # I/O bound: many personas per task, awaiting the endpoint together
         per_task = max(1, min(cfg.llm_concurrency, -(-len(items) // workers)))
         ds = ray.data.from_items(items, override_num_blocks=max(1, -(-len(items) // per_task))).map_batches(
-            _generate_batch, batch_size=per_task, fn_kwargs=kwargs, num_cpus=0.5,
+            _generate_batch, batch_size=per_task, fn_kwargs=kwargs, num_cpus=0.5, num_gpus=cfg.image_gpus or None,
             compute=ray.data.TaskPoolStrategy(size=workers))
     else:
         ds = ray.data.from_items(items, override_num_blocks=len(items)).map(
-            _generate_row, fn_kwargs=kwargs, num_cpus=1, compute=ray.data.TaskPoolStrategy(size=min(workers, len(items))))
+            _generate_row, fn_kwargs=kwargs, num_cpus=1, num_gpus=cfg.image_gpus or None,
+            compute=ray.data.TaskPoolStrategy(size=min(workers, len(items))))
     return list(ds.iter_rows())
 
 
