@@ -125,8 +125,6 @@ class _Index:
         self.lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
         self.exact: dict[str, tuple[str, str]] = {}
         self.owner: dict[str, str] = {}
-        self.num_perm = num_perm
-        self.threshold = threshold
 
     def check(self, doc_id: str, persona: str, exact: str, sig: np.ndarray) -> tuple[str, str] | None:
         """('exact'|'near', id of the earlier document) if a document of another persona matches."""

@@ -2,8 +2,9 @@
 
 It answers /v1/chat/completions for the `openai` text backend: it finds the draft session in the
 request and returns schema-valid JSON that rewrites it (so every required phrase is kept), after an
-optional fixed latency. Faults, as shares of requests: 429, 500, timeout (no answer in time),
-malformed JSON, schema-invalid JSON, and a reply that omits a planned fact.
+optional fixed latency. Faults, as shares of requests: 429, 500, 404 (a client error such as an
+unknown model), timeout (no answer in time), malformed JSON, schema-invalid JSON, and a reply that
+omits a planned fact.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections import Counter
 
 from aiohttp import web
 
-FAULTS = ("429", "500", "timeout", "malformed", "invalid", "omit")
+FAULTS = ("429", "500", "404", "timeout", "malformed", "invalid", "omit")
 
 
 class FakeOpenAI:
@@ -71,7 +72,7 @@ class FakeOpenAI:
         self.outcomes[outcome] += 1
         if self.latency_s:
             await asyncio.sleep(self.latency_s)
-        if outcome in ("429", "500"):
+        if outcome in ("429", "500", "404"):
             return web.json_response({"error": {"message": f"injected {outcome}", "type": "server_error"}}, status=int(outcome))
         if outcome == "timeout":
             await asyncio.sleep(self.hang_s)

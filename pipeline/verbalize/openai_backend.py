@@ -3,8 +3,9 @@
 The scripted verbalizer still decides what every turn must carry (facts, date phrases, photos); the
 model is asked for better prose under those constraints, with JSON-schema structured output. Each
 reply is parsed, validated, and run through the same `check_session` as the scripted text. A reply
-that fails gets a repair request quoting the problems; after `repairs` failed repairs the session —
-and so its persona, whose later sessions depend on it — is quarantined with the reason.
+that fails gets a repair request quoting the problems; after `repairs` failed repairs, or when the
+endpoint keeps failing past the client's retries, the session — and so its persona, whose later
+sessions depend on it — is quarantined with the reason.
 
 Prompts are files in `prompts/`; the stable part (rules, persona card) is the system message and the
 session-specific part comes last, so a server's prefix cache is reused across a persona's requests.
@@ -18,7 +19,7 @@ from string import Template
 import jsonschema
 
 from pipeline.config import REPO_ROOT
-from pipeline.llm import LLM, LLMStats
+from pipeline.llm import LLM, LLMStats, transient
 from pipeline.records import Event, Fact, Session
 from pipeline.verbalize.check import check_session
 from pipeline.verbalize.scripted import ScriptedVerbalizer
@@ -88,7 +89,13 @@ class LLMVerbalizer:
         messages = draft_messages(world, draft, facts)
         problems: list[str] = []
         for attempt in range(1 + self.repairs):
-            content = await self.llm.complete_json(messages, "session_turns", SCHEMA, stats)
+            try:
+                content = await self.llm.complete_json(messages, "session_turns", SCHEMA, stats)
+            except Exception as e:
+                if not transient(e):
+                    raise  # a wrong key, model name or URL fails the run, not every persona
+                raise Quarantined(draft.id, f"the endpoint still failed after {self.llm.attempts} tries ({type(e).__name__})",
+                                  self.llm.attempts) from e
             session, problems = parse_reply(content, draft)
             if session is not None:
                 problems = check_session(session, events, facts, known_before)

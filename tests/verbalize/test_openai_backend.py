@@ -81,6 +81,14 @@ def test_a_session_that_never_comes_right_is_quarantined(tmp_path, world):
     assert "not stated" in e.value.reason and e.value.attempts == 2
 
 
+def test_an_endpoint_that_keeps_failing_quarantines_but_a_client_error_fails(tmp_path, world):
+    with pytest.raises(Quarantined) as e:
+        _run(FakeOpenAI(faults={"500": 1.0}), tmp_path, world, sessions=1, attempts=2)
+    assert "after 2 tries" in e.value.reason and "InternalServerError" in e.value.reason
+    with pytest.raises(openai.NotFoundError):  # e.g. a wrong model name: every persona would fail the same way
+        _run(FakeOpenAI(faults={"404": 1.0}), tmp_path / "b", world, sessions=1)
+
+
 def test_transient_classification():
     import httpx2 as httpx
 
