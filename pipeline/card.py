@@ -26,6 +26,9 @@ ABOUT = {
     "sft": "SFT samples (messages + images, TRL conversational format): reasoning with <think>/<retrieve>/<answer>, "
            "personality inference, and memory updates.",
     "rl": "GRPO prompts with checkable references: multiple-choice, two-choice and open questions, group size 6.",
+    "persona_mme": "Persona-MME benchmark (test split): in-situ multiple-choice questions over the benchmark personas' "
+                   "real histories at 32k and 128k, 14 tasks in 7 aspects, with evidence, context sizes, and the aligned/"
+                   "misaligned replies of Personality Alignment. Export to the release layout with `python -m pipeline mme export`.",
     "quarantine": "Personas an LLM text backend could not verbalize correctly (after repairs), with the reason; "
                   "their data is not shipped.",
 }

@@ -7,12 +7,15 @@ plain functions; Ray only maps them over personas.
 
 from __future__ import annotations
 
+import functools
 import time
 from contextlib import contextmanager
 
 from pipeline.config import RunConfig
 from pipeline.images.procedural import render_scene
 from pipeline.labels.build import build_labels
+from pipeline.mme.build import build_questions
+from pipeline.mme.context import TokenCounter
 from pipeline.personas.lexicon import load_lexicon
 from pipeline.records import Event, Image, Persona, PersonaPart, Quarantine, Session
 from pipeline.verbalize.check import VerificationError, check_session
@@ -20,7 +23,7 @@ from pipeline.verbalize.scripted import ScriptedVerbalizer
 from pipeline.world.plan import plan_sessions
 from pipeline.world.simulate import World, simulate_world
 
-STAGES = ("world", "verbalize", "images", "labels")
+STAGES = ("world", "verbalize", "images", "labels", "mme")
 
 
 @contextmanager
@@ -58,7 +61,19 @@ def _finish(persona: Persona, cfg: RunConfig, events: list[Event], sessions: lis
         with _timed(timings, "labels"):
             ops, track, sft, rl, stats = build_labels(persona, sessions, events, images, cfg, load_lexicon(cfg.lexicon_dir))
         part = part.model_copy(update={"memory_ops": ops, "personality": track, "sft": sft, "rl": rl, "stats": stats})
+    else:
+        with _timed(timings, "mme"):
+            questions, stats = build_questions(persona, events, sessions, images, load_lexicon(cfg.lexicon_dir), cfg.seed,
+                                               cfg.mme_per_setting, cfg.mme_alignment_pairs,
+                                               _counter(cfg.mme_tokenizer, cfg.image_size))
+        part = part.model_copy(update={"mme": questions, "stats": dict(stats)})
     return part
+
+
+@functools.cache
+def _counter(tokenizer: str | None, image_size: int) -> TokenCounter:
+    """One tokenizer per worker process, not one per persona."""
+    return TokenCounter(tokenizer, image_size)
 
 
 def generate_persona(persona: Persona, cfg: RunConfig, timings: dict[str, float] | None = None) -> PersonaPart:

@@ -299,6 +299,45 @@ class RlSample(Record):
     group_size: int = Field(6, ge=2)
 
 
+class Evidence(Record):
+    """Where a benchmark answer is stated: a turn of the history, and the fact or image it carries."""
+
+    session_id: str
+    turn_index: int
+    fact_id: str | None = None
+    image_id: str | None = None
+
+
+class Alignment(Record):
+    chosen: str
+    rejected: str
+
+
+class MmeQuestion(Record):
+    """One Persona-MME item: a question asked in the conversation at `time`, over the real history
+    `history_sessions` (all of the persona's sessions from the first listed up to `time`)."""
+
+    id: str
+    persona_id: str
+    split: Split
+    setting: Literal["32k", "128k"]
+    aspect: str
+    task: str
+    time: Time
+    query: str
+    choices: list[Choice]
+    answer: str = Field(description="the correct option key, e.g. '(c)'")
+    answer_text: str
+    evidence: list[Evidence]
+    history_sessions: list[str]
+    needs_image: bool
+    context_turns: int
+    context_images: int
+    context_tokens: int = Field(description="tokens of the history, counted as `token_counter` says")
+    token_counter: str
+    alignment: Alignment | None = Field(None, description="Personality Alignment: the aligned and the misaligned reply")
+
+
 class Quarantine(Record):
     """A persona the text backend could not produce correctly; shipped instead of its data."""
 
@@ -321,4 +360,5 @@ class PersonaPart(Record):
     sft: list[SftSample] = Field(default_factory=list)
     rl: list[RlSample] = Field(default_factory=list)
     quarantine: list[Quarantine] = Field(default_factory=list)
+    mme: list[MmeQuestion] = Field(default_factory=list)
     stats: dict[str, float] = Field(default_factory=dict, description="counts the tables cannot show (e.g. dropped samples)")

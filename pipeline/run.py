@@ -262,12 +262,18 @@ def run(cfg: RunConfig, progress: bool = True) -> dict:
                                          for k, v in dedup.counts.items()))
 
     t = time.perf_counter()
-    shards = write_shards(run_dir, kept, cfg.shard_size_mb, progress, dedup.drop_ids)
+    mme = audit_mme(run_dir, [pid for pid in kept if pid.startswith("bench-")], cfg.seed)
+    wall["mme_audit"] = time.perf_counter() - t
+    _say(progress, f"persona_mme: {mme['questions']} questions; {mme['balanced_away']} dropped to balance answers"
+                   + (f"; NOT SHIPPED (bias checks failed): {', '.join(mme['failing_tasks'])}" if mme["failing_tasks"] else ""))
+
+    t = time.perf_counter()
+    shards = write_shards(run_dir, kept, cfg.shard_size_mb, progress, {**dedup.drop_ids, "persona_mme": mme.pop("drop_ids")})
     wall["shards"] = time.perf_counter() - t
 
     t = time.perf_counter()
     stats = build_report(run_dir, extra={
-        "dedup": dedup.counts, "totals": part_totals(run_dir, kept)})
+        "dedup": dedup.counts, "totals": part_totals(run_dir, kept), "persona_mme_audit": mme})
     wall["report"] = time.perf_counter() - t
 
     manifest = make_manifest(cfg, shards, stats, summaries, wall)
@@ -278,6 +284,25 @@ def run(cfg: RunConfig, progress: bool = True) -> dict:
     _say(progress, f"done: {sum(s['rows'] for s in shards if s['table'] == 'sessions')} sessions, "
                    f"{stats['turns']} turns, {stats['images']} images in {sum(wall.values()):.0f}s -> {run_dir}")
     return manifest
+
+
+def audit_mme(run_dir: Path, bench_ids: list[str], seed: int) -> dict:
+    """Balance recurring answers, run the bias checks, and leave out any task that fails them."""
+    from pipeline.mme.bias import balance, bias_report
+    from pipeline.parts import read_part
+
+    rows = [r for pid in sorted(bench_ids) for r in read_part(run_dir, pid, "persona_mme")
+            .select(["id", "setting", "task", "query", "choices", "answer", "answer_text"]).to_pylist()]
+    balanced = set(balance(rows, seed))
+    rows = [r for r in rows if r["id"] not in balanced]
+    report = bias_report(rows)
+    failing = sorted(t for t, r in report.items() if r["failures"])
+    for task in failing:
+        print(f"warning: Persona-MME task '{task}' is not shipped: " + "; ".join(report[task]["failures"]), file=sys.stderr)
+    unshipped = [r["id"] for r in rows if r["task"] in failing]
+    audit = {"questions": len(rows) - len(unshipped), "balanced_away": len(balanced), "failing_tasks": failing, "bias": report}
+    write_json_atomic(run_dir / "mme_build.json", audit)
+    return {**audit, "drop_ids": sorted(balanced) + unshipped}
 
 
 def part_totals(run_dir: Path, persona_ids: list[str]) -> dict:

@@ -12,11 +12,11 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from pipeline.config import REPO_ROOT
-from pipeline.records import Event, Image, MemoryOp, Persona, PersonalityObs, RlSample, Session, SftSample
+from pipeline.records import Event, Image, MemoryOp, MmeQuestion, Persona, PersonalityObs, RlSample, Session, SftSample
 
 RECORDS: dict[str, type[BaseModel]] = {
     "persona": Persona, "event": Event, "session": Session, "image": Image,
-    "memory_op": MemoryOp, "personality": PersonalityObs, "sft": SftSample, "rl": RlSample,
+    "memory_op": MemoryOp, "personality": PersonalityObs, "sft": SftSample, "rl": RlSample, "mme_question": MmeQuestion,
 }
 SCHEMA_DIR = REPO_ROOT / "schemas"
 

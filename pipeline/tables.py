@@ -70,6 +70,13 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("image_ids", pa.list_(S)), ("images", pa.list_(IMAGE)), ("choices", pa.list_(_struct(key=S, text=S))),
         ("reference", S), ("reference_text", S), ("evidence", pa.list_(S)), ("group_size", I),
     ]),
+    "persona_mme": pa.schema([
+        ("id", S), ("persona_id", S), ("split", S), ("setting", S), ("aspect", S), ("task", S), ("time", S), ("query", S),
+        ("choices", pa.list_(_struct(key=S, text=S))), ("answer", S), ("answer_text", S),
+        ("evidence", pa.list_(_struct(session_id=S, turn_index=I, fact_id=S, image_id=S))),
+        ("history_sessions", pa.list_(S)), ("needs_image", B), ("context_turns", I), ("context_images", I),
+        ("context_tokens", I), ("token_counter", S), ("alignment", _struct(chosen=S, rejected=S)),
+    ]),
     "quarantine": pa.schema([("persona_id", S), ("split", S), ("session_id", S), ("reason", S), ("attempts", I)]),
 }
 TABLES = tuple(SCHEMAS)
@@ -101,6 +108,7 @@ def part_tables(part: PersonaPart) -> dict[str, pa.Table]:
         "personality": [o.model_dump() for o in part.personality],
         "sft": [_with_images(x) for x in part.sft],
         "rl": [_with_images(x) for x in part.rl],
+        "persona_mme": [q.model_dump() for q in part.mme],
         "quarantine": [],
     }
     return {name: pa.Table.from_pylist(rows[name], schema=SCHEMAS[name]) for name in TABLES}

@@ -13,7 +13,7 @@ def test_part_roundtrip_and_tamper_detection(tmp_path, small_parts):
     rows = write_part(tmp_path, part, "fp")
     assert rows == {"personas": 1, "events": len(part.events), "sessions": len(part.sessions), "images": len(part.images),
                     "memory_ops": len(part.memory_ops), "personality": len(part.personality), "sft": len(part.sft),
-                    "rl": len(part.rl), "quarantine": 0}
+                    "rl": len(part.rl), "persona_mme": 0, "quarantine": 0}
     assert rows["sft"] and rows["rl"]
     assert is_complete(tmp_path, part.persona.id, "fp")
     assert not is_complete(tmp_path, part.persona.id, "other-config")

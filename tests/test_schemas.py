@@ -20,7 +20,7 @@ def test_every_record_of_a_small_run_validates(small_parts):
     for part in small_parts:
         for name, records in (("persona", [part.persona]), ("event", part.events), ("session", part.sessions),
                               ("image", part.images), ("memory_op", part.memory_ops), ("personality", part.personality),
-                              ("sft", part.sft), ("rl", part.rl)):
+                              ("sft", part.sft), ("rl", part.rl), ("mme_question", part.mme)):
             for r in records:
                 validators[name].validate(json.loads(r.model_dump_json()))
                 counts[name] += 1

@@ -90,6 +90,7 @@ def build_report(run_dir: Path, n_samples: int = 3, extra: dict | None = None) -
     _plot_shifts(shift_rows, out / "preference_shifts.png")
     _plot_personality(sessions, out / "personality.png")
     stats.update(_labels(run_dir, out))
+    stats.update(_mme(run_dir, out))
     stats.update(extra or {})
     samples = _samples(run_dir, sessions, out, n_samples)
     _write_html(out / "index.html", run_dir.name, stats, samples)
@@ -263,6 +264,36 @@ def _labels(run_dir: Path, out: Path) -> dict:
     return stats
 
 
+def _mme(run_dir: Path, out: Path) -> dict:
+    """Persona-MME: questions per task and setting, and how long the histories are."""
+    t = _table(run_dir, "persona_mme", ["setting", "task", "context_tokens", "context_turns", "needs_image"])
+    if t is None or not t.num_rows:
+        return {}
+    rows = t.to_pylist()
+    settings = sorted({r["setting"] for r in rows}, key=lambda x: int(x[:-1]))
+    per = Counter((r["task"], r["setting"]) for r in rows)
+    tasks = sorted({r["task"] for r in rows})
+    stats = {"mme_questions": dict(sorted(Counter(r["setting"] for r in rows).items())),
+             "mme_needs_image": round(float(np.mean([r["needs_image"] for r in rows])), 4)}
+    for setting in settings:
+        sub = [r for r in rows if r["setting"] == setting]
+        stats[f"mme_{setting}_context_turns"] = _summary([r["context_turns"] for r in sub])
+        stats[f"mme_{setting}_context_tokens"] = _summary([r["context_tokens"] for r in sub])
+    fig, (a, b) = plt.subplots(1, 2, figsize=(15, 5), gridspec_kw={"width_ratios": [3, 2]})
+    y = np.arange(len(tasks))
+    for k, setting in enumerate(settings):
+        a.barh(y + 0.4 * k, [per[(task, setting)] for task in tasks], height=0.4, label=setting)
+        b.hist([r["context_tokens"] for r in rows if r["setting"] == setting], bins=30, alpha=0.6, label=setting)
+    a.set_yticks(y + 0.2, tasks, fontsize=8)
+    a.set_title(f"Persona-MME questions per task ({len(rows)})")
+    a.legend()
+    b.set_title("History length per question (tokens)")
+    b.legend()
+    fig.tight_layout()
+    fig.savefig(out / "mme.png", dpi=80)
+    return stats
+
+
 def _plot_estimate(pers: pa.Table, path: Path, n: int = 3) -> float:
     rows = pers.to_pylist()
     last: dict[str, dict] = {}
@@ -314,12 +345,26 @@ def _samples(run_dir: Path, sessions: pa.Table, out: Path, n: int) -> list[dict]
 
 
 def _write_html(path: Path, name: str, stats: dict, samples: list[dict]) -> None:
-    rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(str(v))}</td></tr>" for k, v in stats.items())
+    audit = stats.get("persona_mme_audit")
+    rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(str(v))}</td></tr>" for k, v in stats.items()
+                   if k != "persona_mme_audit")
+    bias = ""
+    if audit:
+        head = "<tr><th>task</th><th>n</th><th>chance</th><th>longest</th><th>overlap</th><th>frequent</th>" \
+               "<th>uniquely longest</th><th>positions</th><th>verdict</th></tr>"
+        body = "".join(
+            f"<tr><td>{html.escape(task)}</td><td>{r['n']}</td><td>{r['chance']:.0%}</td>"
+            + "".join(f"<td>{r['baselines'][k]:.1%}</td>" for k in ("longest", "overlap", "frequent"))
+            + f"<td>{r['uniquely_longest']:.1%}</td><td>{html.escape(str(r['positions']))}</td>"
+            f"<td>{html.escape('; '.join(r['failures']) or 'ok')}</td></tr>" for task, r in audit["bias"].items())
+        bias = (f"<h2>Persona-MME bias checks (no-context baselines; {audit['balanced_away']} questions dropped to "
+                f"balance answers)</h2><table>{head}{body}</table>")
     plots = "".join(f'<h2>{title}</h2><img src="{f}" style="max-width:100%">' for title, f in (
         ("Big Five coverage", "big_five.png"), ("Sessions over the calendar", "calendar.png"),
         ("Hour and weekday rhythm", "rhythm.png"), ("Image rate", "image_rate.png"),
         ("Preference shifts", "preference_shifts.png"), ("True personality over time", "personality.png"),
-        ("Personality estimate (EMA) vs truth", "personality_estimate.png"), ("Training labels", "labels.png")))
+        ("Personality estimate (EMA) vs truth", "personality_estimate.png"), ("Training labels", "labels.png"),
+        ("Persona-MME", "mme.png")) if (path.parent / f).exists())
     convs = ""
     for s in samples:
         convs += f"<h3>{html.escape(s['id'])}</h3><div class='conv'>"
@@ -333,5 +378,5 @@ def _write_html(path: Path, name: str, stats: dict, samples: list[dict]) -> None
 .conv p{{padding:6px 10px;border-radius:8px;max-width:70%}} .user{{background:#e8f0fe}}
 .assistant{{background:#f1f1f1;margin-left:25%}}</style>
 </head><body><h1>PersonaForge run report: {html.escape(name)}</h1><h2>Statistics</h2><table>{rows}</table>
-{plots}<h2>Sample conversations</h2>{convs}</body></html>
+{plots}{bias}<h2>Sample conversations</h2>{convs}</body></html>
 """)

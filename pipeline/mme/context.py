@@ -1,0 +1,60 @@
+"""How a question's history is shown to a model, and how long it is in tokens.
+
+One rendering serves the token counts in the table, the evaluator's prompts and the export, so the
+reported context size is the size of what a model is actually given. Each turn is a chat message
+prefixed with its time in PersonaVLM's query format; a photo is an image part of its user message.
+
+Token counts use a real tokenizer when one is given (`--mme-tokenizer PATH`, loaded with
+transformers). Without one they are an approximation: ceil(characters / 4) per message plus 4 for
+the chat template, which is within about 15% of BPE tokenizers on English chat text. Images count
+as a Qwen2-VL-style grid: ceil(side / 28)² tokens per image, in both cases.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from pipeline.records import Turn, parse_time
+
+PER_MESSAGE = 4
+
+
+def stamp(time: str) -> str:
+    """'2025-03-04 19:05 (Tuesday)', the time format of PersonaVLM's queries."""
+    return f"{time} ({parse_time(time).strftime('%A')})"
+
+
+def turn_text(t: Turn) -> str:
+    return f"[{stamp(t.time)}] {t.text}"
+
+
+def question_text(time: str, query: str, choices: list[tuple[str, str]]) -> str:
+    options = "\n".join(f"{k} {v}" for k, v in choices)
+    return (f"{{'time': '{stamp(time)}', 'query': {query!r}}}\n\nOptions:\n{options}\n\n"
+            "Answer with the letter of the right option, e.g. (a).")
+
+
+class TokenCounter:
+    def __init__(self, tokenizer: str | Path | None, image_size: int):
+        self.image_tokens = math.ceil(image_size / 28) ** 2
+        self._tok = None
+        self.name = "approx: ceil(chars/4)+4 per message"
+        if tokenizer:
+            from transformers import AutoTokenizer
+
+            try:
+                self._tok = AutoTokenizer.from_pretrained(str(tokenizer))
+            except Exception as e:  # noqa: BLE001 - transformers raises many kinds; all mean "not a tokenizer"
+                raise ValueError(f"mme_tokenizer: cannot load a tokenizer from {tokenizer} ({type(e).__name__}: {e}); "
+                                 "give a local folder with tokenizer files, or leave it unset for the approximation") from None
+            self.name = f"tokenizer: {Path(str(tokenizer)).name}"
+        self.name += f"; {self.image_tokens} per image"
+
+    def text(self, s: str) -> int:
+        if self._tok is not None:
+            return len(self._tok(s, add_special_tokens=False)["input_ids"]) + PER_MESSAGE
+        return math.ceil(len(s) / 4) + PER_MESSAGE
+
+    def turn(self, t: Turn) -> int:
+        return self.text(turn_text(t)) + self.image_tokens * len(t.image_ids)
