@@ -38,7 +38,7 @@ def _serve(latency: float, conn) -> None:
 
 async def _load(llm: LLM, n: int, tag: str) -> None:
     msgs = [[{"role": "system", "content": "bench"}, {"role": "user", "content": f"{tag} {i}\n{DRAFT}"}] for i in range(n)]
-    await asyncio.gather(*(llm.complete_json(m, "session_turns", SCHEMA) for m in msgs))
+    await asyncio.gather(*(llm.complete(m, SCHEMA, "session_turns") for m in msgs))
     await llm.aclose()
 
 

@@ -9,7 +9,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     commands = {"run": "generate a dataset (see `run --help`)", "schemas": "regenerate schemas/ from the records",
                 "export-sft": "write a run's SFT samples in PersonaVLM's conversations layout",
-                "publish": "upload a finished run to a Hugging Face dataset repo (see `publish --help`)"}
+                "publish": "upload a finished run to a Hugging Face dataset repo (see `publish --help`)",
+                "mme": "Persona-MME: `mme eval` scores a model, `mme export` writes the release layout"}
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in commands:
         print("usage: python -m pipeline <command> [options]\n\ncommands:")
         for name, text in commands.items():
@@ -24,6 +25,10 @@ def main(argv: list[str] | None = None) -> int:
         from pipeline.publish import main as publish_main
 
         return publish_main(rest)
+    if command == "mme":
+        from pipeline.mme.cli import main as mme_main
+
+        return mme_main(rest)
     if command == "export-sft":
         from pipeline.export import main as export_main
 

@@ -67,14 +67,16 @@ class LLM:
             await self._client.close()
             self._client = None
 
-    def key(self, messages: list[dict], schema: dict) -> str:
+    def key(self, messages: list[dict], schema: dict | None) -> str:
         blob = json.dumps({"model": self.model, "messages": messages, "schema": schema,
                            "params": {"temperature": self.temperature, "max_tokens": self.max_tokens}}, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()
 
-    async def complete_json(self, messages: list[dict], name: str, schema: dict, stats: LLMStats | None = None) -> str:
-        """The reply's content (a JSON string, not yet validated), from the cache when possible.
-        Counters go to `stats` (e.g. one per persona) as well as to the client's own."""
+    async def complete(self, messages: list[dict], schema: dict | None = None, name: str = "reply",
+                       stats: LLMStats | None = None) -> str:
+        """The reply's content, from the cache when possible. With a `schema`, the request asks for
+        structured output and the content is a JSON string (not yet validated). Counters go to `stats`
+        (e.g. one per persona) as well as to the client's own."""
         counters = [self.stats] + ([stats] if stats is not None else [])
 
         def count(name: str, value: float = 1) -> None:
@@ -100,9 +102,10 @@ class LLM:
                 with attempt:
                     if attempt.retry_state.attempt_number > 1:
                         count("retries")
+                    fmt = {} if schema is None else {"response_format": {
+                        "type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": True}}}
                     resp = await self._client.chat.completions.create(
-                        model=self.model, messages=messages, temperature=self.temperature, max_tokens=self.max_tokens,
-                        response_format={"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": True}})
+                        model=self.model, messages=messages, temperature=self.temperature, max_tokens=self.max_tokens, **fmt)
             count("latency_s", time.perf_counter() - t0)
         count("requests")
         if resp.usage is not None:

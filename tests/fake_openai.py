@@ -5,6 +5,10 @@ request and returns schema-valid JSON that rewrites it (so every required phrase
 optional fixed latency. Faults, as shares of requests: 429, 500, 404 (a client error such as an
 unknown model), timeout (no answer in time), malformed JSON, schema-invalid JSON, and a reply that
 omits a planned fact.
+
+A request without a response format is a Persona-MME question; `policy` answers it: "oracle" from
+`answer_key` (the question message -> the right option), "random", or "longest" (a no-context
+guess from the options alone).
 """
 
 from __future__ import annotations
@@ -23,8 +27,11 @@ FAULTS = ("429", "500", "404", "timeout", "malformed", "invalid", "omit")
 
 
 class FakeOpenAI:
-    def __init__(self, faults: dict[str, float] | None = None, latency_s: float = 0.0, hang_s: float = 30.0, seed: int = 0):
+    def __init__(self, faults: dict[str, float] | None = None, latency_s: float = 0.0, hang_s: float = 30.0, seed: int = 0,
+                 policy: str = "random", answer_key: dict[str, str] | None = None):
         self.faults = {k: 0.0 for k in FAULTS} | (faults or {})
+        self.policy, self.answer_key = policy, answer_key or {}
+        self.seen_images = 0
         self.latency_s, self.hang_s = latency_s, hang_s
         self.rng = random.Random(seed)
         self.outcomes: Counter[str] = Counter()
@@ -76,12 +83,29 @@ class FakeOpenAI:
             return web.json_response({"error": {"message": f"injected {outcome}", "type": "server_error"}}, status=int(outcome))
         if outcome == "timeout":
             await asyncio.sleep(self.hang_s)
-        content = self._content(body["messages"], outcome)
+        if "response_format" not in body:
+            content = self._answer(body["messages"])
+        else:
+            content = self._content(body["messages"], outcome)
         return web.json_response({
             "id": f"cmpl-{self.requests}", "object": "chat.completion", "created": int(time.time()), "model": body["model"],
             "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
             "usage": {"prompt_tokens": len(json.dumps(body["messages"])) // 4, "completion_tokens": len(content) // 4,
                       "total_tokens": 0}})
+
+    def _answer(self, messages: list[dict]) -> str:
+        self.seen_images += sum(1 for m in messages if isinstance(m["content"], list)
+                                for part in m["content"] if part["type"] == "image_url")
+        question = messages[-1]["content"]
+        options = re.findall(r"^(\([a-d]\)) (.*)$", question, flags=re.MULTILINE)
+        if self.policy == "oracle":
+            letter = self.answer_key[question]
+        elif self.policy == "longest":
+            letter = max(options, key=lambda o: len(o[1]))[0]
+        else:
+            letter = self.rng.choice(options)[0]
+        text = dict(options)[letter]
+        return f"{letter} {text}"
 
     def _content(self, messages: list[dict], outcome: str) -> str:
         if outcome == "malformed":

@@ -60,7 +60,8 @@ def norm(s: str) -> str:
 
 
 def choose_options(d: Draft, rng: np.random.Generator, n: int = 4) -> tuple[list[str], int] | None:
-    """n options with the correct one at a uniform position; None if there are not enough distinct distractors."""
+    """n options with the correct one at a uniform position and a uniform length rank; None if the
+    distractors cannot give both (too few, or none longer when the draw asks for longer ones)."""
     seen, pool = {norm(d.correct)}, []
     for x in d.distractors:
         if norm(x) not in seen:
@@ -70,13 +71,14 @@ def choose_options(d: Draft, rng: np.random.Generator, n: int = 4) -> tuple[list
         return None
     if d.fixed:
         picked = pool[: n - 1]
-    else:  # the number of longer distractors is uniform in 0..n-1 where the pool allows
-        top = pool[: 2 * n]
+    else:  # the number of longer distractors is uniform in 0..n-1; a draw the pool cannot meet drops the question
+        top = pool[: 4 * n]
         longer = [x for x in top if len(x) > len(d.correct)]
-        others = [x for x in top if len(x) <= len(d.correct)]
-        k = min(int(rng.integers(n)), len(longer))
-        k = max(k, n - 1 - len(others))
-        picked = longer[:k] + others[: n - 1 - k]
+        shorter = [x for x in top if len(x) < len(d.correct)] + [x for x in top if len(x) == len(d.correct)]
+        k = int(rng.integers(n))
+        if len(longer) < k or len(shorter) < n - 1 - k:
+            return None
+        picked = longer[:k] + shorter[: n - 1 - k]
     picked = [picked[int(i)] for i in rng.permutation(len(picked))]
     pos = int(rng.integers(n))
     return picked[:pos] + [d.correct] + picked[pos:], pos
@@ -371,8 +373,7 @@ def behavioral_pattern_recognition(w: Window, lex: Lexicon, rng: np.random.Gener
     near = [s for s in slots if s.startswith(f"Every {WEEKDAYS[h.weekday]} ") or s.endswith(f" {h.part}")]
     query = f"{_opener(rng)}when do I usually {h.activity}?"
     return Draft(query=_cap(query), correct=f"Every {WEEKDAYS[h.weekday]} {h.part}",
-                 distractors=_shuffled(rng, near) + _shuffled(rng, slots), evidence=[_ev(x)], stated=WEEKDAYS[h.weekday],
-                 fixed=True)
+                 distractors=_shuffled(rng, near) + _shuffled(rng, slots), evidence=[_ev(x)], stated=WEEKDAYS[h.weekday])
 
 
 GOAL_STATES = {
@@ -420,7 +421,8 @@ def relationship_recognition(w: Window, lex: Lexicon, rng: np.random.Generator) 
     if roles.count(person.role) == 1 and rng.random() < 0.5:
         query = f"{_opener(rng)}what's the name of my {person.role} again?"
         others = [p.name for p in w.persona.relationships if p.name != name]
-        return Draft(query=_cap(query), correct=name, distractors=_shuffled(rng, others), evidence=[_ev(x)], stated=name)
+        others = _shuffled(rng, others) + _shuffled(rng, [n for n in lex.first_names if n not in others and n != name])[:8]
+        return Draft(query=_cap(query), correct=name, distractors=others, evidence=[_ev(x)], stated=name)
     query = f"{_opener(rng)}who is {name} to me, again?"
     others = [f"My {r}" for r in roles if r != person.role] + [f"My {r}" for r in _shuffled(rng, sorted(lex.relationships.roles))]
     return Draft(query=_cap(query), correct=f"My {person.role}", distractors=others, evidence=[_ev(x)], stated=person.role)
@@ -438,7 +440,7 @@ def relationship_dynamics_comprehension(w: Window, lex: Lexicon, rng: np.random.
     opposite = lex.relationships.further if closer else lex.relationships.closer
 
     def option(up: bool, reason) -> str:
-        return f"{'We grew closer' if up else 'We drifted apart'}: {_they(reason)}."
+        return f"{'We got closer' if up else 'We grew apart'}: {_they(reason)}."  # equal lengths on purpose
 
     correct = option(closer, true)
     distractors = [option(closer, pick(rng, same))] + [option(not closer, r) for r in pick(rng, opposite, 2)]

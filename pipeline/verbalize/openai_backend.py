@@ -90,7 +90,7 @@ class LLMVerbalizer:
         problems: list[str] = []
         for attempt in range(1 + self.repairs):
             try:
-                content = await self.llm.complete_json(messages, "session_turns", SCHEMA, stats)
+                content = await self.llm.complete(messages, SCHEMA, "session_turns", stats)
             except Exception as e:
                 if not transient(e):
                     raise  # a wrong key, model name or URL fails the run, not every persona

@@ -1,0 +1,64 @@
+"""Export a run's Persona-MME to the layout of PersonaVLM's benchmark release.
+
+DIR/<setting>/<persona>/user_data.json holds `profile`, `imgs` (paths relative to that folder) and
+`sessions` [{time, user, assistant}] — one entry per exchange, `<img>` in the user text taking the
+next entry of `imgs` — covering every session any of the persona's questions in that setting sees.
+DIR/<setting>/questions.json lists the questions: type (aspect), question_type (task), time, query,
+choices {"(a)": …}, answer, alignment {chosen, rejected} for Personality Alignment, the user_data path,
+and `history_start`, the first session of the question's history (its end is the question's time).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+
+import pyarrow.dataset as pads
+
+from pipeline.mme.evaluate import load_benchmark
+
+
+def _write_json(path: Path, data) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1))
+    tmp.replace(path)
+
+
+def export_release(run_dir: Path, out: Path) -> dict[str, int]:
+    questions, sessions, images = load_benchmark(run_dir)
+    files = sorted(str(p) for p in (run_dir / "data" / "personas").glob("test-*.parquet"))
+    profiles = {p["id"]: {"name": p["name"], "age": p["age"], "occupation": p["occupation"], "location": p["location"]}
+                for p in pads.dataset(files, format="parquet").to_table(
+                    columns=["id", "name", "age", "occupation", "location"]).to_pylist()}
+    groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for q in questions:
+        groups[(q["setting"], q["persona_id"])].append(q)
+    listed: dict[str, list[dict]] = defaultdict(list)
+    for (setting, pid), qs in sorted(groups.items()):
+        folder = out / setting / pid
+        ids = sorted({sid for q in qs for sid in q["history_sessions"]}, key=lambda sid: sessions[sid]["start_time"])
+        imgs, entries = [], []
+        for sid in ids:
+            turns = sessions[sid]["turns"]
+            for user, assistant in zip(turns[::2], turns[1::2]):
+                for image_id in user["image_ids"]:
+                    name = f"imgs/{image_id.replace('/', '_')}.png"
+                    (folder / "imgs").mkdir(parents=True, exist_ok=True)
+                    (folder / name).write_bytes(images[image_id])
+                    imgs.append(name)
+                marks = " <img>" * len(user["image_ids"])
+                entries.append({"time": user["time"], "user": user["text"] + marks, "assistant": assistant["text"],
+                                "session": sid})
+        _write_json(folder / "user_data.json", {"profile": profiles[pid], "imgs": imgs, "sessions": entries})
+        for q in qs:
+            item = {"id": q["id"], "user_data": f"{pid}/user_data.json", "type": q["aspect"], "question_type": q["task"],
+                    "time": q["time"], "history_start": sessions[q["history_sessions"][0]]["start_time"],
+                    "query": q["query"], "choices": {c["key"]: c["text"] for c in q["choices"]}, "answer": q["answer"]}
+            if q["alignment"]:
+                item["alignment"] = q["alignment"]
+            listed[setting].append(item)
+    for setting, items in listed.items():
+        _write_json(out / setting / "questions.json", items)
+    return {setting: len(items) for setting, items in listed.items()}
