@@ -74,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     opt("--start-date", "start_date", str, "YYYY-MM-DD")
     opt("--rl-per-persona", "rl_per_persona", int, "N")
     opt("--dedup-threshold", "dedup_threshold", float, "J")
+    opt("--mme-per-setting", "mme_per_setting", int, "N")
+    opt("--mme-alignment-pairs", "mme_alignment_pairs", int, "N")
+    opt("--mme-tokenizer", "mme_tokenizer", str, "DIR")
     opt("--image-size", "image_size", int, "PX")
     opt("--shard-size-mb", "shard_size_mb", float, "MB")
     opt("--workers", "workers", int, "N")
@@ -237,6 +240,10 @@ def run(cfg: RunConfig, progress: bool = True) -> dict:
     t = time.perf_counter()
     lex = load_lexicon(cfg.lexicon_dir)
     bio_stats: dict = {}
+    if cfg.mme_tokenizer:  # fail before any work, not in a worker
+        from pipeline.mme.context import TokenCounter
+
+        TokenCounter(cfg.mme_tokenizer, cfg.image_size)
     personas = sample_personas(cfg, lex, bio_stats)
     run_dir = prepare_run_dir(cfg)
     clean_partial(run_dir)

@@ -54,7 +54,9 @@ def test_run_loads_resumes_and_is_byte_identical(tmp_path, capsys):
     with_image = next(r for r in sft if r["images"])
     assert all(isinstance(im, Image.Image) for im in with_image["images"])
     assert with_image["messages"][-1]["role"] == "assistant"
-    for f in ("personality_estimate.png", "labels.png"):
+    assert manifest["counts"]["persona_mme"]["test"] > 0 and "train" not in manifest["counts"]["persona_mme"]
+    assert manifest["stats"]["persona_mme_audit"]["failing_tasks"] == [] and (run_a / "mme_build.json").exists()
+    for f in ("personality_estimate.png", "labels.png", "mme.png"):
         assert (run_a / "report" / f).stat().st_size > 1000
 
     # the run folder is a dataset repo: the card's configs load every table by name

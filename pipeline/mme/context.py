@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from pipeline.config import ConfigError
 from pipeline.records import Turn, parse_time
 
 PER_MESSAGE = 4
@@ -46,7 +47,7 @@ class TokenCounter:
             try:
                 self._tok = AutoTokenizer.from_pretrained(str(tokenizer))
             except Exception as e:  # noqa: BLE001 - transformers raises many kinds; all mean "not a tokenizer"
-                raise ValueError(f"mme_tokenizer: cannot load a tokenizer from {tokenizer} ({type(e).__name__}: {e}); "
+                raise ConfigError(f"mme_tokenizer: cannot load a tokenizer from {tokenizer} ({type(e).__name__}: {e}); "
                                  "give a local folder with tokenizer files, or leave it unset for the approximation") from None
             self.name = f"tokenizer: {Path(str(tokenizer)).name}"
         self.name += f"; {self.image_tokens} per image"
