@@ -10,7 +10,8 @@ def main(argv: list[str] | None = None) -> int:
     commands = {"run": "generate a dataset (see `run --help`)", "schemas": "regenerate schemas/ from the records",
                 "export-sft": "write a run's SFT samples in PersonaVLM's conversations layout",
                 "publish": "upload a finished run to a Hugging Face dataset repo (see `publish --help`)",
-                "mme": "Persona-MME: `mme eval` scores a model, `mme export` writes the release layout"}
+                "mme": "Persona-MME: `mme eval` scores a model, `mme export` writes the release layout",
+                "train": "SFT or GRPO on a run's shards (`train sft|grpo --data outputs/<run>`; needs the train extra)"}
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in commands:
         print("usage: python -m pipeline <command> [options]\n\ncommands:")
         for name, text in commands.items():
@@ -25,6 +26,10 @@ def main(argv: list[str] | None = None) -> int:
         from pipeline.publish import main as publish_main
 
         return publish_main(rest)
+    if command == "train":
+        from pipeline.train.cli import main as train_main
+
+        return train_main(rest)
     if command == "mme":
         from pipeline.mme.cli import main as mme_main
 

@@ -84,13 +84,15 @@ def build_parser() -> argparse.ArgumentParser:
     opt("--card-license", "card_license", str, "ID")
     ap.add_argument("--publish", metavar="REPO_ID", help="publish the finished run to this Hugging Face dataset repo "
                     "(token from $HF_TOKEN); see `python -m pipeline publish --help` for more options")
+    ap.add_argument("--train", action="store_true", help="train SFT then GRPO on the finished run with the tiny embedded "
+                    "model (needs the train extra); see `python -m pipeline train --help` for real models")
     ap.add_argument("--no-progress", action="store_true", help="hide progress bars")
     return ap
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
     overrides = {k: v for k, v in vars(args).items()
-                 if k not in ("config", "no_progress", "publish", "llm_api_key") and v is not None}
+                 if k not in ("config", "no_progress", "publish", "llm_api_key", "train") and v is not None}
     if "turns_per_session" in overrides:
         overrides["turns_per_session"] = tuple(overrides["turns_per_session"])
     return load_config(args.config, overrides)
@@ -371,7 +373,18 @@ def main(argv: list[str] | None = None) -> int:
             check_repo_id(args.publish)
             if not token:
                 raise PublishError("--publish needs a Hugging Face token in HF_TOKEN")
+        if args.train:  # fail before hours of work, not after
+            try:
+                import trl  # noqa: F401
+            except ImportError:
+                raise RunError('--train needs the train extra: pip install -e ".[train]"') from None
         run(cfg, progress=not args.no_progress)
+        if args.train:
+            from pipeline.train.cli import main as train_main
+
+            if train_main(["sft", "--data", str(cfg.run_dir)]) or train_main(
+                    ["grpo", "--data", str(cfg.run_dir), "--init", str(cfg.run_dir / "train" / "sft" / "final")]):
+                return 2
         if args.publish:
             publish(cfg.run_dir, args.publish, token)
     except (ConfigError, LexiconError, RunError, PublishError) as e:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from pipeline.config import RunConfig, load_config
@@ -23,3 +25,14 @@ def small_cfg() -> RunConfig:
 def small_parts(small_cfg: RunConfig, lex: Lexicon) -> list[PersonaPart]:
     """A small run's personas generated in-process (no Ray): the input of most tests."""
     return [generate_persona(p, small_cfg) for p in sample_personas(small_cfg, lex)]
+
+
+def write_run(parts: list[PersonaPart], run: Path) -> Path:
+    """Parts and shards of `parts` in a run directory, without Ray (what the job writes, minus the report)."""
+    from pipeline.parts import write_part
+    from pipeline.shards import write_shards
+
+    for part in parts:
+        write_part(run, part, "fp")
+    write_shards(run, [p.persona.id for p in parts], target_mb=64, progress=False)
+    return run

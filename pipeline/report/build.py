@@ -364,7 +364,8 @@ def _write_html(path: Path, name: str, stats: dict, samples: list[dict]) -> None
         ("Hour and weekday rhythm", "rhythm.png"), ("Image rate", "image_rate.png"),
         ("Preference shifts", "preference_shifts.png"), ("True personality over time", "personality.png"),
         ("Personality estimate (EMA) vs truth", "personality_estimate.png"), ("Training labels", "labels.png"),
-        ("Persona-MME", "mme.png")) if (path.parent / f).exists())
+        ("Persona-MME", "mme.png"), ("SFT training", "train_sft.png"), ("GRPO training", "train_grpo.png"))
+        if (path.parent / f).exists())
     convs = ""
     for s in samples:
         convs += f"<h3>{html.escape(s['id'])}</h3><div class='conv'>"

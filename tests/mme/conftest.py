@@ -6,10 +6,9 @@ import pytest
 
 from pipeline.config import load_config
 from pipeline.generate import generate_persona
-from pipeline.parts import write_part
 from pipeline.personas.sampler import sample_personas
 from pipeline.records import PersonaPart
-from pipeline.shards import write_shards
+from tests.conftest import write_run
 
 
 @pytest.fixture(scope="session")
@@ -22,8 +21,4 @@ def bench_parts(lex) -> list[PersonaPart]:
 @pytest.fixture(scope="session")
 def bench_run(bench_parts, tmp_path_factory) -> Path:
     """Those personas' parts and shards in a run directory (no Ray)."""
-    run = tmp_path_factory.mktemp("mme") / "run"
-    for part in bench_parts:
-        write_part(run, part, "fp")
-    write_shards(run, [p.persona.id for p in bench_parts], target_mb=64, progress=False)
-    return run
+    return write_run(bench_parts, tmp_path_factory.mktemp("mme") / "run")

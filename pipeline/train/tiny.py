@@ -1,0 +1,60 @@
+"""The embedded default model: a byte-level BPE tokenizer trained on the run's own text and a tiny
+Qwen2-architecture model built from a config, so training runs here with no download.
+
+It proves the data flows end to end and that training reacts to it; it is not a useful model. The
+tokenizer knows the chat template (ChatML, with `{% generation %}` around what the assistant writes,
+so the trainer can put the loss on assistant tokens only) and PersonaVLM's tags as single tokens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+SPECIAL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<image>"]
+TAGS = ["<think>", "</think>", "<answer>", "</answer>", "<retrieve>", "</retrieve>"]
+CHAT_TEMPLATE = (
+    "{%- for message in messages %}"
+    "{{- '<|im_start|>' + message['role'] + '\n' }}"
+    "{%- if message['role'] == 'assistant' %}"
+    "{% generation %}{{- message['content'] + '<|im_end|>' }}{% endgeneration %}{{- '\n' }}"
+    "{%- else %}{{- message['content'] + '<|im_end|>\n' }}{%- endif %}"
+    "{%- endfor %}"
+    "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\n' }}{%- endif %}"
+)
+
+
+def train_tokenizer(texts: Iterable[str], out: Path, vocab_size: int = 2048):
+    """A byte-level BPE tokenizer over `texts`, saved to `out` as a transformers tokenizer."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    bpe = Tokenizer(models.BPE())
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL + TAGS,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    bpe.train_from_iterator(texts, trainer)
+    tok = PreTrainedTokenizerFast(tokenizer_object=bpe, eos_token="<|im_end|>", pad_token="<|endoftext|>",
+                                  bos_token=None, additional_special_tokens=["<|im_start|>", "<image>", *TAGS])
+    tok.chat_template = CHAT_TEMPLATE
+    tok.save_pretrained(out)
+    return tok
+
+
+def tiny_qwen2(tokenizer, out: Path, hidden: int = 64, layers: int = 2, seed: int = 0):
+    """A randomly initialised Qwen2 causal LM sized for CPU tests, saved to `out`."""
+    import torch
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+
+    torch.manual_seed(seed)
+    config = Qwen2Config(vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=2 * hidden,
+                         num_hidden_layers=layers, num_attention_heads=4, num_key_value_heads=2,
+                         max_position_embeddings=4096, tie_word_embeddings=True,
+                         pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id, bos_token_id=None)
+    model = Qwen2ForCausalLM(config)
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.generation_config.eos_token_id = tokenizer.eos_token_id
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return model

@@ -1,0 +1,198 @@
+"""SFT then GRPO on a run's fresh shards, with TRL.
+
+SFT reads the `sft` table and puts the loss on the assistant's tokens only. GRPO reads the `rl` table
+and rewards each completion with PersonaVLM's r = f_acc·f_cons + 0.5·f_format; the three terms are
+also registered as zero-weight reward functions so TRL logs each of them on its own. Both write
+checkpoints, a final model folder that reloads with `from_pretrained`, `metrics.jsonl` (one line per
+logging step) and `metrics.png`.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from pipeline.labels.reward import f_format, reward
+from pipeline.records import Choice, RlSample
+
+
+class TrainConfig(BaseModel):
+    """Defaults run the tiny embedded model on CPU; configs/train/*.yaml hold the paper's recipes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str | None = Field(None, description="a Hub id or local folder; None builds the tiny embedded model")
+    max_steps: int = Field(40, ge=1)
+    batch_size: int = Field(6, ge=1, description="per-device batch size")
+    grad_accum: int = Field(1, ge=1)
+    learning_rate: float = Field(3e-3, gt=0)
+    lr_scheduler: str = "cosine"
+    warmup_ratio: float = Field(0.03, ge=0, lt=1)
+    max_length: int = Field(1024, ge=16, description="tokens per SFT sample (longer ones are truncated)")
+    sft_tasks: list[str] | None = Field(None, description="train SFT on these tasks only (e.g. [reasoning]); None: all")
+    seed: int = 0
+    logging_steps: int = Field(1, ge=1)
+    save_steps: int = Field(20, ge=1)
+    bf16: bool = False
+    activation_checkpointing: bool = False
+    deepspeed: str | None = Field(None, description="DeepSpeed config file (e.g. configs/train/zero3.json) for multi-GPU")
+    # GRPO
+    num_generations: int = Field(6, ge=2, description="completions per prompt (the group)")
+    num_iterations: int = Field(1, ge=1)
+    beta: float = Field(0.01, ge=0)
+    temperature: float = Field(1.0, gt=0)
+    repetition_penalty: float = Field(1.05, gt=0)
+    max_prompt_length: int = Field(768, ge=16)
+    max_completion_length: int = Field(48, ge=4)
+    use_vllm: bool = Field(False, description="generate GRPO completions with vLLM (GPU)")
+
+    def check_group(self) -> None:
+        """GRPO compares completions within a group, so a generation batch must hold whole groups."""
+        if (self.batch_size * self.grad_accum) % self.num_generations:
+            raise ValueError(f"num_generations ({self.num_generations}) must divide the generation batch "
+                             f"(batch_size x grad_accum = {self.batch_size * self.grad_accum}); e.g. batch_size "
+                             f"{self.num_generations * max(1, self.batch_size // self.num_generations)}")
+
+
+Stage = Literal["sft", "grpo"]
+
+
+def prepare_model(cfg: TrainConfig, run_dir: Path, init: Path | None, texts_for_tokenizer) -> str:
+    """The model to train: --init, --model, or the tiny embedded one (built once per run, next to it)."""
+    if init is not None:
+        return str(init)
+    if cfg.model:
+        return cfg.model
+    folder = run_dir / "train" / "tiny-model"
+    if not (folder / "config.json").exists():
+        from pipeline.train.tiny import tiny_qwen2, train_tokenizer
+
+        tok = train_tokenizer(texts_for_tokenizer(), folder)
+        tiny_qwen2(tok, folder, seed=cfg.seed)
+    return str(folder)
+
+
+def load(model_path: str):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    try:
+        tok = AutoTokenizer.from_pretrained(model_path)
+        model = AutoModelForCausalLM.from_pretrained(model_path)
+    except Exception as e:  # noqa: BLE001 - transformers raises many kinds; all mean "cannot load this model"
+        raise ValueError(f"cannot load a model from {model_path} ({type(e).__name__}: {e}); give a local folder with "
+                         "config.json, weights and tokenizer files, or a Hub id reachable from this machine") from None
+    return model, tok
+
+
+def _common(cfg: TrainConfig, out: Path) -> dict:
+    import torch
+
+    return dict(output_dir=str(out), max_steps=cfg.max_steps, per_device_train_batch_size=cfg.batch_size,
+                gradient_accumulation_steps=cfg.grad_accum, learning_rate=cfg.learning_rate,
+                lr_scheduler_type=cfg.lr_scheduler, warmup_steps=cfg.warmup_ratio, logging_steps=cfg.logging_steps,
+                save_steps=cfg.save_steps, save_total_limit=2, seed=cfg.seed, bf16=cfg.bf16, report_to=[],
+                activation_checkpointing=cfg.activation_checkpointing, deepspeed=cfg.deepspeed, dataloader_num_workers=0,
+                dataloader_pin_memory=torch.cuda.is_available(), disable_tqdm=False)
+
+
+def train_sft(run_dir: Path, out: Path, cfg: TrainConfig, init: Path | None = None, callbacks: list | None = None) -> dict:
+    from datasets import Dataset
+    from trl import SFTConfig, SFTTrainer
+
+    from pipeline.train.data import sft_records
+
+    records = [r for r in sft_records(run_dir) if cfg.sft_tasks is None or r["task"] in cfg.sft_tasks]
+    if not records:
+        raise ValueError(f"no SFT samples of the tasks {cfg.sft_tasks} in {run_dir}")
+    model_path = prepare_model(cfg, run_dir, init, lambda: (m["content"] for r in records for m in r["messages"]))
+    model, tok = load(model_path)
+    args = SFTConfig(**_common(cfg, out), assistant_only_loss=True, max_length=cfg.max_length)
+    trainer = SFTTrainer(model=model, processing_class=tok, args=args, callbacks=callbacks,
+                         train_dataset=Dataset.from_list([{"messages": r["messages"]} for r in records]))
+    trainer.train()
+    return _finish(trainer, tok, out, "sft", run_dir)
+
+
+def _sample(kw: dict, i: int) -> RlSample:
+    return RlSample(id=kw["sample_id"][i], persona_id="", split="train", kind=kw["kind"][i], session_id="", prompt=[],
+                    image_ids=[], images=[], choices=[Choice(**c) for c in kw["choices"][i]], reference=kw["reference"][i],
+                    reference_text=kw["reference_text"][i], evidence=[])
+
+
+def _text(completion) -> str:
+    return completion[-1]["content"] if isinstance(completion, list) else completion
+
+
+def personavlm_reward(prompts, completions, **kw) -> list[float]:
+    return [reward(_text(c), _sample(kw, i)).total for i, c in enumerate(completions)]
+
+
+def accuracy_term(prompts, completions, **kw) -> list[float]:
+    return [reward(_text(c), _sample(kw, i)).acc for i, c in enumerate(completions)]
+
+
+def consistency_term(prompts, completions, **kw) -> list[float]:
+    return [reward(_text(c), _sample(kw, i)).cons for i, c in enumerate(completions)]
+
+
+def format_term(prompts, completions, **kw) -> list[float]:
+    return [f_format(_text(c)) for c in completions]
+
+
+def train_grpo(run_dir: Path, out: Path, cfg: TrainConfig, init: Path | None = None, callbacks: list | None = None) -> dict:
+    from datasets import Dataset
+    from trl import GRPOConfig, GRPOTrainer
+
+    from pipeline.train.data import rl_records
+
+    cfg.check_group()
+    records = rl_records(run_dir)
+    model_path = prepare_model(cfg, run_dir, init, lambda: (m["content"] for r in records for m in r["prompt"]))
+    model, tok = load(model_path)
+    args = GRPOConfig(**_common(cfg, out), num_generations=cfg.num_generations, num_iterations=cfg.num_iterations,
+                      beta=cfg.beta, temperature=cfg.temperature, repetition_penalty=cfg.repetition_penalty,
+                      max_completion_length=cfg.max_completion_length, use_vllm=cfg.use_vllm,
+                      reward_weights=[1.0, 0.0, 0.0, 0.0], log_completions=False)
+    trainer = GRPOTrainer(model=model, processing_class=tok, args=args, train_dataset=Dataset.from_list(records), callbacks=callbacks,
+                          reward_funcs=[personavlm_reward, accuracy_term, consistency_term, format_term])
+    trainer.train()
+    return _finish(trainer, tok, out, "grpo", run_dir)
+
+
+def _finish(trainer, tok, out: Path, stage: Stage, run_dir: Path) -> dict:
+    final = out / "final"
+    trainer.save_model(str(final))
+    tok.save_pretrained(final)
+    logs = [x for x in trainer.state.log_history if "step" in x]
+    tmp = out / ".metrics.jsonl.tmp"
+    tmp.write_text("".join(json.dumps(x) + "\n" for x in logs))
+    tmp.replace(out / "metrics.jsonl")
+    _plot(logs, out / "metrics.png", stage)
+    if (run_dir / "report").is_dir():  # the run's report shows the curves (see train.cli.refresh_report)
+        shutil.copyfile(out / "metrics.png", run_dir / "report" / f"train_{stage}.png")
+    return {"stage": stage, "final": str(final), "steps": trainer.state.global_step, "log": logs}
+
+
+def _plot(logs: list[dict], path: Path, stage: Stage) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    keys = ["loss"] if stage == "sft" else ["reward", "rewards/accuracy_term/mean", "rewards/consistency_term/mean",
+                                            "rewards/format_term/mean"]
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    for k in keys:
+        pts = [(x["step"], x[k]) for x in logs if k in x]
+        if pts:
+            ax.plot(*zip(*pts), label=k.replace("rewards/", "").replace("/mean", ""))
+    ax.set_xlabel("step")
+    ax.set_title(f"{stage.upper()} training")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)

@@ -1,0 +1,77 @@
+"""SFT and GRPO on a small run's shards, on CPU, with the tiny embedded model (no download)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import write_run
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def run_dir(small_parts, tmp_path_factory) -> Path:
+    return write_run(small_parts, tmp_path_factory.mktemp("train") / "run")
+
+
+@pytest.fixture(scope="module")
+def sft(run_dir) -> dict:
+    from pipeline.train.trainers import TrainConfig, train_sft
+
+    return train_sft(run_dir, run_dir / "train" / "sft", TrainConfig(max_steps=30, max_length=384))
+
+
+def test_only_assistant_tokens_carry_loss(run_dir, sft):
+    from transformers import AutoTokenizer
+
+    from pipeline.train.data import sft_records
+
+    tok = AutoTokenizer.from_pretrained(run_dir / "train" / "tiny-model")
+    sample = next(r for r in sft_records(run_dir) if r["task"] == "reasoning")
+    enc = tok.apply_chat_template(sample["messages"], tokenize=True, return_dict=True, return_assistant_tokens_mask=True)
+    kept = tok.decode([i for i, m in zip(enc["input_ids"], enc["assistant_masks"]) if m])
+    replies = "".join(m["content"] + "<|im_end|>" for m in sample["messages"] if m["role"] == "assistant")
+    assert kept == replies, "the mask covers exactly what the assistant writes (and its end token)"
+    for tag in ("<think>", "</answer>", "<retrieve>"):
+        assert len(tok(tag, add_special_tokens=False)["input_ids"]) == 1
+
+
+def test_sft_loss_falls_and_the_model_reloads(run_dir, sft):
+    from transformers import AutoModelForCausalLM
+
+    losses = [x["loss"] for x in sft["log"] if "loss" in x]
+    assert len(losses) == 30 and sum(losses[-5:]) / 5 < sum(losses[:5]) / 5 - 1.0, losses
+    out = run_dir / "train" / "sft"
+    assert AutoModelForCausalLM.from_pretrained(out / "final") is not None
+    assert len((out / "metrics.jsonl").read_text().splitlines()) >= 30 and (out / "metrics.png").stat().st_size > 1000
+
+
+def test_grpo_from_the_sft_checkpoint_logs_the_reward_and_its_terms(run_dir, sft):
+    from pipeline.train.trainers import TrainConfig, train_grpo
+
+    out = run_dir / "train" / "grpo"
+    result = train_grpo(run_dir, out, TrainConfig(max_steps=2, learning_rate=1e-4, max_completion_length=32),
+                        init=Path(sft["final"]))
+    steps = [x for x in result["log"] if "reward" in x]
+    assert len(steps) == 2
+    for x in steps:
+        for term in ("personavlm_reward", "accuracy_term", "consistency_term", "format_term"):
+            assert f"rewards/{term}/mean" in x and f"rewards/{term}/std" in x
+        assert x["reward"] == pytest.approx(x["rewards/personavlm_reward/mean"])
+    assert json.loads((out / "metrics.jsonl").read_text().splitlines()[0])["step"] == 1
+
+
+def test_clear_errors(tmp_path, run_dir, capsys):
+    from pipeline.train.cli import main
+
+    assert main(["sft", "--data", str(tmp_path / "empty")]) == 2
+    assert "no train shards" in capsys.readouterr().err
+    assert main(["sft", "--data", str(run_dir), "--model", str(tmp_path / "not-a-model"), "--max-steps", "1"]) == 2
+    assert "cannot load a model" in capsys.readouterr().err
+    bad = tmp_path / "grpo.yaml"
+    bad.write_text("batch_size: 4\nnum_generations: 6\n")
+    assert main(["grpo", "--data", str(run_dir), "--config", str(bad)]) == 2
+    assert "must divide the generation batch" in capsys.readouterr().err
