@@ -184,13 +184,13 @@ def explicit_intent_inference(w: Window, lex: Lexicon, rng: np.random.Generator)
         old, new = shift.fact.terms
         true = next(r for r in lex.reasons if r.key == x.fact.terms[-1])
         others = [_unnamed(r) for r in lex.reasons if r.key != true.key]
-        options.append((f"why did I switch from {old} to {new}?", _unnamed(true), _shuffled(rng, others), x))
+        options.append((f"why did I switch from {old} to {new}?", _unnamed(true), _shuffled(rng, others), x, true.key))
     for x in w.of_kind("goal_outcome"):
         if x.fact.value.startswith("abandoned: "):
             why = _because(x.fact.text)
             goal = x.fact.value.removeprefix("abandoned: ")
             others = [r for r in lex.abandon_reasons if r != why]
-            options.append((f"what made me give up on my plan to {goal}?", why, _shuffled(rng, others), x))
+            options.append((f"what made me give up on my plan to {goal}?", why, _shuffled(rng, others), x, why))
     for x in w.of_kind("relationship_change"):
         name = x.event.participants[0]
         closer = "grew closer to" in x.fact.text
@@ -198,12 +198,11 @@ def explicit_intent_inference(w: Window, lex: Lexicon, rng: np.random.Generator)
         true = _cause(x, lex)
         others = [_they(r) for r in pool if r.key != true.key]
         verb = "get closer to" if closer else "drift apart from"
-        options.append((f"why did I {verb} {name}?", _they(true), _shuffled(rng, others), x))
+        options.append((f"why did I {verb} {name}?", _they(true), _shuffled(rng, others), x, true.key))
     if not options:
         return None
-    q, why, others, x = options[int(rng.integers(len(options)))]
-    return Draft(query=_opener(rng) + q, correct=why, distractors=others, evidence=[_ev(x)], stated=x.fact.terms[-1]
-                 if x.fact.kind != "goal_outcome" else None)
+    q, why, others, x, stated = options[int(rng.integers(len(options)))]
+    return Draft(query=_opener(rng) + q, correct=why, distractors=others, evidence=[_ev(x)], stated=stated)
 
 
 def _unnamed(reason) -> str:
@@ -285,7 +284,7 @@ def _without_key(step: str, key: str) -> str | None:
 def _preference_histories(w: Window) -> dict[str, list[Told]]:
     out: dict[str, list[Told]] = {}
     for q in w.persona.preferences:
-        told = [x for x in w.with_key(f"preference/{q.category}")]
+        told = w.with_key(f"preference/{q.category}")
         if told:
             out[q.category] = told
     return out
