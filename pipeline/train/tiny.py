@@ -3,7 +3,8 @@ Qwen2-architecture model built from a config, so training runs here with no down
 
 It proves the data flows end to end and that training reacts to it; it is not a useful model. The
 tokenizer knows the chat template (ChatML, with `{% generation %}` around what the assistant writes,
-so the trainer can put the loss on assistant tokens only) and PersonaVLM's tags as single tokens.
+so the trainer can put the loss on assistant tokens only) and PersonaVLM's tags as single tokens that
+survive decoding with `skip_special_tokens` (the reward reads them).
 """
 
 from __future__ import annotations
@@ -32,11 +33,13 @@ def train_tokenizer(texts: Iterable[str], out: Path, vocab_size: int = 2048):
     bpe = Tokenizer(models.BPE())
     bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     bpe.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL + TAGS,
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL,
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
     bpe.train_from_iterator(texts, trainer)
     tok = PreTrainedTokenizerFast(tokenizer_object=bpe, eos_token="<|im_end|>", pad_token="<|endoftext|>",
-                                  bos_token=None, additional_special_tokens=["<|im_start|>", "<image>", *TAGS])
+                                  bos_token=None, additional_special_tokens=["<|im_start|>", "<image>"])
+    # single tokens, but not "special": decoding with skip_special_tokens (as TRL does) must keep them
+    tok.add_tokens(TAGS)
     tok.chat_template = CHAT_TEMPLATE
     tok.save_pretrained(out)
     return tok

@@ -26,6 +26,8 @@ class TrainConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     model: str | None = Field(None, description="a Hub id or local folder; None builds the tiny embedded model")
+    tiny_hidden: int = Field(64, ge=16, description="hidden size of the tiny embedded model")
+    tiny_layers: int = Field(2, ge=1, description="layers of the tiny embedded model")
     max_steps: int = Field(40, ge=1)
     batch_size: int = Field(6, ge=1, description="per-device batch size")
     grad_accum: int = Field(1, ge=1)
@@ -67,12 +69,12 @@ def prepare_model(cfg: TrainConfig, run_dir: Path, init: Path | None, texts_for_
         return str(init)
     if cfg.model:
         return cfg.model
-    folder = run_dir / "train" / "tiny-model"
+    folder = run_dir / "train" / f"tiny-model-h{cfg.tiny_hidden}-l{cfg.tiny_layers}"
     if not (folder / "config.json").exists():
         from pipeline.train.tiny import tiny_qwen2, train_tokenizer
 
         tok = train_tokenizer(texts_for_tokenizer(), folder)
-        tiny_qwen2(tok, folder, seed=cfg.seed)
+        tiny_qwen2(tok, folder, hidden=cfg.tiny_hidden, layers=cfg.tiny_layers, seed=cfg.seed)
     return str(folder)
 
 
@@ -86,6 +88,24 @@ def load(model_path: str):
         raise ValueError(f"cannot load a model from {model_path} ({type(e).__name__}: {e}); give a local folder with "
                          "config.json, weights and tokenizer files, or a Hub id reachable from this machine") from None
     return model, tok
+
+
+def format_rate(model_path: str | Path, prompts: list[list[dict]], samples: int = 3, max_new_tokens: int = 96,
+                seed: int = 0) -> float:
+    """Share of sampled completions (temperature 1) in PersonaVLM's exact <think>…</think><answer>…</answer> form."""
+    import torch
+
+    model, tok = load(str(model_path))
+    torch.manual_seed(seed)
+    hits = total = 0
+    for prompt in prompts:
+        enc = tok.apply_chat_template(prompt, add_generation_prompt=True, return_tensors="pt", return_dict=True)
+        out = model.generate(**enc, do_sample=True, temperature=1.0, max_new_tokens=max_new_tokens,
+                             num_return_sequences=samples, pad_token_id=tok.pad_token_id)
+        for row in out[:, enc["input_ids"].shape[1]:]:
+            hits += f_format(tok.decode(row, skip_special_tokens=True))
+            total += 1
+    return hits / total
 
 
 def _common(cfg: TrainConfig, out: Path) -> dict:

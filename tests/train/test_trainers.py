@@ -29,7 +29,7 @@ def test_only_assistant_tokens_carry_loss(run_dir, sft):
 
     from pipeline.train.data import sft_records
 
-    tok = AutoTokenizer.from_pretrained(run_dir / "train" / "tiny-model")
+    tok = AutoTokenizer.from_pretrained(run_dir / "train" / "tiny-model-h64-l2")
     sample = next(r for r in sft_records(run_dir) if r["task"] == "reasoning")
     enc = tok.apply_chat_template(sample["messages"], tokenize=True, return_dict=True, return_assistant_tokens_mask=True)
     kept = tok.decode([i for i, m in zip(enc["input_ids"], enc["assistant_masks"]) if m])
@@ -49,19 +49,29 @@ def test_sft_loss_falls_and_the_model_reloads(run_dir, sft):
     assert len((out / "metrics.jsonl").read_text().splitlines()) >= 30 and (out / "metrics.png").stat().st_size > 1000
 
 
-def test_grpo_from_the_sft_checkpoint_logs_the_reward_and_its_terms(run_dir, sft):
-    from pipeline.train.trainers import TrainConfig, train_grpo
+def test_grpo_from_the_sft_checkpoint(run_dir):
+    """A tiny model SFT-trained on the reasoning samples writes the protocol now and then: enough for
+    groups with different rewards, and a format reward above the untrained model's."""
+    from pipeline.train.data import rl_records
+    from pipeline.train.trainers import TrainConfig, format_rate, train_grpo, train_sft
 
+    size = {"tiny_hidden": 128, "tiny_layers": 4}
+    sft = train_sft(run_dir, run_dir / "train" / "sft-reasoning",
+                    TrainConfig(max_steps=200, max_length=384, sft_tasks=["reasoning"], **size))
     out = run_dir / "train" / "grpo"
-    result = train_grpo(run_dir, out, TrainConfig(max_steps=2, learning_rate=1e-4, max_completion_length=32),
-                        init=Path(sft["final"]))
+    result = train_grpo(run_dir, out, TrainConfig(max_steps=4, batch_size=12, learning_rate=1e-5, max_completion_length=96,
+                                                  **size), init=Path(sft["final"]))
     steps = [x for x in result["log"] if "reward" in x]
-    assert len(steps) == 2
+    assert len(steps) == 4
     for x in steps:
         for term in ("personavlm_reward", "accuracy_term", "consistency_term", "format_term"):
             assert f"rewards/{term}/mean" in x and f"rewards/{term}/std" in x
         assert x["reward"] == pytest.approx(x["rewards/personavlm_reward/mean"])
+    assert min(x["frac_reward_zero_std"] for x in steps) < 1, "some group's completions were rewarded differently"
     assert json.loads((out / "metrics.jsonl").read_text().splitlines()[0])["step"] == 1
+    prompts = [r["prompt"] for r in rl_records(run_dir)[:12]]
+    untrained = format_rate(run_dir / "train" / "tiny-model-h128-l4", prompts)
+    assert format_rate(sft["final"], prompts) > untrained == 0.0
 
 
 def test_clear_errors(tmp_path, run_dir, capsys):
