@@ -20,7 +20,6 @@ order, so the decisions are deterministic.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +28,7 @@ import numpy as np
 import xxhash
 from datasketch import LeanMinHash, MinHashLSH
 
+from pipeline.atomic import write_json
 from pipeline.parts import read_part
 
 LEVELS = ("turns", "sessions", "sft", "rl")
@@ -186,7 +186,5 @@ def run_dedup(run_dir: Path, persona_ids: list[str], threshold: float, chunk: in
     refs = [hash_task.remote(str(run_dir), ids[i:i + chunk]) for i in range(0, len(ids), chunk)]
     hashed = [h for part in ray.get(refs) for h in part]
     result = find_duplicates(hashed, threshold)
-    tmp = run_dir / ".dedup.json.tmp"
-    tmp.write_text(json.dumps(result.to_json(), indent=1, sort_keys=True))
-    tmp.replace(run_dir / "dedup.json")
+    write_json(run_dir / "dedup.json", result.to_json(), indent=1)
     return result

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pyarrow.dataset as pads
 
+from pipeline.atomic import write_text
 from pipeline.labels.sft import to_conversations
 from pipeline.records import SftSample
 
@@ -32,9 +33,7 @@ def export_sft(run_dir: Path, out: Path) -> int:
                 (out / "images" / name).write_bytes(png)
             conv["image"] = [f"images/{name}" for name in conv["image"]]
             rows.append(conv)
-    tmp = out / ".sft_conversations.json.tmp"
-    tmp.write_text(json.dumps(rows, ensure_ascii=False))
-    tmp.replace(out / "sft_conversations.json")
+    write_text(out / "sft_conversations.json", json.dumps(rows, ensure_ascii=False))
     return len(rows)
 
 

@@ -18,6 +18,8 @@ from pathlib import Path
 import openai
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
+from pipeline.atomic import write_text
+
 
 class OfflineCacheMiss(RuntimeError):
     """--offline-replay met a request that is not in the cache."""
@@ -113,7 +115,5 @@ class LLM:
             count("completion_tokens", resp.usage.completion_tokens or 0)
         content = resp.choices[0].message.content or ""
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".tmp{id(path)}")
-        tmp.write_text(json.dumps({"content": content}))
-        tmp.replace(path)
+        write_text(path, json.dumps({"content": content}))
         return content

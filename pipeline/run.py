@@ -21,6 +21,7 @@ if __package__ in (None, ""):  # run as a script: make the package importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pipeline import __version__
+from pipeline.atomic import write_json, write_text
 from pipeline.config import ConfigError, RunConfig, load_config
 from pipeline.personas.lexicon import LexiconError, load_lexicon
 from pipeline.personas.sampler import sample_personas
@@ -123,20 +124,10 @@ def prepare_run_dir(cfg: RunConfig) -> Path:
         raise RunError(f"{run_dir} exists and is not a PersonaForge run; choose another --run-name or --out")
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(marker, {"format": RUN_FORMAT, "fingerprint": cfg.fingerprint(), "config": cfg.content_dict()})
+        write_json(marker, {"format": RUN_FORMAT, "fingerprint": cfg.fingerprint(), "config": cfg.content_dict()})
     except OSError as e:
         raise RunError(f"cannot write the run folder {run_dir}: {e.strerror or e}; check --out and its permissions") from None
     return run_dir
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
-def write_json_atomic(path: Path, data: dict) -> None:
-    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
 
 
 # ------------------------------------------------------------------ stages on Ray
@@ -234,6 +225,7 @@ def generate_parts(cfg: RunConfig, run_dir: Path, todo: list, progress: bool) ->
 def run(cfg: RunConfig, progress: bool = True) -> dict:
     from pipeline.card import build_card
     from pipeline.dedup import run_dedup
+    from pipeline.mme.bias import audit_run
     from pipeline.parts import clean_partial, is_complete, remove_part, sha256_file
     from pipeline.report.build import build_report
     from pipeline.shards import write_shards
@@ -271,13 +263,13 @@ def run(cfg: RunConfig, progress: bool = True) -> dict:
                                          for k, v in dedup.counts.items()))
 
     t = time.perf_counter()
-    mme = audit_mme(run_dir, [pid for pid in kept if pid.startswith("bench-")], cfg.seed)
+    mme, mme_drops = audit_run(run_dir, [pid for pid in kept if pid.startswith("bench-")], cfg.seed)
     wall["mme_audit"] = time.perf_counter() - t
     _say(progress, f"persona_mme: {mme['questions']} questions; {mme['balanced_away']} dropped to balance answers"
                    + (f"; NOT SHIPPED (bias checks failed): {', '.join(mme['failing_tasks'])}" if mme["failing_tasks"] else ""))
 
     t = time.perf_counter()
-    shards = write_shards(run_dir, kept, cfg.shard_size_mb, progress, {**dedup.drop_ids, "persona_mme": mme.pop("drop_ids")})
+    shards = write_shards(run_dir, kept, cfg.shard_size_mb, progress, {**dedup.drop_ids, "persona_mme": mme_drops})
     wall["shards"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -287,31 +279,12 @@ def run(cfg: RunConfig, progress: bool = True) -> dict:
 
     manifest = make_manifest(cfg, shards, stats, summaries, wall)
     card = run_dir / "README.md"
-    write_text_atomic(card, build_card(run_dir, manifest, cfg.card_license))
+    write_text(card, build_card(run_dir, manifest, cfg.card_license))
     manifest["card_sha256"] = sha256_file(card)
-    write_json_atomic(run_dir / "manifest.json", manifest)
+    write_json(run_dir / "manifest.json", manifest)
     _say(progress, f"done: {sum(s['rows'] for s in shards if s['table'] == 'sessions')} sessions, "
                    f"{stats['turns']} turns, {stats['images']} images in {sum(wall.values()):.0f}s -> {run_dir}")
     return manifest
-
-
-def audit_mme(run_dir: Path, bench_ids: list[str], seed: int) -> dict:
-    """Balance recurring answers, run the bias checks, and leave out any task that fails them."""
-    from pipeline.mme.bias import balance, bias_report
-    from pipeline.parts import read_part
-
-    rows = [r for pid in sorted(bench_ids) for r in read_part(run_dir, pid, "persona_mme")
-            .select(["id", "setting", "task", "query", "choices", "answer", "answer_text"]).to_pylist()]
-    balanced = set(balance(rows, seed))
-    rows = [r for r in rows if r["id"] not in balanced]
-    report = bias_report(rows)
-    failing = sorted(t for t, r in report.items() if r["failures"])
-    for task in failing:
-        print(f"warning: Persona-MME task '{task}' is not shipped: " + "; ".join(report[task]["failures"]), file=sys.stderr)
-    unshipped = [r["id"] for r in rows if r["task"] in failing]
-    audit = {"questions": len(rows) - len(unshipped), "balanced_away": len(balanced), "failing_tasks": failing, "bias": report}
-    write_json_atomic(run_dir / "mme_build.json", audit)
-    return {**audit, "drop_ids": sorted(balanced) + unshipped}
 
 
 def part_totals(run_dir: Path, persona_ids: list[str]) -> dict:

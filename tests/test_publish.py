@@ -10,11 +10,12 @@ import pytest
 from huggingface_hub.errors import RepositoryNotFoundError
 from huggingface_hub.hf_api import RepoFile
 
+from pipeline.atomic import write_json
 from pipeline.card import build_card
 from pipeline.parts import sha256_file, write_part
 from pipeline.publish import PublishError, publish
 from pipeline.report.build import build_report
-from pipeline.run import make_manifest, write_json_atomic
+from pipeline.run import make_manifest
 from pipeline.shards import write_shards
 
 TOKEN = "hf_secretTOKEN123456"
@@ -59,7 +60,7 @@ def _finish(run_dir, parts, cfg):
     manifest = make_manifest(cfg, shards, stats, [], {})
     (run_dir / "README.md").write_text(build_card(run_dir, manifest, "cc-by-4.0"))
     manifest["card_sha256"] = sha256_file(run_dir / "README.md")
-    write_json_atomic(run_dir / "manifest.json", manifest)
+    write_json(run_dir / "manifest.json", manifest)
 
 
 @pytest.fixture(scope="module")

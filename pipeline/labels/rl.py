@@ -83,9 +83,9 @@ def build_rl(persona: Persona, queries: list[Query], events: list[Event], images
     return out
 
 
-def uniquely_longest(sample: RlSample) -> bool:
-    if not sample.choices:
-        return False
-    lengths = sorted((len(c.text), c.key) for c in sample.choices)
-    return lengths[-1][1] == sample.reference and (len(lengths) == 1 or lengths[-1][0] > lengths[-2][0])
+def uniquely_longest(choices: list[tuple[str, str]], answer: str) -> bool:
+    """Whether the correct option (key `answer` among (key, text) pairs) is strictly the longest: a cue a
+    model could use without reading the question."""
+    lengths = sorted(((len(text), key) for key, text in choices), reverse=True)
+    return bool(lengths) and lengths[0][1] == answer and (len(lengths) == 1 or lengths[0][0] > lengths[1][0])
 

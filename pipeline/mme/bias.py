@@ -12,12 +12,16 @@ all checks). Ties between options count as a uniform guess among them.
 
 from __future__ import annotations
 
+import sys
 from collections import Counter, defaultdict
+from pathlib import Path
 
 import numpy as np
 from scipy.stats import binomtest, chisquare
 
-from pipeline.mme.tasks import norm
+from pipeline.atomic import write_json
+from pipeline.dedup import normalize as norm
+from pipeline.labels.rl import uniquely_longest
 
 MARGIN = 0.05
 ALPHA = 0.01
@@ -42,11 +46,6 @@ def longest(q: dict) -> float:
 def overlap(q: dict) -> float:
     asked = _words(q["query"])
     return _credit(q, [len(_words(c["text"]) & asked) for c in q["choices"]])
-
-
-def uniquely_longest(q: dict) -> bool:
-    lengths = sorted(((len(c["text"]), c["key"]) for c in q["choices"]), reverse=True)
-    return lengths[0][1] == q["answer"] and lengths[0][0] > lengths[1][0]
 
 
 def frequent(questions: list[dict]) -> list[float]:
@@ -85,7 +84,7 @@ def bias_report(questions: list[dict]) -> dict:
             test = binomtest(round(a * n), n, chance, alternative="two-sided" if two_sided else "greater")
             if off > MARGIN and test.pvalue < alpha:
                 failures.append(f"no-context baseline '{name}' scores {a:.1%} vs chance {chance:.1%}")
-        long_rate = float(np.mean([uniquely_longest(q) for q in qs]))
+        long_rate = float(np.mean([uniquely_longest([(c["key"], c["text"]) for c in q["choices"]], q["answer"]) for q in qs]))
         if long_rate - chance > MARGIN and binomtest(round(long_rate * n), n, chance, alternative="greater").pvalue < alpha:
             failures.append(f"the answer is the uniquely longest option {long_rate:.1%} of the time (chance {chance:.1%})")
         if p_uniform < alpha:
@@ -124,3 +123,22 @@ def balance(questions: list[dict], seed: int) -> list[str]:
             if len(group) > m:
                 dropped += [group[int(i)]["id"] for i in rng.permutation(len(group))[: len(group) - m]]
     return sorted(dropped)
+
+
+def audit_run(run_dir: Path, bench_ids: list[str], seed: int) -> tuple[dict, list[str]]:
+    """A run's Persona-MME audit: balance recurring answers, run the bias checks, and leave out any task
+    that fails them. Returns the audit (also written to mme_build.json) and the question ids to drop."""
+    from pipeline.parts import read_part
+
+    rows = [r for pid in sorted(bench_ids) for r in read_part(run_dir, pid, "persona_mme")
+            .select(["id", "setting", "task", "query", "choices", "answer", "answer_text"]).to_pylist()]
+    balanced = set(balance(rows, seed))
+    rows = [r for r in rows if r["id"] not in balanced]
+    report = bias_report(rows)
+    failing = sorted(t for t, r in report.items() if r["failures"])
+    for task in failing:
+        print(f"warning: Persona-MME task '{task}' is not shipped: " + "; ".join(report[task]["failures"]), file=sys.stderr)
+    unshipped = [r["id"] for r in rows if r["task"] in failing]
+    audit = {"questions": len(rows) - len(unshipped), "balanced_away": len(balanced), "failing_tasks": failing, "bias": report}
+    write_json(run_dir / "mme_build.json", audit)
+    return audit, sorted(balanced) + unshipped

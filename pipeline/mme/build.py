@@ -17,9 +17,11 @@ from datetime import timedelta
 
 import numpy as np
 
+from pipeline.dedup import normalize as norm
+from pipeline.labels.rl import LETTERS
 from pipeline.mme.context import TokenCounter
 from pipeline.mme.history import Window
-from pipeline.mme.tasks import ALIGN_CHOICES, ASPECT_OF, LETTERS, TASKS, Draft, choose_options, norm, personality_alignment
+from pipeline.mme.tasks import ALIGN_CHOICES, ASPECT_OF, TASKS, Draft, choose_options, personality_alignment, sentence_case
 from pipeline.personas.lexicon import Lexicon
 from pipeline.records import Alignment, Choice, Event, Image, MmeQuestion, Persona, Session, fmt_time, parse_time
 from pipeline.rng import rng_for
@@ -152,8 +154,7 @@ def build_questions(persona: Persona, events: list[Event], sessions: list[Sessio
                 stats["mme_too_few_options"] += 1
                 return []
             options, pos = picked
-            query = d.query[:1].upper() + d.query[1:]
-            return [MmeQuestion(**base, id=f"{persona.id}/mme/{setting.name}/{k:02d}", query=query,
+            return [MmeQuestion(**base, id=f"{persona.id}/mme/{setting.name}/{k:02d}", query=sentence_case(d.query),
                                 choices=[Choice(key=LETTERS[i], text=t) for i, t in enumerate(options)],
                                 answer=LETTERS[pos], answer_text=d.correct)]
 

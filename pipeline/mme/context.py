@@ -5,9 +5,9 @@ reported context size is the size of what a model is actually given. Each turn i
 prefixed with its time in PersonaVLM's query format; a photo is an image part of its user message.
 
 Token counts use a real tokenizer when one is given (`--mme-tokenizer PATH`, loaded with
-transformers). Without one they are an approximation: ceil(characters / 4) per message plus 4 for
-the chat template, which is within about 15% of BPE tokenizers on English chat text. Images count
-as a Qwen2-VL-style grid: ceil(side / 28)² tokens per image, in both cases.
+transformers). Without one they are an approximation: ceil(characters / 4) per message (the usual
+rule of thumb for English) plus 4 for the chat template. Images count as a Qwen2-VL-style grid:
+ceil(side / 28)² tokens per image, in both cases.
 """
 
 from __future__ import annotations

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import re
 from collections import defaultdict
 from pathlib import Path
@@ -20,6 +19,7 @@ import pyarrow.dataset as pads
 from rank_bm25 import BM25Okapi
 from tqdm import tqdm
 
+from pipeline.atomic import write_json, write_jsonl
 from pipeline.labels.reward import option_letter
 from pipeline.llm import LLM
 from pipeline.mme.context import question_text, turn_text
@@ -82,16 +82,20 @@ def build_messages(q: dict, sessions: dict[str, dict], images: dict[str, bytes],
     return messages
 
 
-async def _ask_all(llm: LLM, questions: list[dict], requests: list[list[dict]], progress: bool) -> list[str]:
+async def _ask_all(llm: LLM, questions: list[dict], build, progress: bool) -> list[str]:
+    """Requests are built only when their turn comes (a 128k request with its photos is megabytes), so
+    memory holds `llm.concurrency` of them, not the whole benchmark."""
     bar = tqdm(total=len(questions), desc="persona-mme", unit="q", disable=not progress)
+    slots = asyncio.Semaphore(llm.concurrency)
 
-    async def one(messages: list[dict]) -> str:
-        reply = await llm.complete(messages)
+    async def one(q: dict) -> str:
+        async with slots:
+            reply = await llm.complete(build(q))
         bar.update()
         return reply
 
     try:
-        return await asyncio.gather(*(one(m) for m in requests))
+        return await asyncio.gather(*(one(q) for q in questions))
     finally:
         bar.close()
         await llm.aclose()
@@ -99,8 +103,8 @@ async def _ask_all(llm: LLM, questions: list[dict], requests: list[list[dict]], 
 
 def evaluate(questions: list[dict], sessions: dict[str, dict], images: dict[str, bytes], llm: LLM, mode: str = "full",
              top_k: int = 3, with_images: bool = True, progress: bool = True) -> list[dict]:
-    requests = [build_messages(q, sessions, images, mode, top_k, with_images) for q in questions]
-    replies = asyncio.run(_ask_all(llm, questions, requests, progress))
+    replies = asyncio.run(_ask_all(llm, questions, lambda q: build_messages(q, sessions, images, mode, top_k, with_images),
+                                   progress))
     return [{"id": q["id"], "persona_id": q["persona_id"], "setting": q["setting"], "aspect": q["aspect"], "task": q["task"],
              "answer": q["answer"], "predicted": option_letter(r), "correct": option_letter(r) == q["answer"], "reply": r,
              "context_tokens": q["context_tokens"]} for q, r in zip(questions, replies)]
@@ -142,9 +146,5 @@ def format_table(summary: dict, title: str) -> str:
 
 def write_results(out: Path, results: list[dict], summary: dict, meta: dict) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    tmp = out / ".results.jsonl.tmp"
-    tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in results))
-    tmp.replace(out / "results.jsonl")
-    tmp = out / ".summary.json.tmp"
-    tmp.write_text(json.dumps({**meta, **summary}, indent=1))
-    tmp.replace(out / "summary.json")
+    write_jsonl(out / "results.jsonl", results)
+    write_json(out / "summary.json", {**meta, **summary}, indent=1, sort_keys=False)

@@ -10,20 +10,13 @@ and `history_start`, the first session of the question's history (its end is the
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from pathlib import Path
 
 import pyarrow.dataset as pads
 
+from pipeline.atomic import write_json
 from pipeline.mme.evaluate import load_benchmark
-
-
-def _write_json(path: Path, data) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1))
-    tmp.replace(path)
 
 
 def export_release(run_dir: Path, out: Path) -> dict[str, int]:
@@ -51,7 +44,9 @@ def export_release(run_dir: Path, out: Path) -> dict[str, int]:
                 marks = " <img>" * len(user["image_ids"])
                 entries.append({"time": user["time"], "user": user["text"] + marks, "assistant": assistant["text"],
                                 "session": sid})
-        _write_json(folder / "user_data.json", {"profile": profiles[pid], "imgs": imgs, "sessions": entries})
+        folder.mkdir(parents=True, exist_ok=True)
+        write_json(folder / "user_data.json", {"profile": profiles[pid], "imgs": imgs, "sessions": entries},
+                   ensure_ascii=False, indent=1, sort_keys=False)
         for q in qs:
             item = {"id": q["id"], "user_data": f"{pid}/user_data.json", "type": q["aspect"], "question_type": q["task"],
                     "time": q["time"], "history_start": sessions[q["history_sessions"][0]]["start_time"],
@@ -60,5 +55,5 @@ def export_release(run_dir: Path, out: Path) -> dict[str, int]:
                 item["alignment"] = q["alignment"]
             listed[setting].append(item)
     for setting, items in listed.items():
-        _write_json(out / setting / "questions.json", items)
+        write_json(out / setting / "questions.json", items, ensure_ascii=False, indent=1, sort_keys=False)
     return {setting: len(items) for setting, items in listed.items()}

@@ -17,15 +17,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from pipeline.dedup import normalize as norm
 from pipeline.mme.history import Told, Window
 from pipeline.personas.lexicon import Lexicon
 from pipeline.records import TRAITS, Evidence, parse_time
 from pipeline.rng import pick
 from pipeline.world.clock import WEEKDAYS, when_phrases
 from pipeline.world.plan import CHAT_TOPICS, _plural
-from pipeline.world.simulate import COLOURS, NUMBER_WORDS
-
-MAX_COUNT = 4  # objects in a scene come in ones to fours (world.simulate, world.plan)
+from pipeline.world.simulate import COLOURS, MAX_COUNT, NUMBER_WORDS
 
 ASPECTS = {
     "Memory": ("Visual Detail Recall", "Semantic Information Recall"),
@@ -37,7 +36,6 @@ ASPECTS = {
     "Alignment": ("Personality Alignment",),
 }
 ASPECT_OF = {task: aspect for aspect, tasks in ASPECTS.items() for task in tasks}
-LETTERS = ("(a)", "(b)", "(c)", "(d)")
 ALIGN_CHOICES = ("Yes, it aligns well.", "No, it misaligns.")
 _FUNCTION_WORDS = frozenset("a an the i my me to of in on at for and or with".split())
 OPENERS = ("", "Hey, ", "Quick question: ", "Remind me, ", "Random thought, ")
@@ -53,10 +51,6 @@ class Draft:
     needs_image: bool = False
     fixed: bool = False  # the distractors are exactly the other options (no length balancing)
     extra: dict = field(default_factory=dict)
-
-
-def norm(s: str) -> str:
-    return " ".join(re.sub(r"[^\w\s]", " ", s.lower()).split())
 
 
 def choose_options(d: Draft, rng: np.random.Generator, n: int = 4) -> tuple[list[str], int] | None:
@@ -99,7 +93,7 @@ def _opener(rng: np.random.Generator) -> str:
     return pick(rng, OPENERS)
 
 
-def _cap(s: str) -> str:
+def sentence_case(s: str) -> str:
     return s[:1].upper() + s[1:]
 
 
@@ -157,11 +151,11 @@ def semantic_information_recall(w: Window, lex: Lexicon, rng: np.random.Generato
         who = x.event.participants[0]
         query = f"{_opener(rng)}who was I with at {x.event.place} {when}?"
         people = [p.name for p in w.persona.relationships if p.name != who]
-        return Draft(query=_cap(query), correct=who, distractors=_shuffled(rng, people), evidence=[_ev(x)], stated=who)
+        return Draft(query=query, correct=who, distractors=_shuffled(rng, people), evidence=[_ev(x)], stated=who)
     query = f"{_opener(rng)}what was I doing at {x.event.place} {when}?"
     # first what one does at the same kind of place, so no option is favoured by sharing a word with the place
     venue = lex.places.venues[x.event.place.split()[-1]].activities
-    return Draft(query=_cap(query), correct=_activity(x), distractors=_shuffled(rng, venue) + _shuffled(rng, others + lexical),
+    return Draft(query=query, correct=_activity(x), distractors=_shuffled(rng, venue) + _shuffled(rng, others + lexical),
                  evidence=[_ev(x)], stated=_activity(x))
 
 
@@ -316,7 +310,7 @@ def latest_preference_recognition(w: Window, lex: Lexicon, rng: np.random.Genera
     ask = pick(rng, ("what is my favourite", "which is my go-to", "what would you say is my favourite"))
     query = f"{_opener(rng)}{ask} {noun} these days?"
     pool = _earlier_items(told) + _shuffled(rng, [i for i in lex.preferences[cat].items if i != latest.fact.value])
-    return Draft(query=_cap(query), correct=latest.fact.value, distractors=pool, evidence=[_ev(latest)], stated=latest.fact.value)
+    return Draft(query=query, correct=latest.fact.value, distractors=pool, evidence=[_ev(latest)], stated=latest.fact.value)
 
 
 def implicit_preference_recommendation(w: Window, lex: Lexicon, rng: np.random.Generator) -> Draft | None:
@@ -349,7 +343,7 @@ def interest_evolution_analysis(w: Window, lex: Lexicon, rng: np.random.Generato
     # a 2x2 design over direction and reason: every part is in exactly two options
     distractors = [option(new, old, true_reason), option(old, new, other), option(new, old, other)]
     query = f"{_opener(rng)}how has my favourite {lex.preferences[cat].noun} changed, and why?"
-    return Draft(query=_cap(query), correct=correct, distractors=distractors, evidence=[_ev(x), _ev(r)], fixed=True, stated=new)
+    return Draft(query=query, correct=correct, distractors=distractors, evidence=[_ev(x), _ev(r)], fixed=True, stated=new)
 
 
 # ---------------------------------------------------------------- Behavior
@@ -367,11 +361,11 @@ def behavioral_pattern_recognition(w: Window, lex: Lexicon, rng: np.random.Gener
         query = f"{_opener(rng)}what do I usually do on {WEEKDAYS[h.weekday]} {h.part}s?"
         others = [y.activity for y in w.persona.habits if y.id != h.id] + _shuffled(rng, [y.activity for y in lex.habits
                                                                                           if y.key != h.key])
-        return Draft(query=_cap(query), correct=h.activity, distractors=others, evidence=[_ev(x)], stated=WEEKDAYS[h.weekday])
+        return Draft(query=query, correct=h.activity, distractors=others, evidence=[_ev(x)], stated=WEEKDAYS[h.weekday])
     slots = [f"Every {d} {p}" for d in WEEKDAYS for p in PARTS if (d, p) != (WEEKDAYS[h.weekday], h.part)]
     near = [s for s in slots if s.startswith(f"Every {WEEKDAYS[h.weekday]} ") or s.endswith(f" {h.part}")]
     query = f"{_opener(rng)}when do I usually {h.activity}?"
-    return Draft(query=_cap(query), correct=f"Every {WEEKDAYS[h.weekday]} {h.part}",
+    return Draft(query=query, correct=f"Every {WEEKDAYS[h.weekday]} {h.part}",
                  distractors=_shuffled(rng, near) + _shuffled(rng, slots), evidence=[_ev(x)], stated=WEEKDAYS[h.weekday])
 
 
@@ -392,18 +386,23 @@ def _goal_state(v: dict) -> str:
 
 
 def long_term_goal_tracking(w: Window, lex: Lexicon, rng: np.random.Generator) -> Draft | None:
-    goals = list(_goal_status(w).values())
+    return _goal_question(list(_goal_status(w).values()), GOAL_STATES, _goal_state,
+                          "whatever happened with my plan to {goal}?", rng)
+
+
+def _goal_question(goals: list[dict], answers: dict[str, str], state_of, ask: str, rng: np.random.Generator) -> Draft | None:
+    """A question whose options are every state in `answers`. The state is drawn first, over all of them,
+    so that no state becomes a prior; None when no goal is in the drawn state."""
     if not goals:
         return None
-    state = pick(rng, list(GOAL_STATES))  # drawn first over all states, so that no state becomes a prior
-    matching = [v for v in goals if _goal_state(v) == state]
+    state = pick(rng, list(answers))
+    matching = [v for v in goals if state_of(v) == state]
     if not matching:
         return None
     v = pick(rng, matching)
-    g = v["goal"]
-    query = f"{_opener(rng)}whatever happened with my plan to {g.text}?"
-    return Draft(query=_cap(query), correct=GOAL_STATES[state], distractors=[t for k, t in GOAL_STATES.items() if k != state],
-                 evidence=[_ev(_last(v))], fixed=True, stated=g.key)
+    return Draft(query=_opener(rng) + ask.format(goal=v["goal"].text), correct=answers[state],
+                 distractors=[t for k, t in answers.items() if k != state], evidence=[_ev(_last(v))], fixed=True,
+                 stated=v["goal"].key)
 
 
 # ---------------------------------------------------------------- Relationship
@@ -421,10 +420,10 @@ def relationship_recognition(w: Window, lex: Lexicon, rng: np.random.Generator) 
         query = f"{_opener(rng)}what's the name of my {person.role} again?"
         others = [p.name for p in w.persona.relationships if p.name != name]
         others = _shuffled(rng, others) + _shuffled(rng, [n for n in lex.first_names if n not in others and n != name])[:8]
-        return Draft(query=_cap(query), correct=name, distractors=others, evidence=[_ev(x)], stated=name)
+        return Draft(query=query, correct=name, distractors=others, evidence=[_ev(x)], stated=name)
     query = f"{_opener(rng)}who is {name} to me, again?"
     others = [f"My {r}" for r in roles if r != person.role] + [f"My {r}" for r in _shuffled(rng, sorted(lex.relationships.roles))]
-    return Draft(query=_cap(query), correct=f"My {person.role}", distractors=others, evidence=[_ev(x)], stated=person.role)
+    return Draft(query=query, correct=f"My {person.role}", distractors=others, evidence=[_ev(x)], stated=person.role)
 
 
 def relationship_dynamics_comprehension(w: Window, lex: Lexicon, rng: np.random.Generator) -> Draft | None:
@@ -444,7 +443,7 @@ def relationship_dynamics_comprehension(w: Window, lex: Lexicon, rng: np.random.
     correct = option(closer, true)
     distractors = [option(closer, pick(rng, same))] + [option(not closer, r) for r in pick(rng, opposite, 2)]
     query = f"{_opener(rng)}where do {name} and I stand these days, and why?"
-    return Draft(query=_cap(query), correct=correct, distractors=distractors, evidence=[_ev(x)], fixed=True,
+    return Draft(query=query, correct=correct, distractors=distractors, evidence=[_ev(x)], fixed=True,
                  stated=x.fact.terms[-1])
 
 
@@ -460,8 +459,6 @@ TIERS = {
 
 def tiered_explanation_delivery(w: Window, lex: Lexicon, rng: np.random.Generator) -> Draft | None:
     goals = [v for v in _goal_status(w).values() if _goal_state(v) != "abandoned"]
-    if not goals:
-        return None
 
     def tier(v: dict) -> str:
         """Where the latest thing told puts the user: the later milestone implies the earlier one."""
@@ -472,15 +469,8 @@ def tiered_explanation_delivery(w: Window, lex: Lexicon, rng: np.random.Generato
             return "next" if max(steps.index(x.fact.value) for x in v["steps"]) == 0 else "advanced"
         return "basics" if v["start"] is not None else "none"
 
-    t = pick(rng, list(TIERS))  # drawn first over all tiers, so that no tier becomes a prior
-    matching = [v for v in goals if tier(v) == t]
-    if not matching:
-        return None
-    v = pick(rng, matching)
-    g = v["goal"]
-    query = f"{_opener(rng)}I'd like your advice on my plan to {g.text}. At what level should you pitch it for me right now?"
-    return Draft(query=_cap(query), correct=TIERS[t], distractors=[x for k, x in TIERS.items() if k != t],
-                 evidence=[_ev(_last(v))], fixed=True, stated=g.key)
+    return _goal_question(goals, TIERS, tier, "I'd like your advice on my plan to {goal}. At what level should you "
+                          "pitch it for me right now?", rng)
 
 
 def generalizing_to_new_scenarios(w: Window, lex: Lexicon, rng: np.random.Generator) -> Draft | None:
@@ -527,8 +517,8 @@ def personality_alignment(w: Window, lex: Lexicon, rng: np.random.Generator) -> 
     if not (abs(now) >= 0.9 and now * base > 0 and (now > 0) == high):
         return None
     item = told[-1].fact.value
-    chosen = _cap(STYLE[trait][0 if high else 1].format(item=item))
-    rejected = _cap(STYLE[trait][1 if high else 0].format(item=item))
+    chosen = sentence_case(STYLE[trait][0 if high else 1].format(item=item))
+    rejected = sentence_case(STYLE[trait][1 if high else 0].format(item=item))
     return Draft(query=pick(rng, CHAT_TOPICS[cat]), correct=ALIGN_CHOICES[0], distractors=[ALIGN_CHOICES[1]],
                  evidence=[_ev(told[-1])], fixed=True, stated=item, extra={"chosen": chosen, "rejected": rejected,
                                                                            "trait": trait, "high": high})

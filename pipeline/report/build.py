@@ -22,6 +22,7 @@ import pyarrow as pa  # noqa: E402
 import pyarrow.compute as pc  # noqa: E402
 import pyarrow.dataset as pads  # noqa: E402
 
+from pipeline.labels.rl import uniquely_longest  # noqa: E402
 from pipeline.records import TRAITS  # noqa: E402
 from pipeline.world.clock import WEEKDAYS  # noqa: E402
 
@@ -251,7 +252,7 @@ def _labels(run_dir: Path, out: Path) -> dict:
               if k == "multiple-choice"]
         positions = Counter(r for r, _ in mc)
         stats["rl_mc_correct_position"] = dict(sorted(positions.items()))
-        longest = [len(next(x["text"] for x in c if x["key"] == r)) > max(len(x["text"]) for x in c if x["key"] != r) for r, c in mc]
+        longest = [uniquely_longest([(x["key"], x["text"]) for x in c], r) for r, c in mc]
         stats["rl_mc_correct_uniquely_longest"] = round(float(np.mean(longest)), 4) if longest else 0.0
         axes[2].bar(list(stats["rl_kinds"]), list(stats["rl_kinds"].values()), color="tab:orange")
         axes[2].set_title(f"GRPO prompt kinds ({rl.num_rows})")

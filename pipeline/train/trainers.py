@@ -9,13 +9,13 @@ logging step) and `metrics.png`.
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from pipeline.atomic import write_jsonl
 from pipeline.labels.reward import f_format, reward
 from pipeline.records import Choice, RlSample
 
@@ -188,9 +188,7 @@ def _finish(trainer, tok, out: Path, stage: Stage, run_dir: Path) -> dict:
     trainer.save_model(str(final))
     tok.save_pretrained(final)
     logs = [x for x in trainer.state.log_history if "step" in x]
-    tmp = out / ".metrics.jsonl.tmp"
-    tmp.write_text("".join(json.dumps(x) + "\n" for x in logs))
-    tmp.replace(out / "metrics.jsonl")
+    write_jsonl(out / "metrics.jsonl", logs)
     _plot(logs, out / "metrics.png", stage)
     if (run_dir / "report").is_dir():  # the run's report shows the curves (see train.cli.refresh_report)
         shutil.copyfile(out / "metrics.png", run_dir / "report" / f"train_{stage}.png")

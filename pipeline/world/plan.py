@@ -17,7 +17,7 @@ import numpy as np
 from pipeline.config import RunConfig
 from pipeline.records import Event, Fact, SceneObject, SceneSpec, parse_time
 from pipeline.rng import pick, rng_for
-from pipeline.world.simulate import COLOURS, DraftEvent, World, fact, finalize_events, number_word
+from pipeline.world.simulate import COLOURS, MAX_COUNT, DraftEvent, World, fact, finalize_events, number_word
 
 # What a user may ask for help with, per preference category (the assistant answers with the
 # latest preference it has been told, which is how preference shifts reach the replies).
@@ -221,7 +221,7 @@ def _add_images(world: World, events: list[Event], plans: list[SessionPlan], cfg
     names_pool = sorted(world.object_shapes)
     for act in sorted(extra, key=lambda a: a.user_time):
         setting = pick(rng, SNAPSHOT_SETTINGS)
-        objs = [SceneObject(name=n, shape=world.object_shapes[n], colour=c, count=int(rng.integers(1, 5)))
+        objs = [SceneObject(name=n, shape=world.object_shapes[n], colour=c, count=int(rng.integers(1, MAX_COUNT + 1)))
                 for n, c in zip(pick(rng, names_pool, int(rng.integers(1, 4))), pick(rng, COLOURS, 3))]
         drafts.append((act, DraftEvent(time=act.user_time, kind="snapshot", objects=objs, slots={"setting": setting},
                                        facts=[visual_fact(o) for o in objs])))

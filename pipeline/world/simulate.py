@@ -20,6 +20,7 @@ from pipeline.world.clock import MONTHS, WEEKDAYS
 
 COLOURS = ("red", "orange", "yellow", "green", "blue", "purple", "pink", "brown", "black", "white", "gray", "teal")
 NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six")
+MAX_COUNT = 4  # objects in a scene come in ones to fours
 SILENCE = timedelta(minutes=60)  # a new session starts after this much silence (PersonaVLM)
 MAX_EXCHANGE = timedelta(minutes=7)  # upper bound of one user-assistant exchange's duration
 
@@ -261,7 +262,7 @@ def simulate_world(persona: Persona, cfg: RunConfig, lex: Lexicon) -> World:
             venue = lex.places.venues[place.split()[-1]]
             activity = pick(rng, venue.activities)
             who = pick(rng, list(people), int(rng.choice([0, 1, 1, 2])))
-            objs = [SceneObject(name=n, shape=lex.objects[n], colour=c, count=int(rng.integers(1, 5)))
+            objs = [SceneObject(name=n, shape=lex.objects[n], colour=c, count=int(rng.integers(1, MAX_COUNT + 1)))
                     for n, c in zip(pick(rng, object_names, int(rng.integers(1, 4))), pick(rng, COLOURS, 3))]
             with_ = f" with {' and '.join(who)}" if who else ""
             t = datetime.combine(day.date(), time(int(rng.integers(8, 21)), int(rng.integers(0, 12)) * 5))

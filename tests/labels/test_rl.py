@@ -24,7 +24,7 @@ def test_kinds_references_and_balance(small_parts, small_cfg):
     positions = Counter(r.reference for r in samples if r.kind == "multiple-choice")
     assert len(positions) >= 3
     mc = [r for r in samples if r.kind == "multiple-choice"]
-    assert sum(uniquely_longest(r) for r in mc) / len(mc) < 0.5
+    assert sum(uniquely_longest([(c.key, c.text) for c in r.choices], r.reference) for r in mc) / len(mc) < 0.5
 
 
 def test_after_a_shift_the_old_favourite_is_a_distractor(small_parts):

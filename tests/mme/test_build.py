@@ -5,10 +5,11 @@ from datetime import timedelta
 
 import pytest
 
+from pipeline.dedup import normalize as norm
 from pipeline.mme.build import SETTINGS, verify
 from pipeline.mme.context import TokenCounter
 from pipeline.mme.history import Window
-from pipeline.mme.tasks import ALIGN_CHOICES, ASPECT_OF, TASKS, Draft, norm
+from pipeline.mme.tasks import ALIGN_CHOICES, ASPECT_OF, TASKS, Draft
 from pipeline.records import Evidence, parse_time
 
 
