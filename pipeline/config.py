@@ -16,7 +16,8 @@ DEFAULT_LEXICONS = REPO_ROOT / "personas"
 
 # Fields that only say where and how fast to run; they never change a byte of content.
 _NON_CONTENT = frozenset({"out", "run_name", "workers", "shard_size_mb", "card_license", "llm_base_url",
-                          "llm_concurrency", "llm_cache_dir", "offline_replay", "llm_timeout_s", "image_gpus"})
+                          "llm_concurrency", "llm_cache_dir", "offline_replay", "llm_timeout_s", "image_gpus",
+                          "llm_serve_accelerator", "llm_serve_replicas", "llm_serve_port", "llm_serve_builder"})
 
 
 class ConfigError(ValueError):
@@ -42,6 +43,17 @@ class RunConfig(BaseModel):
     llm_repairs: int = Field(2, ge=0, description="repair requests before a session is quarantined (openai backend)")
     llm_cache_dir: Path | None = Field(None, description="request cache (default: <run dir>/llm_cache)")
     offline_replay: bool = Field(False, description="answer every LLM request from the cache; fail on a miss")
+    llm_serve_model: str | None = Field(
+        None, description="launch this model (Hub id or local folder) on the Ray cluster with Ray Serve LLM (vLLM) and "
+                          "generate through it, served as --llm-model (openai backend, serve extra, GPU nodes)")
+    llm_serve_accelerator: str | None = Field(None, description="Ray accelerator type of the serving GPUs, e.g. H100 "
+                                                                "(default: any GPU)")
+    llm_serve_replicas: int = Field(1, ge=1, description="vLLM replicas Ray Serve runs (each on its own GPUs)")
+    llm_serve_engine_kwargs: dict[str, Any] = Field(
+        default_factory=dict, description="vLLM engine arguments, e.g. {tensor_parallel_size: 2, max_model_len: 16384}")
+    llm_serve_port: int = Field(8000, ge=1, le=65535, description="port of Ray Serve's HTTP proxy on every node")
+    llm_serve_builder: str = Field("ray.serve.llm:build_openai_app",
+                                   description="module:function that builds the Serve app from the LLMServingArgs dict")
     image_backend: Literal["procedural", "diffusers"] = Field(
         "procedural", description="how scene specs become pictures: Pillow drawing, or a diffusers text-to-image model")
     image_model: str | None = Field(None, description="diffusers model: a Hub id (e.g. stabilityai/sdxl-turbo) or a local folder")
@@ -86,7 +98,12 @@ class RunConfig(BaseModel):
                              "with model_index.json)")
         if self.text_backend == "openai" and not self.llm_model:
             raise ValueError("llm_model: the openai text backend needs --llm-model (and --llm-base-url unless "
-                             "OPENAI_BASE_URL is set)")
+                             "OPENAI_BASE_URL is set, or --llm-serve-model to serve it on the cluster)")
+        if self.llm_serve_model and self.text_backend != "openai":
+            raise ValueError("llm_serve_model: serving a model on the cluster needs --text-backend openai")
+        if self.llm_serve_model and self.llm_base_url:
+            raise ValueError("llm_serve_model: give either --llm-base-url (an endpoint that is already up) or "
+                             "--llm-serve-model (launch one on the cluster), not both")
         return self
 
     @property

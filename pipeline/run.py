@@ -61,6 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
     opt("--llm-repairs", "llm_repairs", int, "N")
     opt("--llm-timeout-s", "llm_timeout_s", float, "S")
     opt("--llm-cache-dir", "llm_cache_dir", Path, "DIR")
+    opt("--llm-serve-model", "llm_serve_model", str, "MODEL")
+    opt("--llm-serve-accelerator", "llm_serve_accelerator", str, "TYPE")
+    opt("--llm-serve-replicas", "llm_serve_replicas", int, "N")
+    opt("--llm-serve-port", "llm_serve_port", int, "PORT")
     ap.add_argument("--offline-replay", dest="offline_replay", action="store_const", const=True, default=None,
                     help="answer every LLM request from the cache and fail on a miss (no endpoint needed)")
     ap.add_argument("--llm-api-key", dest="llm_api_key", metavar="KEY",
@@ -158,7 +162,7 @@ def _generate_row(row: dict, cfg_json: str, run_dir: str, fingerprint: str) -> d
     return _write_summary(part, run_dir, fingerprint, timings)
 
 
-def _generate_batch(batch: dict, cfg_json: str, run_dir: str, fingerprint: str) -> dict:
+def _generate_batch(batch: dict, cfg_json: str, run_dir: str, fingerprint: str, base_url: str | None) -> dict:
     """Ray task body (LLM text): a batch of personas in flight at once on one event loop."""
     import asyncio
     import os
@@ -169,7 +173,7 @@ def _generate_batch(batch: dict, cfg_json: str, run_dir: str, fingerprint: str) 
     from pipeline.verbalize.openai_backend import LLMVerbalizer
 
     cfg = RunConfig.model_validate_json(cfg_json)
-    llm = LLM(model=cfg.llm_model, base_url=cfg.llm_base_url or os.environ.get("OPENAI_BASE_URL"),
+    llm = LLM(model=cfg.llm_model, base_url=base_url,
               api_key=os.environ.get("OPENAI_API_KEY"), cache_dir=cfg.llm_cache_dir or Path(run_dir) / "llm_cache",
               concurrency=cfg.llm_concurrency, temperature=cfg.llm_temperature, timeout_s=cfg.llm_timeout_s,
               offline=cfg.offline_replay)
@@ -198,7 +202,7 @@ def init_ray() -> None:
         ray.init(logging_level="ERROR", log_to_driver=False, include_dashboard=False, configure_logging=True)
 
 
-def generate_parts(cfg: RunConfig, run_dir: Path, todo: list, progress: bool) -> list[dict]:
+def generate_parts(cfg: RunConfig, run_dir: Path, todo: list, progress: bool, base_url: str | None = None) -> list[dict]:
     import ray
 
     ctx = ray.data.DataContext.get_current()
@@ -208,6 +212,7 @@ def generate_parts(cfg: RunConfig, run_dir: Path, todo: list, progress: bool) ->
     items = [{"persona_id": p.id, "persona": p.model_dump_json()} for p in todo]
     kwargs = {"cfg_json": cfg.model_dump_json(), "run_dir": str(run_dir.resolve()), "fingerprint": cfg.fingerprint()}
     if cfg.text_backend == "openai":  # I/O bound: many personas per task, awaiting the endpoint together
+        kwargs["base_url"] = base_url or cfg.llm_base_url or os.environ.get("OPENAI_BASE_URL")
         per_task = max(1, min(cfg.llm_concurrency, -(-len(items) // workers)))
         ds = ray.data.from_items(items, override_num_blocks=max(1, -(-len(items) // per_task))).map_batches(
             _generate_batch, batch_size=per_task, fn_kwargs=kwargs, num_cpus=0.5, num_gpus=cfg.image_gpus or None,
@@ -251,7 +256,14 @@ def run(cfg: RunConfig, progress: bool = True) -> dict:
 
     t = time.perf_counter()
     init_ray()
-    summaries = generate_parts(cfg, run_dir, todo, progress) if todo else []
+    if todo and cfg.llm_serve_model:
+        from pipeline.serve import served_llm
+
+        _say(progress, f"launching {cfg.llm_serve_model} on the cluster with Ray Serve LLM (waits for the model to load)")
+        with served_llm(cfg) as base_url:
+            summaries = generate_parts(cfg, run_dir, todo, progress, base_url)
+    else:
+        summaries = generate_parts(cfg, run_dir, todo, progress) if todo else []
     wall["generate"] = time.perf_counter() - t
 
     t = time.perf_counter()

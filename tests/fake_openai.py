@@ -74,24 +74,28 @@ class FakeOpenAI:
         return "ok"
 
     async def _handle(self, request: web.Request) -> web.Response:
-        body = await request.json()
+        status, reply = await self.respond(await request.json())
+        return web.json_response(reply, status=status)
+
+    async def respond(self, body: dict) -> tuple[int, dict]:
+        """(HTTP status, JSON reply) for one /v1/chat/completions request body."""
         outcome = self._pick()
         self.outcomes[outcome] += 1
         if self.latency_s:
             await asyncio.sleep(self.latency_s)
         if outcome in ("429", "500", "404"):
-            return web.json_response({"error": {"message": f"injected {outcome}", "type": "server_error"}}, status=int(outcome))
+            return int(outcome), {"error": {"message": f"injected {outcome}", "type": "server_error"}}
         if outcome == "timeout":
             await asyncio.sleep(self.hang_s)
         if "response_format" not in body:
             content = self._answer(body["messages"])
         else:
             content = self._content(body["messages"], outcome)
-        return web.json_response({
+        return 200, {
             "id": f"cmpl-{self.requests}", "object": "chat.completion", "created": int(time.time()), "model": body["model"],
             "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
             "usage": {"prompt_tokens": len(json.dumps(body["messages"])) // 4, "completion_tokens": len(content) // 4,
-                      "total_tokens": 0}})
+                      "total_tokens": 0}}
 
     def _answer(self, messages: list[dict]) -> str:
         self.seen_images += sum(1 for m in messages if isinstance(m["content"], list)
@@ -123,3 +127,27 @@ class FakeOpenAI:
                 out[target["index"]]["text"] = re.sub(re.escape(term), "something", out[target["index"]]["text"],
                                                       flags=re.IGNORECASE)
         return json.dumps({"turns": out})
+
+
+def build_serve_app(serving_args: dict):
+    """A Ray Serve app in place of `ray.serve.llm.build_openai_app` (which needs vLLM and a GPU): it takes
+    the same LLMServingArgs dict and answers /v1/chat/completions like FakeOpenAI, so the pipeline's
+    launch, routing and teardown run for real on CPU. `/v1/models` lists the served model ids."""
+    from ray import serve
+    from starlette.responses import JSONResponse
+
+    model_ids = [c["model_loading_config"]["model_id"] for c in serving_args["llm_configs"]]
+
+    @serve.deployment(name="fake-llm", num_replicas=serving_args["llm_configs"][0]["deployment_config"]
+                      ["autoscaling_config"]["min_replicas"], ray_actor_options={"num_cpus": 0})
+    class FakeLLM:
+        def __init__(self) -> None:
+            self.fake = FakeOpenAI()
+
+        async def __call__(self, request):
+            if request.url.path.endswith("/models"):
+                return JSONResponse({"object": "list", "data": [{"id": m, "object": "model"} for m in model_ids]})
+            status, reply = await self.fake.respond(await request.json())
+            return JSONResponse(reply, status_code=status)
+
+    return FakeLLM.bind()

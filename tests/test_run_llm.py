@@ -70,3 +70,30 @@ def test_flaky_endpoint_every_persona_complete_or_quarantined(tmp_path):
     assert manifest["stats"]["totals"].get("quarantined", 0) == quarantined
     assert manifest["stats"]["totals"]["llm_retries"] > 0
     assert server.outcomes["ok"] > 0 and sum(server.outcomes[f] for f in ("429", "500", "timeout")) > 0
+
+
+def test_model_served_on_the_cluster_with_ray_serve(tmp_path):
+    """--llm-serve-model: the run deploys the Serve app, generates through Serve's proxy, deletes the app.
+    The builder is the test's stand-in for ray.serve.llm's (which needs vLLM and a GPU); the data equals
+    that of the same model behind an external endpoint."""
+    from ray import serve
+
+    from pipeline.serve import APP_NAME
+
+    server = FakeOpenAI()
+    url = server.start()
+    try:
+        assert main([*SMALL, "--llm-base-url", url, "--out", str(tmp_path / "direct")]) == 0
+    finally:
+        server.stop()
+    config = tmp_path / "serve.yaml"
+    config.write_text("llm_serve_builder: tests.fake_openai:build_serve_app\n"
+                      "llm_serve_engine_kwargs: {max_model_len: 4096}\n")
+    assert main([*SMALL, "--config", str(config), "--llm-serve-model", "org/tiny-model", "--llm-serve-port", "8765",
+                 "--out", str(tmp_path / "served")]) == 0
+    assert APP_NAME not in serve.status().applications, "the app is deleted after generation, freeing its GPUs"
+    runs = [tmp_path / x / "p3-b1-m1-s0" for x in ("direct", "served")]
+    manifest = json.loads((runs[1] / "manifest.json").read_text())
+    assert manifest["stats"]["totals"]["llm_requests"] > 0
+    shards = [{p.relative_to(r): p.read_bytes() for p in (r / "data").rglob("*.parquet")} for r in runs]
+    assert shards[0] == shards[1]

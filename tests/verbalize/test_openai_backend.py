@@ -97,3 +97,10 @@ def test_transient_classification():
     assert transient(openai.InternalServerError("x", response=httpx.Response(503, request=req), body=None))
     assert not transient(openai.BadRequestError("x", response=httpx.Response(400, request=req), body=None))
     assert transient(openai.APITimeoutError(request=req))
+
+
+def test_a_hung_server_times_out_as_a_retryable_error(tmp_path, world):
+    """Through the real (aiohttp) transport: a reply that never comes is an APITimeoutError, retried."""
+    with pytest.raises(Quarantined) as e:
+        _run(FakeOpenAI(faults={"timeout": 1.0}, hang_s=2), tmp_path, world, sessions=1, attempts=2)
+    assert "after 2 tries (APITimeoutError)" in e.value.reason
