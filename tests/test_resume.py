@@ -1,0 +1,123 @@
+"""Killed runs resume: SIGKILL of the driver during generation, dedup and shard writing (one after the other
+on the same run folder), and of a Ray worker mid-persona; the final shards equal an uninterrupted run's."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+pytestmark = pytest.mark.slow
+REPO = Path(__file__).resolve().parents[1]
+ARGS = ["--personas", "6", "--bench-personas", "2", "--months", "1", "--no-progress", "--workers", "2"]
+RUN = "p6-b2-m1-s0"
+PERSONAS = 8
+
+
+def _start(out: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "pipeline/run.py", *ARGS, "--out", str(out)], cwd=REPO,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def _finish(out: Path) -> dict:
+    done = subprocess.run([sys.executable, "pipeline/run.py", *ARGS, "--out", str(out)], cwd=REPO,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads((out / RUN / "manifest.json").read_text())
+
+
+def _wait_for(proc: subprocess.Popen, condition, what: str, timeout: float = 300) -> None:
+    deadline = time.time() + timeout
+    while not condition():
+        assert proc.poll() is None, f"the run ended before {what}: {proc.stderr.read()[-2000:]}"
+        assert time.time() < deadline, f"no {what} within {timeout}s"
+        time.sleep(0.005)
+
+
+def _kill_driver(proc: subprocess.Popen) -> None:
+    """SIGKILL the driver, then wait until the local Ray it started is gone too (Ray reaps it)."""
+    children = psutil.Process(proc.pid).children(recursive=True)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(30)
+    _, alive = psutil.wait_procs(children, timeout=30)
+    for p in alive:  # should not happen; never leave a cluster behind for the next run to join
+        p.kill()
+
+
+def _stage(run: Path) -> str | None:
+    try:
+        return json.loads((run / "status.json").read_text())["stage"]
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+def _parts(run: Path) -> dict[str, int]:
+    """Complete parts (a part appears by an atomic rename) -> when their files were written."""
+    folder = run / "parts"
+    return {p.name: max(f.stat().st_mtime_ns for f in p.iterdir()) for p in folder.iterdir()
+            if p.is_dir() and not p.name.startswith(".")} if folder.is_dir() else {}
+
+
+def _shard_bytes(run: Path) -> dict[str, bytes]:
+    return {p.relative_to(run).as_posix(): p.read_bytes() for p in sorted((run / "data").rglob("*.parquet"))}
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> dict[str, bytes]:
+    out = tmp_path_factory.mktemp("reference")
+    _finish(out)
+    return _shard_bytes(out / RUN)
+
+
+def test_driver_killed_in_each_stage_then_resumed(tmp_path, reference):
+    run = tmp_path / RUN
+
+    proc = _start(tmp_path)  # killed while personas are being generated
+    _wait_for(proc, lambda: 1 <= len(_parts(run)) < PERSONAS, "a first finished persona")
+    _kill_driver(proc)
+    before = _parts(run)
+    assert _stage(run) == "generate" and 1 <= len(before) < PERSONAS and not (run / "manifest.json").exists()
+
+    proc = _start(tmp_path)  # resumed, then killed during dedup
+    _wait_for(proc, lambda: _stage(run) == "dedup", "the dedup stage")
+    _kill_driver(proc)
+    after = _parts(run)
+    assert len(after) == PERSONAS
+    assert {k: after[k] for k in before} == before, "a finished persona is never generated again"
+
+    proc = _start(tmp_path)  # resumed, then killed while shards are being written
+    _wait_for(proc, lambda: (run / "data.tmp").is_dir(), "shard writing")
+    _kill_driver(proc)
+    assert _parts(run) == after
+
+    manifest = _finish(tmp_path)
+    assert manifest["timings"]["generated_this_run"] == 0 and _parts(run) == after
+    assert not (run / "data.tmp").exists() and _stage(run) == "done"
+    assert _shard_bytes(run) == reference
+
+
+def test_a_killed_worker_is_retried(tmp_path, reference):
+    proc = _start(tmp_path)
+    driver = psutil.Process(proc.pid)
+
+    def generating_worker() -> psutil.Process | None:
+        for p in driver.children(recursive=True):
+            try:
+                if "_generate_row" in " ".join(p.cmdline()):
+                    return p
+            except psutil.Error:
+                continue
+        return None
+
+    _wait_for(proc, lambda: generating_worker() is not None, "a worker generating a persona")
+    victim = generating_worker()
+    os.kill(victim.pid, signal.SIGKILL)
+    assert proc.wait(600) == 0, proc.stderr.read()[-3000:]
+    assert _shard_bytes(tmp_path / RUN) == reference
