@@ -383,6 +383,11 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, LexiconError, RunError, PublishError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:  # a full disk, an unwritable output (also when raised in a Ray worker)
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"error: {where}{e.strerror or e}. Free space or fix the output's permissions (or choose another --out), "
+              "then rerun the same command: what was finished is kept and the run resumes.", file=sys.stderr)
+        return 2
     return 0
 
 

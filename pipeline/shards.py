@@ -87,6 +87,22 @@ def write_shards(run_dir: Path, persona_ids: Iterable[str], target_mb: float, pr
     drop = {t: pa.array(sorted(v), pa.string()) for t, v in (drop_ids or {}).items() if v}
     staging = run_dir / "data.tmp"
     shutil.rmtree(staging, ignore_errors=True)
+    try:
+        shards = _stage_shards(run_dir, staging, ids, drop, target_mb, progress)
+    except BaseException:  # e.g. a full disk: leave the previous data/ as it was and nothing half-written
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    # swap in: at every moment either the old data/ or the new one is complete on disk
+    final, old = run_dir / "data", run_dir / "data.old"
+    shutil.rmtree(old, ignore_errors=True)
+    if final.exists():
+        final.rename(old)
+    staging.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
+    return shards
+
+
+def _stage_shards(run_dir: Path, staging: Path, ids: list[str], drop: dict, target_mb: float, progress: bool) -> list[dict]:
     shards = []
     for table in TABLES:
         folder = staging / table
@@ -102,11 +118,4 @@ def write_shards(run_dir: Path, persona_ids: Iterable[str], target_mb: float, pr
             for path, rows in w.finish():
                 shards.append({"table": table, "split": w.split, "path": str(path.relative_to(staging.parent)).replace(
                     "data.tmp", "data", 1), "rows": rows, "bytes": path.stat().st_size, "sha256": sha256_file(path)})
-    # swap in: at every moment either the old data/ or the new one is complete on disk
-    final, old = run_dir / "data", run_dir / "data.old"
-    shutil.rmtree(old, ignore_errors=True)
-    if final.exists():
-        final.rename(old)
-    staging.rename(final)
-    shutil.rmtree(old, ignore_errors=True)
     return shards

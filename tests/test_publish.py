@@ -97,6 +97,7 @@ def test_publish_uploads_once_then_nothing_then_replaces_stale_shards(run_dir, s
     local = {str(p.relative_to(run_dir)) for p in (run_dir / "data").rglob("*.parquet")}
     assert {p for p in hub.files if p.startswith("data/")} == local
     assert TOKEN not in capsys.readouterr().out + json.dumps(hub.calls)
+    assert not [p for p in run_dir.rglob("*") if p.is_file() and TOKEN.encode() in p.read_bytes()]
 
 
 def test_dry_run_prints_the_plan_and_uploads_nothing(run_dir, capsys):

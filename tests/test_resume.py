@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -70,10 +71,15 @@ def _shard_bytes(run: Path) -> dict[str, bytes]:
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory) -> dict[str, bytes]:
+def reference_run(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("reference")
     _finish(out)
-    return _shard_bytes(out / RUN)
+    return out / RUN
+
+
+@pytest.fixture(scope="module")
+def reference(reference_run) -> dict[str, bytes]:
+    return _shard_bytes(reference_run)
 
 
 def test_driver_killed_in_each_stage_then_resumed(tmp_path, reference):
@@ -121,3 +127,33 @@ def test_a_killed_worker_is_retried(tmp_path, reference):
     os.kill(victim.pid, signal.SIGKILL)
     assert proc.wait(600) == 0, proc.stderr.read()[-3000:]
     assert _shard_bytes(tmp_path / RUN) == reference
+
+
+def test_a_full_disk_stops_with_a_clear_error_and_keeps_the_finished_run(tmp_path, reference_run):
+    """Rerunning a finished run rewrites its shards; with files limited to 256 KB (the driver's writes fail as
+    on a full disk) the run stops with a clear message and the previous shards, manifest and card are intact."""
+    import resource
+
+    from ray.cluster_utils import Cluster
+
+    run = tmp_path / RUN
+    shutil.copytree(reference_run, run)
+    before = {p.relative_to(run).as_posix(): p.read_bytes() for p in run.rglob("*")
+              if p.is_file() and p.parts[len(run.parts)] in ("data", "README.md", "manifest.json")}
+
+    def limit_file_size() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (256 * 1024, 256 * 1024))
+
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 2})  # Ray itself is not limited
+    try:
+        done = subprocess.run([sys.executable, "pipeline/run.py", *ARGS, "--out", str(tmp_path)], cwd=REPO,
+                              capture_output=True, text=True, timeout=600, preexec_fn=limit_file_size,
+                              env={**os.environ, "RAY_ADDRESS": cluster.address})
+    finally:
+        cluster.shutdown()
+    assert done.returncode == 2
+    assert "File too large" in done.stderr and "rerun the same command" in done.stderr
+    assert "Traceback" not in done.stderr
+    after = {p.relative_to(run).as_posix(): p.read_bytes() for p in run.rglob("*")
+             if p.is_file() and p.parts[len(run.parts)] in ("data", "README.md", "manifest.json")}
+    assert after == before and not (run / "data.tmp").exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -50,7 +51,9 @@ def test_llm_run_cache_and_offline_replay(tmp_path, capsys):
     sessions = pads.dataset(runs[0] / "data" / "sessions").to_table().to_pylist()
     assert any(t["text"].startswith("Honestly") for s in sessions for t in s["turns"])  # the model's words, not the draft
     # the key was given on the command line; it must not be written or printed anywhere
-    leaked = [p for r in runs for p in r.rglob("*") if p.is_file() and SECRET.encode() in p.read_bytes()]
+    ray_logs = Path("/tmp/ray/session_latest/logs")  # the driver's and every worker's logs of this Ray session
+    leaked = [p for d in (*runs, ray_logs) for p in d.rglob("*") if p.is_file() and SECRET.encode() in p.read_bytes()]
+    assert any(ray_logs.iterdir())
     assert not leaked and SECRET not in capsys.readouterr().err
 
 
