@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -33,8 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, yaml.YAMLError, ValidationError, TrainDataError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    refresh_report(args.data)
-    print(f"{args.stage}: {result['steps']} steps; model in {result['final']}; metrics in {out / 'metrics.jsonl'}")
+    if int(os.environ.get("RANK", "0")) == 0:  # once, also under `accelerate launch` with many processes
+        refresh_report(args.data)
+        print(f"{args.stage}: {result['steps']} steps; model in {result['final']}; metrics in {out / 'metrics.jsonl'}")
     return 0
 
 

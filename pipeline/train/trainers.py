@@ -9,6 +9,7 @@ logging step) and `metrics.png`.
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from typing import Literal
@@ -51,13 +52,23 @@ class TrainConfig(BaseModel):
     max_prompt_length: int = Field(768, ge=16)
     max_completion_length: int = Field(48, ge=4)
     use_vllm: bool = Field(False, description="generate GRPO completions with vLLM (GPU)")
+    vllm_mode: Literal["colocate", "server"] = Field(
+        "colocate", description="vLLM inside the training processes, or a `trl vllm-serve` server")
+    # the multimodal path
+    multimodal: bool = Field(False, description="train on the samples' images too (a vision-language model; the tiny "
+                                                "default becomes the tiny VL model)")
+    max_pixels: int | None = Field(None, ge=28 * 28, description="downscale each image to at most this many pixels")
+    freeze_vision: bool = Field(True, description="keep the vision tower's weights fixed (multimodal)")
 
-    def check_group(self) -> None:
-        """GRPO compares completions within a group, so a generation batch must hold whole groups."""
-        if (self.batch_size * self.grad_accum) % self.num_generations:
+    def check_group(self, processes: int | None = None) -> None:
+        """GRPO compares completions within a group, so a generation batch (over all processes) must hold
+        whole groups."""
+        processes = processes or int(os.environ.get("WORLD_SIZE", "1"))
+        batch = self.batch_size * self.grad_accum * processes
+        if batch % self.num_generations:
             raise ValueError(f"num_generations ({self.num_generations}) must divide the generation batch "
-                             f"(batch_size x grad_accum = {self.batch_size * self.grad_accum}); e.g. batch_size "
-                             f"{self.num_generations * max(1, self.batch_size // self.num_generations)}")
+                             f"(batch_size x grad_accum x processes = {self.batch_size} x {self.grad_accum} x {processes} "
+                             f"= {batch}); e.g. batch_size {self.num_generations * max(1, self.batch_size // self.num_generations)}")
 
 
 Stage = Literal["sft", "grpo"]
@@ -69,25 +80,40 @@ def prepare_model(cfg: TrainConfig, run_dir: Path, init: Path | None, texts_for_
         return str(init)
     if cfg.model:
         return cfg.model
-    folder = run_dir / "train" / f"tiny-model-h{cfg.tiny_hidden}-l{cfg.tiny_layers}"
+    kind = "vl" if cfg.multimodal else "model"
+    folder = run_dir / "train" / f"tiny-{kind}-h{cfg.tiny_hidden}-l{cfg.tiny_layers}"
     if not (folder / "config.json").exists():
-        from pipeline.train.tiny import tiny_qwen2, train_tokenizer
+        from pipeline.train.tiny import tiny_qwen2, tiny_vl, train_tokenizer
 
         tok = train_tokenizer(texts_for_tokenizer(), folder)
-        tiny_qwen2(tok, folder, hidden=cfg.tiny_hidden, layers=cfg.tiny_layers, seed=cfg.seed)
+        (tiny_vl if cfg.multimodal else tiny_qwen2)(tok, folder, hidden=cfg.tiny_hidden, layers=cfg.tiny_layers, seed=cfg.seed)
     return str(folder)
 
 
-def load(model_path: str):
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+def load(model_path: str, multimodal: bool = False):
+    """(model, tokenizer), or (model, processor) for a vision-language model on the multimodal path."""
+    from transformers import AutoModelForCausalLM, AutoModelForImageTextToText, AutoProcessor, AutoTokenizer
 
     try:
-        tok = AutoTokenizer.from_pretrained(model_path)
-        model = AutoModelForCausalLM.from_pretrained(model_path)
+        if multimodal:
+            return AutoModelForImageTextToText.from_pretrained(model_path), AutoProcessor.from_pretrained(model_path)
+        return AutoModelForCausalLM.from_pretrained(model_path), AutoTokenizer.from_pretrained(model_path)
     except Exception as e:  # noqa: BLE001 - transformers raises many kinds; all mean "cannot load this model"
-        raise ValueError(f"cannot load a model from {model_path} ({type(e).__name__}: {e}); give a local folder with "
+        need = "a vision-language model (multimodal: true)" if multimodal else "a causal language model"
+        raise ValueError(f"cannot load {need} from {model_path} ({type(e).__name__}: {e}); give a local folder with "
                          "config.json, weights and tokenizer files, or a Hub id reachable from this machine") from None
-    return model, tok
+
+
+def freeze_vision_tower(model) -> int:
+    """Fix the vision encoder's weights (the projector into the language model still trains); returns how many."""
+    frozen = 0
+    for name, param in model.named_parameters():
+        if any(k in name for k in ("vision_tower.", "visual.")) and "merger" not in name:
+            param.requires_grad_(False)
+            frozen += param.numel()
+    if not frozen:
+        raise ValueError(f"freeze_vision: {type(model).__name__} has no vision tower (vision_tower or visual) to freeze")
+    return frozen
 
 
 def format_rate(model_path: str | Path, prompts: list[list[dict]], samples: int = 3, max_new_tokens: int = 96,
@@ -125,16 +151,29 @@ def train_sft(run_dir: Path, out: Path, cfg: TrainConfig, init: Path | None = No
 
     from pipeline.train.data import sft_records
 
-    records = [r for r in sft_records(run_dir) if cfg.sft_tasks is None or r["task"] in cfg.sft_tasks]
+    records = [r for r in sft_records(run_dir, cfg.multimodal, cfg.max_pixels) if cfg.sft_tasks is None or r["task"] in cfg.sft_tasks]
     if not records:
         raise ValueError(f"no SFT samples of the tasks {cfg.sft_tasks} in {run_dir}")
-    model_path = prepare_model(cfg, run_dir, init, lambda: (m["content"] for r in records for m in r["messages"]))
-    model, tok = load(model_path)
+    model_path = prepare_model(cfg, run_dir, init, lambda: (_plain(m["content"]) for r in records for m in r["messages"]))
+    model, processing = load(model_path, cfg.multimodal)
+    if cfg.multimodal and cfg.freeze_vision:
+        freeze_vision_tower(model)
     args = SFTConfig(**_common(cfg, out), assistant_only_loss=True, max_length=cfg.max_length)
-    trainer = SFTTrainer(model=model, processing_class=tok, args=args, callbacks=callbacks,
-                         train_dataset=Dataset.from_list([{"messages": r["messages"]} for r in records]))
-    trainer.train()
-    return _finish(trainer, tok, out, "sft", run_dir)
+    columns = ("messages", "images") if cfg.multimodal else ("messages",)
+    trainer = SFTTrainer(model=model, processing_class=processing, args=args, callbacks=callbacks,
+                         train_dataset=Dataset.from_list([{k: r[k] for k in columns} for r in records]))
+    try:
+        trainer.train()
+    except ValueError as e:
+        if "image` token count" in str(e):  # the processor's words for an image cut by truncation
+            raise ValueError(f"a sample with images is longer than max_length ({cfg.max_length} tokens) and an image "
+                             "cannot be cut: raise max_length or lower max_pixels") from None
+        raise
+    return _finish(trainer, processing, out, "sft", run_dir)
+
+
+def _plain(content) -> str:
+    return content if isinstance(content, str) else "".join(p.get("text") or "" for p in content)
 
 
 def _sample(kw: dict, i: int) -> RlSample:
@@ -170,12 +209,14 @@ def train_grpo(run_dir: Path, out: Path, cfg: TrainConfig, init: Path | None = N
     from pipeline.train.data import rl_records
 
     cfg.check_group()
-    records = rl_records(run_dir)
-    model_path = prepare_model(cfg, run_dir, init, lambda: (m["content"] for r in records for m in r["prompt"]))
-    model, tok = load(model_path)
+    records = rl_records(run_dir, cfg.multimodal, cfg.max_pixels)
+    model_path = prepare_model(cfg, run_dir, init, lambda: (_plain(m["content"]) for r in records for m in r["prompt"]))
+    model, tok = load(model_path, cfg.multimodal)
+    if cfg.multimodal and cfg.freeze_vision:
+        freeze_vision_tower(model)
     args = GRPOConfig(**_common(cfg, out), num_generations=cfg.num_generations, num_iterations=cfg.num_iterations,
                       beta=cfg.beta, temperature=cfg.temperature, repetition_penalty=cfg.repetition_penalty,
-                      max_completion_length=cfg.max_completion_length, use_vllm=cfg.use_vllm,
+                      max_completion_length=cfg.max_completion_length, use_vllm=cfg.use_vllm, vllm_mode=cfg.vllm_mode,
                       reward_weights=[1.0, 0.0, 0.0, 0.0], log_completions=False)
     trainer = GRPOTrainer(model=model, processing_class=tok, args=args, train_dataset=Dataset.from_list(records), callbacks=callbacks,
                           reward_funcs=[personavlm_reward, accuracy_term, consistency_term, format_term])
@@ -185,13 +226,14 @@ def train_grpo(run_dir: Path, out: Path, cfg: TrainConfig, init: Path | None = N
 
 def _finish(trainer, tok, out: Path, stage: Stage, run_dir: Path) -> dict:
     final = out / "final"
-    trainer.save_model(str(final))
-    tok.save_pretrained(final)
+    trainer.save_model(str(final))  # every process: under ZeRO-3 the weights are gathered from all of them
     logs = [x for x in trainer.state.log_history if "step" in x]
-    write_jsonl(out / "metrics.jsonl", logs)
-    _plot(logs, out / "metrics.png", stage)
-    if (run_dir / "report").is_dir():  # the run's report shows the curves (see train.cli.refresh_report)
-        shutil.copyfile(out / "metrics.png", run_dir / "report" / f"train_{stage}.png")
+    if trainer.is_world_process_zero():
+        tok.save_pretrained(final)
+        write_jsonl(out / "metrics.jsonl", logs)
+        _plot(logs, out / "metrics.png", stage)
+        if (run_dir / "report").is_dir():  # the run's report shows the curves (see train.cli.refresh_report)
+            shutil.copyfile(out / "metrics.png", run_dir / "report" / f"train_{stage}.png")
     return {"stage": stage, "final": str(final), "steps": trainer.state.global_step, "log": logs}
 
 

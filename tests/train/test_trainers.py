@@ -85,3 +85,44 @@ def test_clear_errors(tmp_path, run_dir, capsys):
     bad.write_text("batch_size: 4\nnum_generations: 6\n")
     assert main(["grpo", "--data", str(run_dir), "--config", str(bad)]) == 2
     assert "must divide the generation batch" in capsys.readouterr().err
+
+
+def test_multimodal_sft_steps_on_samples_with_images(run_dir):
+    """The images of the shards go through the VL model's processor; the vision tower stays fixed."""
+    import torch
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    from pipeline.train.data import sft_records
+    from pipeline.train.trainers import TrainConfig, train_sft
+
+    records = sft_records(run_dir, multimodal=True, max_pixels=64 * 64)
+    with_images = [r for r in records if r["images"]]
+    assert with_images and all(im.size[0] * im.size[1] <= 64 * 64 for r in with_images for im in r["images"])
+    assert all(sum(p["type"] == "image" for m in r["messages"] for p in m["content"]) == len(r["images"]) for r in records)
+
+    out = run_dir / "train" / "sft-vl"
+    cfg = TrainConfig(multimodal=True, max_pixels=64 * 64, max_steps=3, batch_size=2, max_length=4096, sft_tasks=["episodic"])
+    result = train_sft(run_dir, out, cfg)
+    assert result["steps"] == 3 and all(x["loss"] > 0 for x in result["log"] if "loss" in x)
+
+    base = AutoModelForImageTextToText.from_pretrained(run_dir / "train" / "tiny-vl-h64-l2")
+    tuned = AutoModelForImageTextToText.from_pretrained(out / "final")
+    changed = {n for n, p in tuned.state_dict().items() if not torch.equal(p, base.state_dict()[n])}
+    assert changed and not any("vision_tower" in n for n in changed), "only the projector and language model train"
+    assert any("multi_modal_projector" in n for n in changed)
+
+    processor = AutoProcessor.from_pretrained(out / "final")
+    sample = with_images[0]
+    prompt = sample["messages"][:next(i for i, m in enumerate(sample["messages"]) if m["role"] == "assistant")]
+    text = processor.apply_chat_template(prompt, add_generation_prompt=True)
+    enc = processor(text=[text], images=[sample["images"][: text.count("<image>")]], return_tensors="pt")
+    generated = tuned.generate(**enc, max_new_tokens=5, do_sample=False)
+    assert generated.shape[1] > enc["input_ids"].shape[1]
+
+    # GRPO on the rl table's prompts and images, from that checkpoint: groups are generated and rewarded
+    from pipeline.train.trainers import train_grpo
+
+    grpo = train_grpo(run_dir, run_dir / "train" / "grpo-vl", TrainConfig(
+        multimodal=True, max_pixels=64 * 64, max_steps=1, batch_size=6, max_completion_length=8, max_prompt_length=4096),
+        init=out / "final")
+    assert grpo["steps"] == 1 and "rewards/format_term/mean" in grpo["log"][0]
