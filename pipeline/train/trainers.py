@@ -9,6 +9,7 @@ logging step) and `metrics.png`.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 from pathlib import Path
@@ -176,26 +177,34 @@ def _plain(content) -> str:
     return content if isinstance(content, str) else "".join(p.get("text") or "" for p in content)
 
 
-def _sample(kw: dict, i: int) -> RlSample:
-    return RlSample(id=kw["sample_id"][i], persona_id="", split="train", kind=kw["kind"][i], session_id="", prompt=[],
-                    image_ids=[], images=[], choices=[Choice(**c) for c in kw["choices"][i]], reference=kw["reference"][i],
-                    reference_text=kw["reference_text"][i], evidence=[])
+@functools.lru_cache(maxsize=8192)
+def _scored(text: str, sample_id: str, kind: str, choices: tuple, reference: str, reference_text: str):
+    """One completion's reward and its terms, computed once: TRL asks each of the four reward functions."""
+    sample = RlSample(id=sample_id, persona_id="", split="train", kind=kind, session_id="", prompt=[], image_ids=[],
+                      images=[], choices=[Choice(key=k, text=t) for k, t in choices], reference=reference,
+                      reference_text=reference_text, evidence=[])
+    return reward(text, sample)
 
 
 def _text(completion) -> str:
     return completion[-1]["content"] if isinstance(completion, list) else completion
 
 
+def _rewards(completions, kw: dict) -> list:
+    return [_scored(_text(c), kw["sample_id"][i], kw["kind"][i], tuple((x["key"], x["text"]) for x in kw["choices"][i]),
+                    kw["reference"][i], kw["reference_text"][i]) for i, c in enumerate(completions)]
+
+
 def personavlm_reward(prompts, completions, **kw) -> list[float]:
-    return [reward(_text(c), _sample(kw, i)).total for i, c in enumerate(completions)]
+    return [r.total for r in _rewards(completions, kw)]
 
 
 def accuracy_term(prompts, completions, **kw) -> list[float]:
-    return [reward(_text(c), _sample(kw, i)).acc for i, c in enumerate(completions)]
+    return [r.acc for r in _rewards(completions, kw)]
 
 
 def consistency_term(prompts, completions, **kw) -> list[float]:
-    return [reward(_text(c), _sample(kw, i)).cons for i, c in enumerate(completions)]
+    return [r.cons for r in _rewards(completions, kw)]
 
 
 def format_term(prompts, completions, **kw) -> list[float]:
