@@ -50,7 +50,7 @@ def served_llm(cfg: RunConfig) -> Iterator[str]:
 
     app = load_builder(cfg.llm_serve_builder)(serving_args(cfg))
     # A proxy on every node: each generation task reaches Serve on 127.0.0.1 without crossing the network.
-    serve.start(http_options={"host": "0.0.0.0", "port": cfg.llm_serve_port, "location": "EveryNode"})
+    serve.start(proxy_location="EveryNode", http_options={"host": "0.0.0.0", "port": cfg.llm_serve_port})
     serve.run(app, name=APP_NAME, route_prefix="/")  # returns once every replica is up (the model loaded)
     try:
         yield f"http://127.0.0.1:{cfg.llm_serve_port}/v1"

@@ -17,9 +17,9 @@ import pytest
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[1]
-ARGS = ["--personas", "6", "--bench-personas", "2", "--months", "1", "--no-progress", "--workers", "2"]
-RUN = "p6-b2-m1-s0"
-PERSONAS = 8
+ARGS = ["--personas", "4", "--bench-personas", "1", "--months", "1", "--no-progress", "--workers", "2"]
+RUN = "p4-b1-m1-s0"
+PERSONAS = 5
 
 
 def _start(out: Path) -> subprocess.Popen:
