@@ -130,8 +130,9 @@ def test_a_killed_worker_is_retried(tmp_path, reference):
 
 
 def test_a_full_disk_stops_with_a_clear_error_and_keeps_the_finished_run(tmp_path, reference_run):
-    """Rerunning a finished run rewrites its shards; with files limited to 256 KB (the driver's writes fail as
-    on a full disk) the run stops with a clear message and the previous shards, manifest and card are intact."""
+    """Rerunning a finished run rewrites its shards; with the driver's files capped at half the largest shard
+    (its writes fail as on a full disk) the run stops with a clear message and the previous shards, manifest
+    and card are intact."""
     import resource
 
     from ray.cluster_utils import Cluster
@@ -141,8 +142,10 @@ def test_a_full_disk_stops_with_a_clear_error_and_keeps_the_finished_run(tmp_pat
     before = {p.relative_to(run).as_posix(): p.read_bytes() for p in run.rglob("*")
               if p.is_file() and p.parts[len(run.parts)] in ("data", "README.md", "manifest.json")}
 
+    limit = max(p.stat().st_size for p in (run / "data").rglob("*.parquet")) // 2  # the largest shard cannot be written
+
     def limit_file_size() -> None:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (256 * 1024, 256 * 1024))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 2})  # Ray itself is not limited
     try:

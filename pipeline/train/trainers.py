@@ -100,8 +100,8 @@ def load(model_path: str, multimodal: bool = False):
             return AutoModelForImageTextToText.from_pretrained(model_path), AutoProcessor.from_pretrained(model_path)
         return AutoModelForCausalLM.from_pretrained(model_path), AutoTokenizer.from_pretrained(model_path)
     except Exception as e:  # noqa: BLE001 - transformers raises many kinds; all mean "cannot load this model"
-        need = "a vision-language model (multimodal: true)" if multimodal else "a causal language model"
-        raise ValueError(f"cannot load {need} from {model_path} ({type(e).__name__}: {e}); give a local folder with "
+        kind = "vision-language model (multimodal: true)" if multimodal else "causal language model"
+        raise ValueError(f"cannot load a model from {model_path} as a {kind} ({type(e).__name__}: {e}); give a local folder with "
                          "config.json, weights and tokenizer files, or a Hub id reachable from this machine") from None
 
 
