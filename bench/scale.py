@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -94,7 +95,7 @@ def main() -> None:
             rows.append(run_scale(scale, tuple(args.base), args.months, Path(tmp)))
             print(json.dumps(rows[-1]), flush=True)
             for leftover in Path(tmp).iterdir():  # keep the disk small: each run is measured, then deleted
-                subprocess.run(["rm", "-rf", str(leftover)], check=False)
+                shutil.rmtree(leftover, ignore_errors=True)
     base = rows[0]
     print(f"\n{'scale':>5} {'personas':>8} {'total s':>8} {'x time':>7} " + " ".join(f"{s + ' s':>12}" for s in STAGES))
     for r in rows:
@@ -106,6 +107,7 @@ def main() -> None:
         print(f"{'scale':>5} " + " ".join(f"{s:>10}" for s in STAGES))
         for r in rows:
             print(f"{r['scale']:>4}x " + " ".join(f"{r[key][s]:>10.2f}" if s in r[key] else f"{'-':>10}" for s in STAGES))
+
 
 if __name__ == "__main__":
     main()

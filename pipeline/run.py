@@ -254,7 +254,7 @@ def run(cfg: RunConfig, progress: bool = True) -> dict:
     _say(progress, f"{run_dir}: {len(personas)} personas ({cfg.personas} train + {cfg.bench_personas} bench); "
                    f"{len(personas) - len(todo)} already done, generating {len(todo)}")
 
-    t = _stage(run_dir, "generate")
+    t = _enter_stage(run_dir, "generate")
     init_ray()
     if todo and cfg.llm_serve_model:
         from pipeline.serve import served_llm
@@ -266,7 +266,7 @@ def run(cfg: RunConfig, progress: bool = True) -> dict:
         summaries = generate_parts(cfg, run_dir, todo, progress) if todo else []
     wall["generate"] = time.perf_counter() - t
 
-    t = _stage(run_dir, "dedup")
+    t = _enter_stage(run_dir, "dedup")
     dedup = run_dedup(run_dir, [p.id for p in personas], cfg.dedup_threshold)
     dedup.counts["bios"] = bio_stats
     kept = [p.id for p in personas if p.id not in set(dedup.drop_personas)]
@@ -274,17 +274,17 @@ def run(cfg: RunConfig, progress: bool = True) -> dict:
     _say(progress, "dedup: " + ", ".join(f"{k} {v.get('removed', v.get('regenerated', 0))}/{v['seen']} removed"
                                          for k, v in dedup.counts.items()))
 
-    t = _stage(run_dir, "mme_audit")
+    t = _enter_stage(run_dir, "mme_audit")
     mme, mme_drops = audit_run(run_dir, [pid for pid in kept if pid.startswith("bench-")], cfg.seed)
     wall["mme_audit"] = time.perf_counter() - t
     _say(progress, f"persona_mme: {mme['questions']} questions; {mme['balanced_away']} dropped to balance answers"
                    + (f"; NOT SHIPPED (bias checks failed): {', '.join(mme['failing_tasks'])}" if mme["failing_tasks"] else ""))
 
-    t = _stage(run_dir, "shards")
+    t = _enter_stage(run_dir, "shards")
     shards = write_shards(run_dir, kept, cfg.shard_size_mb, progress, {**dedup.drop_ids, "persona_mme": mme_drops})
     wall["shards"] = time.perf_counter() - t
 
-    t = _stage(run_dir, "report")
+    t = _enter_stage(run_dir, "report")
     stats = build_report(run_dir, extra={
         "dedup": dedup.counts, "totals": part_totals(run_dir, kept), "persona_mme_audit": mme})
     wall["report"] = time.perf_counter() - t
@@ -294,7 +294,7 @@ def run(cfg: RunConfig, progress: bool = True) -> dict:
     write_text(card, build_card(run_dir, manifest, cfg.card_license))
     manifest["card_sha256"] = sha256_file(card)
     write_json(run_dir / "manifest.json", manifest)
-    _stage(run_dir, "done")
+    _enter_stage(run_dir, "done")
     _say(progress, f"done: {sum(s['rows'] for s in shards if s['table'] == 'sessions')} sessions, "
                    f"{stats['turns']} turns, {stats['images']} images in {sum(wall.values()):.0f}s -> {run_dir}")
     return manifest
@@ -340,8 +340,8 @@ def _version(dist: str) -> str | None:
         return None
 
 
-def _stage(run_dir: Path, name: str) -> float:
-    """Record the stage the run is in (`<run>/status.json`, for a person or a script watching a long run)."""
+def _enter_stage(run_dir: Path, name: str) -> float:
+    """Record the stage the run enters (`<run>/status.json`, for a person or a script watching a long run); returns its start time."""
     write_json(run_dir / "status.json", {"stage": name, "since": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                                          "pid": os.getpid()})
     return time.perf_counter()

@@ -2,14 +2,19 @@
 
 The text path flattens each message's content parts to a string, an image part becoming PersonaVLM's
 `<image>` marker, so a text-only model trains on the same samples. The multimodal path keeps the parts
-and decodes the sample's images (in the order of its image parts), downscaled to at most `max_pixels`.
+and the sample's images (in the order of its image parts) as the shards encode them; `to_dataset`
+decodes them, downscaled to at most `max_pixels`, only when a row is read: the default run's `sft`
+table alone holds ~79k images, which decoded at once do not fit in memory.
 """
 
 from __future__ import annotations
 
+import functools
+import io
 from pathlib import Path
 
 import pyarrow.dataset as pads
+from PIL import Image
 
 
 class TrainDataError(ValueError):
@@ -34,13 +39,9 @@ def parts(messages: list[dict]) -> list[dict]:
                                             for p in m["content"]]} for m in messages]
 
 
-def decode_image(image: dict, max_pixels: int | None):
-    """A shard's image cell as an RGB picture no larger than `max_pixels` (aspect ratio kept)."""
-    import io
-
-    from PIL import Image
-
-    picture = Image.open(io.BytesIO(image["bytes"])).convert("RGB")
+def decode_image(data: bytes, max_pixels: int | None) -> Image.Image:
+    """An encoded image as an RGB picture no larger than `max_pixels` (aspect ratio kept)."""
+    picture = Image.open(io.BytesIO(data)).convert("RGB")
     w, h = picture.size
     if max_pixels and w * h > max_pixels:
         scale = (max_pixels / (w * h)) ** 0.5
@@ -48,16 +49,35 @@ def decode_image(image: dict, max_pixels: int | None):
     return picture
 
 
-def sft_records(run_dir: Path, multimodal: bool = False, max_pixels: int | None = None) -> list[dict]:
+def _decoded(rows: dict, max_pixels: int | None) -> dict:
+    rows["images"] = [[decode_image(data, max_pixels) for data in images] for images in rows["images"]]
+    return rows
+
+
+def to_dataset(records: list[dict], max_pixels: int | None = None):
+    """The records as a `datasets.Dataset`; encoded images become pictures as each row is read."""
+    from datasets import Dataset
+
+    dataset = Dataset.from_list(records)
+    if "images" in dataset.column_names:
+        dataset = dataset.with_transform(functools.partial(_decoded, max_pixels=max_pixels))
+    return dataset
+
+
+def sft_records(run_dir: Path, multimodal: bool = False) -> list[dict]:
     if not multimodal:
         return [{"messages": flatten(r["messages"]), "task": r["task"]} for r in _read(run_dir, "sft", ["messages", "task"])]
-    return [{"messages": parts(r["messages"]), "images": [decode_image(im, max_pixels) for im in r["images"]], "task": r["task"]}
+    return [{"messages": parts(r["messages"]), "images": [im["bytes"] for im in r["images"]], "task": r["task"]}
             for r in _read(run_dir, "sft", ["messages", "images", "task"])]
 
 
-def rl_records(run_dir: Path, multimodal: bool = False, max_pixels: int | None = None) -> list[dict]:
+def rl_records(run_dir: Path, multimodal: bool = False) -> list[dict]:
     columns = ["id", "kind", "prompt", "choices", "reference", "reference_text"] + (["images"] if multimodal else [])
-    return [{"prompt": parts(r["prompt"]) if multimodal else flatten(r["prompt"]), "sample_id": r["id"], "kind": r["kind"],
-             "choices": r["choices"], "reference": r["reference"], "reference_text": r["reference_text"],
-             **({"images": [decode_image(im, max_pixels) for im in r["images"]]} if multimodal else {})}
-            for r in _read(run_dir, "rl", columns)]
+    records = []
+    for r in _read(run_dir, "rl", columns):
+        record = {"prompt": parts(r["prompt"]) if multimodal else flatten(r["prompt"]), "sample_id": r["id"], "kind": r["kind"],
+                  "choices": r["choices"], "reference": r["reference"], "reference_text": r["reference_text"]}
+        if multimodal:
+            record["images"] = [im["bytes"] for im in r["images"]]
+        records.append(record)
+    return records

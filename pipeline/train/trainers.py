@@ -147,12 +147,11 @@ def _common(cfg: TrainConfig, out: Path) -> dict:
 
 
 def train_sft(run_dir: Path, out: Path, cfg: TrainConfig, init: Path | None = None, callbacks: list | None = None) -> dict:
-    from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
 
-    from pipeline.train.data import sft_records
+    from pipeline.train.data import sft_records, to_dataset
 
-    records = [r for r in sft_records(run_dir, cfg.multimodal, cfg.max_pixels) if cfg.sft_tasks is None or r["task"] in cfg.sft_tasks]
+    records = [r for r in sft_records(run_dir, cfg.multimodal) if cfg.sft_tasks is None or r["task"] in cfg.sft_tasks]
     if not records:
         raise ValueError(f"no SFT samples of the tasks {cfg.sft_tasks} in {run_dir}")
     model_path = prepare_model(cfg, run_dir, init, lambda: (_plain(m["content"]) for r in records for m in r["messages"]))
@@ -162,7 +161,7 @@ def train_sft(run_dir: Path, out: Path, cfg: TrainConfig, init: Path | None = No
     args = SFTConfig(**_common(cfg, out), assistant_only_loss=True, max_length=cfg.max_length)
     columns = ("messages", "images") if cfg.multimodal else ("messages",)
     trainer = SFTTrainer(model=model, processing_class=processing, args=args, callbacks=callbacks,
-                         train_dataset=Dataset.from_list([{k: r[k] for k in columns} for r in records]))
+                         train_dataset=to_dataset([{k: r[k] for k in columns} for r in records], cfg.max_pixels))
     try:
         trainer.train()
     except ValueError as e:
@@ -179,7 +178,7 @@ def _plain(content) -> str:
 
 @functools.lru_cache(maxsize=8192)
 def _scored(text: str, sample_id: str, kind: str, choices: tuple, reference: str, reference_text: str):
-    """One completion's reward and its terms, computed once: TRL asks each of the four reward functions."""
+    """One completion's reward and its terms, computed once: three of TRL's four reward functions ask for it."""
     sample = RlSample(id=sample_id, persona_id="", split="train", kind=kind, session_id="", prompt=[], image_ids=[],
                       images=[], choices=[Choice(key=k, text=t) for k, t in choices], reference=reference,
                       reference_text=reference_text, evidence=[])
@@ -212,13 +211,12 @@ def format_term(prompts, completions, **kw) -> list[float]:
 
 
 def train_grpo(run_dir: Path, out: Path, cfg: TrainConfig, init: Path | None = None, callbacks: list | None = None) -> dict:
-    from datasets import Dataset
     from trl import GRPOConfig, GRPOTrainer
 
-    from pipeline.train.data import rl_records
+    from pipeline.train.data import rl_records, to_dataset
 
     cfg.check_group()
-    records = rl_records(run_dir, cfg.multimodal, cfg.max_pixels)
+    records = rl_records(run_dir, cfg.multimodal)
     model_path = prepare_model(cfg, run_dir, init, lambda: (_plain(m["content"]) for r in records for m in r["prompt"]))
     model, tok = load(model_path, cfg.multimodal)
     if cfg.multimodal and cfg.freeze_vision:
@@ -227,8 +225,8 @@ def train_grpo(run_dir: Path, out: Path, cfg: TrainConfig, init: Path | None = N
                       beta=cfg.beta, temperature=cfg.temperature, repetition_penalty=cfg.repetition_penalty,
                       max_completion_length=cfg.max_completion_length, use_vllm=cfg.use_vllm, vllm_mode=cfg.vllm_mode,
                       reward_weights=[1.0, 0.0, 0.0, 0.0], log_completions=False)
-    trainer = GRPOTrainer(model=model, processing_class=tok, args=args, train_dataset=Dataset.from_list(records), callbacks=callbacks,
-                          reward_funcs=[personavlm_reward, accuracy_term, consistency_term, format_term])
+    trainer = GRPOTrainer(model=model, processing_class=tok, args=args, train_dataset=to_dataset(records, cfg.max_pixels),
+                          callbacks=callbacks, reward_funcs=[personavlm_reward, accuracy_term, consistency_term, format_term])
     trainer.train()
     return _finish(trainer, tok, out, "grpo", run_dir)
 

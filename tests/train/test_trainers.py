@@ -90,15 +90,19 @@ def test_clear_errors(tmp_path, run_dir, capsys):
 def test_multimodal_sft_steps_on_samples_with_images(run_dir):
     """The images of the shards go through the VL model's processor; the vision tower stays fixed."""
     import torch
+    from PIL import Image
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
-    from pipeline.train.data import sft_records
+    from pipeline.train.data import sft_records, to_dataset
     from pipeline.train.trainers import TrainConfig, train_sft
 
-    records = sft_records(run_dir, multimodal=True, max_pixels=64 * 64)
-    with_images = [r for r in records if r["images"]]
-    assert with_images and all(im.size[0] * im.size[1] <= 64 * 64 for r in with_images for im in r["images"])
+    records = sft_records(run_dir, multimodal=True)
     assert all(sum(p["type"] == "image" for m in r["messages"] for p in m["content"]) == len(r["images"]) for r in records)
+    assert all(isinstance(im, bytes) for r in records for im in r["images"]), "images stay encoded until a row is read"
+    rows = to_dataset([r for r in records if r["images"]][:20], max_pixels=64 * 64)
+    with_images = [rows[i] for i in range(len(rows))]
+    assert with_images and all(isinstance(im, Image.Image) and im.size[0] * im.size[1] <= 64 * 64
+                               for r in with_images for im in r["images"])
 
     out = run_dir / "train" / "sft-vl"
     cfg = TrainConfig(multimodal=True, max_pixels=64 * 64, max_steps=3, batch_size=2, max_length=4096, sft_tasks=["episodic"])
