@@ -17,7 +17,8 @@ DEFAULT_LEXICONS = REPO_ROOT / "personas"
 # Fields that only say where and how fast to run; they never change a byte of content.
 _NON_CONTENT = frozenset({"out", "run_name", "workers", "shard_size_mb", "card_license", "llm_base_url",
                           "llm_concurrency", "llm_cache_dir", "offline_replay", "llm_timeout_s", "image_gpus",
-                          "llm_serve_accelerator", "llm_serve_replicas", "llm_serve_port", "llm_serve_builder"})
+                          "llm_serve_accelerator", "llm_serve_replicas", "llm_serve_port", "llm_serve_builder",
+                          "llm_max_tokens", "llm_retry_budget_s", "llm_price_prompt", "llm_price_completion"})
 
 
 class ConfigError(ValueError):
@@ -40,7 +41,16 @@ class RunConfig(BaseModel):
     llm_temperature: float = Field(0.8, ge=0, le=2, description="sampling temperature (openai backend)")
     llm_concurrency: int = Field(64, ge=1, description="requests in flight per worker (openai backend)")
     llm_timeout_s: float = Field(60.0, gt=0, description="seconds before a request counts as timed out (then retried)")
-    llm_repairs: int = Field(2, ge=0, description="repair requests before a session is quarantined (openai backend)")
+    llm_repairs: int = Field(2, ge=0, description="repair requests for the turns that fail the check, before they ship "
+                                                  "as the scripted draft (openai backend)")
+    llm_max_tokens: int | None = Field(None, ge=16, description="completion tokens per request (default: sized from the "
+                                                                "draft and the model's context; doubled on a length stop)")
+    llm_retry_budget_s: float = Field(600.0, gt=0, description="seconds a request keeps retrying through 429s, 5xx and "
+                                                               "outages before its persona is left for a rerun")
+    llm_max_fallback_share: float = Field(0.2, ge=0, le=1, description="share of a persona's turns that may ship as the "
+                                                                       "scripted draft before the persona is quarantined")
+    llm_price_prompt: float = Field(0.0, ge=0, description="price per million prompt tokens, for --plan's cost")
+    llm_price_completion: float = Field(0.0, ge=0, description="price per million completion tokens, for --plan's cost")
     llm_cache_dir: Path | None = Field(None, description="request cache (default: <run dir>/llm_cache)")
     offline_replay: bool = Field(False, description="answer every LLM request from the cache; fail on a miss")
     llm_serve_model: str | None = Field(

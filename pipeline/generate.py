@@ -1,12 +1,16 @@
 """One persona, start to finish: world -> plan -> verbalized sessions (checked) -> images -> labels.
 
-This is the unit of parallel work. `generate_persona` uses the embedded scripted text backend;
-`agenerate_persona` the LLM backend (async, so one worker keeps many personas in flight). Both are
-plain functions; Ray only maps them over personas.
+This is the unit of parallel work, the same for every text backend: the scripted draft of each
+session, the backend's rewrite, the check of every turn, repair requests for the turns that fail,
+and the draft for a turn that never comes right (so the labels, derived from the world, stay exact
+for the text that ships). A persona is quarantined only when too much of it fell back to drafts or
+it raised; when the endpoint itself failed it raises `EndpointUnavailable` and writes nothing, so
+a rerun tries it again. Plain async functions; Ray only maps them over personas.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import time
 from contextlib import contextmanager
@@ -14,11 +18,13 @@ from contextlib import contextmanager
 from pipeline.config import RunConfig
 from pipeline.images.procedural import render_scene
 from pipeline.labels.build import build_labels
+from pipeline.llm import EndpointUnavailable, OfflineCacheMiss
 from pipeline.mme.build import build_questions
 from pipeline.mme.context import TokenCounter
 from pipeline.personas.lexicon import load_lexicon
-from pipeline.records import Event, Image, Persona, PersonaPart, Quarantine, Session
-from pipeline.verbalize.check import VerificationError, check_session
+from pipeline.records import TEXT_SOURCES, Event, Fact, Image, Persona, PersonaPart, Quarantine, Session
+from pipeline.verbalize.backend import ScriptedBackend, TextBackend
+from pipeline.verbalize.check import VerificationError, check_session, check_turns
 from pipeline.verbalize.scripted import ScriptedVerbalizer
 from pipeline.world.plan import plan_sessions
 from pipeline.world.simulate import World, simulate_world
@@ -38,6 +44,58 @@ def _world(persona: Persona, cfg: RunConfig, timings: dict[str, float]):
         world = simulate_world(persona, cfg, load_lexicon(cfg.lexicon_dir))
         events, plans = plan_sessions(world, cfg)
     return world, events, plans, {e.id: e for e in events}, {f.id: f for e in events for f in e.facts}
+
+
+def _apply(draft: Session, texts: dict[int, str], sources: dict[int, str]) -> Session:
+    turns = [t.model_copy(update={"text": texts.get(t.index, t.text), "source": sources[t.index]}) for t in draft.turns]
+    return draft.model_copy(update={"turns": turns})
+
+
+async def write_session(backend: TextBackend, world: World, draft: Session, events: dict[str, Event],
+                        facts: dict[str, Fact], known_before: set[str], stats: dict[str, float]) -> Session:
+    """The backend's text for one session, every turn checked: failing turns are asked again with their
+    problems (`backend.repairs` rounds), and a turn still wrong ships as its draft, marked as such."""
+    texts = await backend.rewrite(world, draft, events, facts, stats)
+    sources = {t.index: backend.source if t.index in texts else "scripted-fallback" for t in draft.turns}
+    missing = {t.index: [f"turn {t.index}: no usable text in the reply"] for t in draft.turns if t.index not in texts}
+    session = _apply(draft, texts, sources)
+    problems, _ = check_turns(session, events, facts, known_before, draft, backend.vocabulary)
+    problems = {**missing, **problems}
+    for round_ in range(backend.repairs):
+        if not problems:
+            break
+        fixed = await backend.repair(world, draft, session, problems, events, facts, round_, stats)
+        fixed = {i: text for i, text in fixed.items() if i in problems}
+        texts.update(fixed)
+        sources.update({i: "llm-repaired" for i in fixed})
+        session = _apply(draft, texts, sources)
+        again, _ = check_turns(session, events, facts, known_before, draft, backend.vocabulary)
+        problems = {i: p for i, p in {**problems, **again}.items() if i in again or i not in fixed}
+    for i in problems:  # the draft carries the plan by construction
+        texts.pop(i, None)
+        sources[i] = "scripted-fallback"
+    kind = ("fallback" if problems else "repaired" if any(s == "llm-repaired" for s in sources.values()) else "first_try")
+    stats[f"sessions_{kind}"] = stats.get(f"sessions_{kind}", 0) + 1
+    return _apply(draft, texts, sources)
+
+
+async def verbalize(backend: TextBackend, world: World, plans, events: dict[str, Event], facts: dict[str, Fact],
+                    seed: int, stats: dict[str, float]) -> list[Session]:
+    """Every session of a persona in order (each one's memory depends on the earlier ones), checked."""
+    drafts = ScriptedVerbalizer(seed)
+    sessions, known = [], set()
+    for plan in plans:
+        draft = drafts.session(world, events, facts, plan)
+        planned = backend.plan(world, draft, events, facts)
+        for k in ("requests", "prompt_tokens", "completion_tokens") if planned.requests else ():
+            stats[f"llm_planned_{k}"] = stats.get(f"llm_planned_{k}", 0) + getattr(planned, k)
+        session = await write_session(backend, world, draft, events, facts, known, stats)
+        problems = check_session(session, events, facts, known)
+        if problems:
+            raise VerificationError(f"{len(problems)} problem(s) in {session.id}:\n" + "\n".join(problems[:10]))
+        known.update(session.planned_fact_ids)
+        sessions.append(session)
+    return sessions
 
 
 def _finish(persona: Persona, cfg: RunConfig, events: list[Event], sessions: list[Session],
@@ -76,45 +134,40 @@ def _counter(tokenizer: str | None, image_size: int) -> TokenCounter:
     return TokenCounter(tokenizer, image_size)
 
 
-def generate_persona(persona: Persona, cfg: RunConfig, timings: dict[str, float] | None = None) -> PersonaPart:
+def _quarantined(persona: Persona, session_id: str, reason: str, stats: dict[str, float]) -> PersonaPart:
+    return PersonaPart(persona=persona, events=[], sessions=[], images=[], stats={**stats, "quarantined": 1},
+                       quarantine=[Quarantine(persona_id=persona.id, split=persona.split, session_id=session_id,
+                                              reason=reason, attempts=1)])
+
+
+async def agenerate_persona(persona: Persona, cfg: RunConfig, backend: TextBackend,
+                            timings: dict[str, float] | None = None) -> PersonaPart:
+    """One persona's part. Raises EndpointUnavailable when the endpoint failed (write nothing, retry later);
+    any other failure of the persona becomes its quarantine row, never a failed run."""
     timings = {} if timings is None else timings
+    stats: dict[str, float] = {}
     world, events, plans, by_id, facts = _world(persona, cfg, timings)
-    with _timed(timings, "verbalize"):
-        verbalizer = ScriptedVerbalizer(cfg.seed)
-        sessions, known = [], set()
-        for plan in plans:
-            session = verbalizer.session(world, by_id, facts, plan)
-            problems = check_session(session, by_id, facts, known)
-            if problems:
-                raise VerificationError(f"{len(problems)} problem(s) in {session.id}:\n" + "\n".join(problems[:10]))
-            known.update(session.planned_fact_ids)
-            sessions.append(session)
-    return _finish(persona, cfg, events, sessions, timings)
-
-
-async def agenerate_persona(persona: Persona, cfg: RunConfig, verbalizer, timings: dict[str, float] | None = None
-                            ) -> PersonaPart:
-    """The same with an async verbalizer (`LLMVerbalizer`); a session it cannot get right quarantines the persona."""
-    from pipeline.llm import LLMStats
-    from pipeline.verbalize.openai_backend import Quarantined
-
-    stats = LLMStats()
-    timings = {} if timings is None else timings
-    world: World
-    world, events, plans, by_id, facts = _world(persona, cfg, timings)
-    sessions, known = [], set()
-    t0 = time.perf_counter()
     try:
-        for plan in plans:
-            session = await verbalizer.session(world, by_id, facts, plan, known, stats)
-            known.update(session.planned_fact_ids)
-            sessions.append(session)
-    except Quarantined as q:
-        return PersonaPart(persona=persona, events=[], sessions=[], images=[], stats={"quarantined": 1, **stats.as_dict()},
-                           quarantine=[Quarantine(persona_id=persona.id, split=persona.split, session_id=q.session_id,
-                                                  reason=q.reason, attempts=q.attempts)])
-    finally:
-        timings["verbalize"] = timings.get("verbalize", 0.0) + time.perf_counter() - t0
+        with _timed(timings, "verbalize"):
+            sessions = await verbalize(backend, world, plans, by_id, facts, cfg.seed, stats)
+    except (EndpointUnavailable, OfflineCacheMiss, OSError, VerificationError):
+        raise  # the endpoint or the disk failed, or a checker bug: not this persona's fault
+    except Exception as e:  # noqa: BLE001 - one persona's failure must never end the run
+        return _quarantined(persona, f"{persona.id}/s?", f"{type(e).__name__}: {e}"[:500], stats)
+    turns = [t for s in sessions for t in s.turns]
+    for source in TEXT_SOURCES:
+        if n := sum(t.source == source for t in turns):
+            stats[f"text_{source.replace('-', '_')}"] = n
+    fallback = stats.get("text_scripted_fallback", 0) / max(1, len(turns))
+    if backend.name != "scripted" and fallback > cfg.llm_max_fallback_share:
+        worst = max(sessions, key=lambda s: sum(t.source == "scripted-fallback" for t in s.turns))
+        return _quarantined(persona, worst.id, f"{fallback:.0%} of its turns fell back to the scripted draft "
+                                               f"(limit {cfg.llm_max_fallback_share:.0%}, llm_max_fallback_share)", stats)
     part = _finish(persona, cfg, events, sessions, timings)
-    part.stats.update(stats.as_dict())
+    part.stats.update(stats)
     return part
+
+
+def generate_persona(persona: Persona, cfg: RunConfig, timings: dict[str, float] | None = None) -> PersonaPart:
+    """The same with the embedded scripted backend, from synchronous code."""
+    return asyncio.run(agenerate_persona(persona, cfg, ScriptedBackend(), timings))

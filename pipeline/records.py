@@ -165,6 +165,10 @@ class Event(Record):
     trait_effect: list[TraitDelta] = Field(default_factory=list, description="how a strong event moves the true personality")
 
 
+TextSource = Literal["scripted", "llm", "llm-repaired", "scripted-fallback"]
+TEXT_SOURCES: tuple[str, ...] = TextSource.__args__
+
+
 class TimeRef(Record):
     """A relative date phrase in a turn and the event it points at (auditable against the clock)."""
 
@@ -180,6 +184,8 @@ class Turn(Record):
     image_ids: list[str]
     fact_ids: list[str] = Field(description="user: facts this turn conveys; assistant: earlier facts it recalls")
     time_refs: list[TimeRef]
+    source: TextSource = Field("scripted", description="who wrote the text: the scripted backend, the LLM (first try or "
+                                                       "after a repair request), or the scripted draft after the LLM failed")
 
 
 class Session(Record):

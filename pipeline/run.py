@@ -60,6 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
     opt("--llm-concurrency", "llm_concurrency", int, "N")
     opt("--llm-repairs", "llm_repairs", int, "N")
     opt("--llm-timeout-s", "llm_timeout_s", float, "S")
+    opt("--llm-max-tokens", "llm_max_tokens", int, "N")
+    opt("--llm-retry-budget-s", "llm_retry_budget_s", float, "S")
+    opt("--llm-max-fallback-share", "llm_max_fallback_share", float, "F")
+    opt("--llm-price-prompt", "llm_price_prompt", float, "USD")
+    opt("--llm-price-completion", "llm_price_completion", float, "USD")
     opt("--llm-cache-dir", "llm_cache_dir", Path, "DIR")
     opt("--llm-serve-model", "llm_serve_model", str, "MODEL")
     opt("--llm-serve-accelerator", "llm_serve_accelerator", str, "TYPE")
@@ -91,13 +96,15 @@ def build_parser() -> argparse.ArgumentParser:
                     "(token from $HF_TOKEN); see `python -m pipeline publish --help` for more options")
     ap.add_argument("--train", action="store_true", help="train SFT then GRPO on the finished run with the tiny embedded "
                     "model (needs the train extra); see `python -m pipeline train --help` for real models")
+    ap.add_argument("--plan", action="store_true", help="print the LLM requests, tokens and cost this run will take "
+                    "(from the world plan alone; nothing is sent or written) and exit")
     ap.add_argument("--no-progress", action="store_true", help="hide progress bars")
     return ap
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
     overrides = {k: v for k, v in vars(args).items()
-                 if k not in ("config", "no_progress", "publish", "llm_api_key", "train") and v is not None}
+                 if k not in ("config", "no_progress", "publish", "llm_api_key", "train", "plan") and v is not None}
     if "turns_per_session" in overrides:
         overrides["turns_per_session"] = tuple(overrides["turns_per_session"])
     return load_config(args.config, overrides)
@@ -147,48 +154,48 @@ def _write_summary(part, run_dir: str, fingerprint: str, timings: dict[str, floa
     t0 = time.perf_counter()
     rows = write_part(Path(run_dir), part, fingerprint)
     timings["write"] = time.perf_counter() - t0
-    return {"persona_id": part.persona.id, "node_id": ray.get_runtime_context().get_node_id(),
+    return {"persona_id": part.persona.id, "node_id": ray.get_runtime_context().get_node_id(), "pending": "",
             "turns": sum(len(s.turns) for s in part.sessions), "sessions": rows["sessions"], "images": rows["images"],
             **{f"s_{k}": timings.get(k, 0.0) for k in (*STAGES, "write")}}
 
 
-def _generate_row(row: dict, cfg_json: str, run_dir: str, fingerprint: str) -> dict:
-    """Ray task body (scripted text): one persona -> one part on disk -> a summary row."""
-    from pipeline.generate import generate_persona
-    from pipeline.records import Persona
+def _pending(persona_id: str, reason: str) -> dict:
+    """The row of a persona that wrote nothing because the endpoint failed: a rerun generates it."""
+    import ray
 
-    timings: dict[str, float] = {}
-    part = generate_persona(Persona.model_validate_json(row["persona"]), RunConfig.model_validate_json(cfg_json), timings)
-    return _write_summary(part, run_dir, fingerprint, timings)
+    from pipeline.generate import STAGES
+
+    return {"persona_id": persona_id, "node_id": ray.get_runtime_context().get_node_id(), "pending": reason,
+            "turns": 0, "sessions": 0, "images": 0, **{f"s_{k}": 0.0 for k in (*STAGES, "write")}}
 
 
-def _generate_batch(batch: dict, cfg_json: str, run_dir: str, fingerprint: str, base_url: str | None) -> dict:
-    """Ray task body (LLM text): a batch of personas in flight at once on one event loop."""
+def _generate_batch(batch: dict, cfg_json: str, run_dir: str, fingerprint: str, base_url: str | None,
+                    context_tokens: int | None) -> dict:
+    """Ray task body, the same for every text backend: a batch of personas in flight on one event loop."""
     import asyncio
-    import os
 
     from pipeline.generate import agenerate_persona
-    from pipeline.llm import LLM
+    from pipeline.llm import EndpointUnavailable, OfflineCacheMiss
     from pipeline.records import Persona
-    from pipeline.verbalize.openai_backend import LLMVerbalizer
+    from pipeline.verbalize.backend import make_backend
 
     cfg = RunConfig.model_validate_json(cfg_json)
-    llm = LLM(model=cfg.llm_model, base_url=base_url,
-              api_key=os.environ.get("OPENAI_API_KEY"), cache_dir=cfg.llm_cache_dir or Path(run_dir) / "llm_cache",
-              concurrency=cfg.llm_concurrency, temperature=cfg.llm_temperature, timeout_s=cfg.llm_timeout_s,
-              offline=cfg.offline_replay)
-    verbalizer = LLMVerbalizer(llm, cfg.seed, cfg.llm_repairs)
 
-    async def one(persona_json: str) -> dict:
+    async def one(backend, persona_json: str) -> dict:
+        persona = Persona.model_validate_json(persona_json)
         timings: dict[str, float] = {}
-        part = await agenerate_persona(Persona.model_validate_json(persona_json), cfg, verbalizer, timings)
+        try:
+            part = await agenerate_persona(persona, cfg, backend, timings)
+        except (EndpointUnavailable, OfflineCacheMiss) as e:
+            return _pending(persona.id, str(e))
         return _write_summary(part, run_dir, fingerprint, timings)
 
     async def all_of_them() -> list[dict]:
+        backend = make_backend(cfg, Path(run_dir), base_url, context_tokens)
         try:
-            return await asyncio.gather(*(one(j) for j in batch["persona"]))
+            return await asyncio.gather(*(one(backend, j) for j in batch["persona"]))
         finally:
-            await llm.aclose()
+            await backend.aclose()
 
     rows = asyncio.run(all_of_them())
     return {k: [r[k] for r in rows] for k in rows[0]}
@@ -202,26 +209,40 @@ def init_ray() -> None:
         ray.init(logging_level="ERROR", log_to_driver=False, include_dashboard=False, configure_logging=True)
 
 
-def generate_parts(cfg: RunConfig, run_dir: Path, todo: list, progress: bool, base_url: str | None = None) -> list[dict]:
+def generate_parts(cfg: RunConfig, run_dir: Path, todo: list, progress: bool, base_url: str | None = None,
+                   context_tokens: int | None = None) -> list[dict]:
     import ray
+
+    from pipeline.verbalize.backend import backend_class
 
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars = progress
     ctx.print_on_execution_start = False
     workers = cfg.workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
+    shape = backend_class(cfg).shape(cfg, len(todo), workers)
     items = [{"persona_id": p.id, "persona": p.model_dump_json()} for p in todo]
-    kwargs = {"cfg_json": cfg.model_dump_json(), "run_dir": str(run_dir.resolve()), "fingerprint": cfg.fingerprint()}
-    if cfg.text_backend == "openai":  # I/O bound: many personas per task, awaiting the endpoint together
-        kwargs["base_url"] = base_url or cfg.llm_base_url or os.environ.get("OPENAI_BASE_URL")
-        per_task = max(1, min(cfg.llm_concurrency, -(-len(items) // workers)))
-        ds = ray.data.from_items(items, override_num_blocks=max(1, -(-len(items) // per_task))).map_batches(
-            _generate_batch, batch_size=per_task, fn_kwargs=kwargs, num_cpus=0.5, num_gpus=cfg.image_gpus or None,
-            compute=ray.data.TaskPoolStrategy(size=workers))
-    else:
-        ds = ray.data.from_items(items, override_num_blocks=len(items)).map(
-            _generate_row, fn_kwargs=kwargs, num_cpus=1, num_gpus=cfg.image_gpus or None,
-            compute=ray.data.TaskPoolStrategy(size=min(workers, len(items))))
+    kwargs = {"cfg_json": cfg.model_dump_json(), "run_dir": str(run_dir.resolve()), "fingerprint": cfg.fingerprint(),
+              "base_url": base_url or cfg.llm_base_url or os.environ.get("OPENAI_BASE_URL"), "context_tokens": context_tokens}
+    per_task = shape.personas_per_task
+    blocks = max(1, -(-len(items) // per_task))
+    ds = ray.data.from_items(items, override_num_blocks=blocks).map_batches(
+        _generate_batch, batch_size=per_task, fn_kwargs=kwargs, num_cpus=shape.num_cpus, num_gpus=cfg.image_gpus or None,
+        compute=ray.data.TaskPoolStrategy(size=min(workers, blocks)))
     return list(ds.iter_rows())
+
+
+def probe_endpoint(cfg: RunConfig, base_url: str | None = None) -> int | None:
+    """Before any work: the endpoint answers, takes the key, serves the model; its context length if it says."""
+    if cfg.text_backend != "openai" or cfg.offline_replay:
+        return None
+    from pipeline.llm import EndpointUnavailable, probe
+
+    url = base_url or cfg.llm_base_url or os.environ.get("OPENAI_BASE_URL")
+    try:
+        info = probe(url, os.environ.get("OPENAI_API_KEY"), cfg.llm_model, timeout_s=min(cfg.llm_timeout_s, 60))
+    except EndpointUnavailable as e:
+        raise RunError(f"the LLM endpoint is not usable: {e}") from None
+    return info.context_tokens
 
 
 # ------------------------------------------------------------------ the job
@@ -255,21 +276,27 @@ def run(cfg: RunConfig, progress: bool = True) -> dict:
                    f"{len(personas) - len(todo)} already done, generating {len(todo)}")
 
     t = _enter_stage(run_dir, "generate")
+    context_tokens = probe_endpoint(cfg) if todo and not cfg.llm_serve_model else None
     init_ray()
     if todo and cfg.llm_serve_model:
         from pipeline.serve import served_llm
 
         _say(progress, f"launching {cfg.llm_serve_model} on the cluster with Ray Serve LLM (waits for the model to load)")
         with served_llm(cfg) as base_url:
-            summaries = generate_parts(cfg, run_dir, todo, progress, base_url)
+            summaries = generate_parts(cfg, run_dir, todo, progress, base_url, probe_endpoint(cfg, base_url))
     else:
-        summaries = generate_parts(cfg, run_dir, todo, progress) if todo else []
+        summaries = generate_parts(cfg, run_dir, todo, progress, context_tokens=context_tokens) if todo else []
     wall["generate"] = time.perf_counter() - t
+    pending = {r["persona_id"]: r["pending"] for r in summaries if r["pending"]}
+    if pending:
+        _say(progress, f"WARNING: {len(pending)} persona(s) not generated because the endpoint failed "
+                       f"({next(iter(pending.values()))}); the rest is written. Rerun the same command to generate them.")
+    done = [p.id for p in personas if p.id not in pending]
 
     t = _enter_stage(run_dir, "dedup")
-    dedup = run_dedup(run_dir, [p.id for p in personas], cfg.dedup_threshold)
+    dedup = run_dedup(run_dir, done, cfg.dedup_threshold)
     dedup.counts["bios"] = bio_stats
-    kept = [p.id for p in personas if p.id not in set(dedup.drop_personas)]
+    kept = [pid for pid in done if pid not in set(dedup.drop_personas)]
     wall["dedup"] = time.perf_counter() - t
     _say(progress, "dedup: " + ", ".join(f"{k} {v.get('removed', v.get('regenerated', 0))}/{v['seen']} removed"
                                          for k, v in dedup.counts.items()))
@@ -290,13 +317,15 @@ def run(cfg: RunConfig, progress: bool = True) -> dict:
     wall["report"] = time.perf_counter() - t
 
     manifest = make_manifest(cfg, shards, stats, summaries, wall)
+    manifest["pending"] = {"personas": sorted(pending), "reasons": sorted(set(pending.values()))[:5]}
     card = run_dir / "README.md"
     write_text(card, build_card(run_dir, manifest, cfg.card_license))
     manifest["card_sha256"] = sha256_file(card)
     write_json(run_dir / "manifest.json", manifest)
     _enter_stage(run_dir, "done")
     _say(progress, f"done: {sum(s['rows'] for s in shards if s['table'] == 'sessions')} sessions, "
-                   f"{stats['turns']} turns, {stats['images']} images in {sum(wall.values()):.0f}s -> {run_dir}")
+                   f"{stats['turns']} turns, {stats.get('images', 0)} images in {sum(wall.values()):.0f}s -> {run_dir}"
+                   + (f"; {len(pending)} persona(s) wait for a rerun" if pending else ""))
     return manifest
 
 
@@ -321,8 +350,18 @@ def make_manifest(cfg: RunConfig, shards: list[dict], stats: dict, summaries: li
         counts[s["table"]][s["split"]] += s["rows"]
     stage_cpu = {k[2:]: round(sum(r[k] for r in summaries), 3) for k in (summaries[0] if summaries else {}) if k.startswith("s_")}
     versions = {name: _version(name) for name in ("ray", "pyarrow", "pydantic", "numpy", "pillow", "datasets")}
+    totals = stats.get("totals", {})
+    turns = sum(v for k, v in totals.items() if k.startswith("text_"))
+    text = {"turns_by_source": {k[5:].replace("_", "-"): v for k, v in totals.items() if k.startswith("text_")},
+            "share_by_source": {k[5:].replace("_", "-"): round(v / turns, 4) for k, v in totals.items()
+                                if k.startswith("text_") and turns}}
+    if cfg.text_backend != "scripted":
+        text["llm"] = {"planned": {k: totals.get(f"llm_planned_{k}", 0) for k in ("requests", "prompt_tokens", "completion_tokens")},
+                       "actual": {k: totals.get(f"llm_{k}", 0) for k in ("requests", "prompt_tokens", "completion_tokens")},
+                       "sessions": {k: totals.get(f"sessions_{k}", 0) for k in ("first_try", "repaired", "fallback")},
+                       "cache_hits": totals.get("llm_cache_hits", 0), "retries": totals.get("llm_retries", 0)}
     return {
-        "format": RUN_FORMAT, "personaforge": __version__, "run_name": cfg.name,
+        "format": RUN_FORMAT, "personaforge": __version__, "run_name": cfg.name, "text": text,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "config": json.loads(cfg.model_dump_json()), "fingerprint": cfg.fingerprint(), "seed": cfg.seed,
         "versions": {"python": platform.python_version(), **versions},
@@ -371,6 +410,11 @@ def main(argv: list[str] | None = None) -> int:
                 import trl  # noqa: F401
             except ImportError:
                 raise RunError('--train needs the train extra: pip install -e ".[train]"') from None
+        if args.plan:
+            from pipeline.plan import plan_run, render_plan
+
+            print(render_plan(plan_run(cfg, progress=not args.no_progress), cfg))
+            return 0
         run(cfg, progress=not args.no_progress)
         if args.train:
             from pipeline.train.cli import main as train_main

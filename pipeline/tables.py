@@ -22,7 +22,7 @@ BIG_FIVE = _struct(**{t: F for t in TRAITS})
 SCENE = _struct(setting=S, objects=pa.list_(_struct(name=S, shape=S, colour=S, count=I)), caption=S)
 FACT = _struct(id=S, kind=S, key=S, value=S, text=S, terms=pa.list_(S), modality=S)
 TURN = _struct(index=I, role=S, time=S, text=S, image_ids=pa.list_(S), fact_ids=pa.list_(S),
-               time_refs=pa.list_(_struct(event_id=S, phrase=S)))
+               time_refs=pa.list_(_struct(event_id=S, phrase=S)), source=S)
 IMAGE = _struct(bytes=pa.binary(), path=S)
 SCORES = _struct(**{t: I for t in TRAITS})
 MESSAGES = pa.list_(_struct(role=S, content=pa.list_(_struct(type=S, text=S))))

@@ -90,7 +90,7 @@ async def _ask_all(llm: LLM, questions: list[dict], build, progress: bool) -> li
 
     async def one(q: dict) -> str:
         async with slots:
-            reply = await llm.complete(build(q))
+            reply = (await llm.complete(build(q))).content
         bar.update()
         return reply
 

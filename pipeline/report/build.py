@@ -49,6 +49,10 @@ def build_report(run_dir: Path, n_samples: int = 3, extra: dict | None = None) -
     """Plots and the HTML page; `extra` (e.g. dedup counts) joins the statistics table."""
     out = run_dir / "report"
     (out / "img").mkdir(parents=True, exist_ok=True)
+    if _table(run_dir, "sessions", ["id"]) is None:  # no persona shipped (all quarantined or waiting for a rerun)
+        stats = {"personas": 0, "sessions": 0, "turns": 0, **(extra or {})}
+        _write_html(out / "index.html", run_dir.name, stats, [])
+        return stats
     personas = _table(run_dir, "personas", ["id", "split", "big_five"]).to_pylist()
     sessions = _table(run_dir, "sessions", ["id", "persona_id", "start_time", "turns", "true_personality"])
     events = _table(run_dir, "events", ["persona_id", "kind", "time", "facts"])
@@ -59,6 +63,7 @@ def build_report(run_dir: Path, n_samples: int = 3, extra: dict | None = None) -
     has_image = pc.greater(pc.list_value_length(turns.field("image_ids")), 0).to_numpy(zero_copy_only=False)
     user = roles == "user"
     user_texts = [t for t, u in zip(texts, user) if u]
+    sources = Counter(turns.field("source").to_pylist())
     starts = [datetime.strptime(s, "%Y-%m-%d %H:%M") for s in sessions["start_time"].to_pylist()]
     session_pids = sessions["persona_id"].to_pylist()
     per_persona_sessions = Counter(session_pids)
@@ -81,6 +86,7 @@ def build_report(run_dir: Path, n_samples: int = 3, extra: dict | None = None) -
         # distinct-n falls as a corpus grows; on a fixed 10k-turn sample it compares across run sizes
         "distinct_2_user_10k": round(distinct_n(user_texts[:: max(1, len(user_texts) // 10_000)][:10_000], 2), 4),
         "distinct_3_user_10k": round(distinct_n(user_texts[:: max(1, len(user_texts) // 10_000)][:10_000], 3), 4),
+        "text_source_share": {k: round(v / max(1, len(texts)), 4) for k, v in sorted(sources.items())},
         "most_repeated_user_turn_share": round(Counter(user_texts).most_common(1)[0][1] / len(user_texts), 5) if user_texts else 0,
     }
 
@@ -90,6 +96,8 @@ def build_report(run_dir: Path, n_samples: int = 3, extra: dict | None = None) -
     _plot_image_rate(turn_pids[user], has_image[user], out / "image_rate.png")
     _plot_shifts(shift_rows, out / "preference_shifts.png")
     _plot_personality(sessions, out / "personality.png")
+    if set(sources) != {"scripted"}:
+        _plot_sources(sources, out / "text_sources.png")
     stats.update(_labels(run_dir, out))
     stats.update(_mme(run_dir, out))
     stats.update(extra or {})
@@ -97,6 +105,22 @@ def build_report(run_dir: Path, n_samples: int = 3, extra: dict | None = None) -
     _write_html(out / "index.html", run_dir.name, stats, samples)
     plt.close("all")
     return stats
+
+
+def _plot_sources(sources: Counter, path: Path) -> None:
+    """Who wrote the turns: the LLM at the first try, after a repair request, or the scripted draft as fallback."""
+    order = [k for k in ("llm", "llm-repaired", "scripted-fallback", "scripted") if k in sources]
+    total = sum(sources.values())
+    fig, ax = plt.subplots(figsize=(6, 2.6))
+    bars = ax.barh(order, [100 * sources[k] / total for k in order], color=["#4c72b0", "#55a868", "#c44e52", "#8c8c8c"][:len(order)])
+    ax.bar_label(bars, labels=[f"{100 * sources[k] / total:.1f}% ({sources[k]:,})" for k in order], padding=3)
+    ax.set_xlabel("share of turns (%)")
+    ax.set_xlim(0, 115)
+    ax.invert_yaxis()
+    ax.set_title("Text source of the shipped turns")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def _summary(xs: list[int]) -> dict:
@@ -365,7 +389,8 @@ def _write_html(path: Path, name: str, stats: dict, samples: list[dict]) -> None
         ("Hour and weekday rhythm", "rhythm.png"), ("Image rate", "image_rate.png"),
         ("Preference shifts", "preference_shifts.png"), ("True personality over time", "personality.png"),
         ("Personality estimate (EMA) vs truth", "personality_estimate.png"), ("Training labels", "labels.png"),
-        ("Persona-MME", "mme.png"), ("SFT training", "train_sft.png"), ("GRPO training", "train_grpo.png"))
+        ("Persona-MME", "mme.png"), ("Text sources", "text_sources.png"), ("SFT training", "train_sft.png"),
+        ("GRPO training", "train_grpo.png"))
         if (path.parent / f).exists())
     convs = ""
     for s in samples:

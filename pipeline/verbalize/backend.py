@@ -1,0 +1,101 @@
+"""The text-backend contract: what `generate.py` needs from a way of writing sessions.
+
+Every backend starts from the scripted draft (which carries the plan by construction). A backend
+may rewrite its turns (`rewrite`) and, told which turns failed the check and why, write those again
+(`repair`); `generate.py` runs the check, the repairs and the fallback to the draft, the same for
+every backend. A backend also says what a Ray task running it needs, so `run.py` wires any backend
+the same way. A new backend is one class here or in its own module, registered in `BACKENDS`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar, Protocol
+
+from pipeline.config import RunConfig
+from pipeline.records import Event, Fact, Session
+from pipeline.verbalize.check import Vocabulary
+from pipeline.world.simulate import World
+
+
+@dataclass(frozen=True)
+class TaskShape:
+    """How Ray runs a backend: CPUs per task and personas a task keeps in flight together."""
+
+    num_cpus: float
+    personas_per_task: int
+
+
+@dataclass
+class Planned:
+    """What a backend expects to spend on one session, before any request."""
+
+    requests: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+class TextBackend(Protocol):
+    name: ClassVar[str]
+    source: ClassVar[str]  # the text source of a turn it writes at the first try
+    repairs: int  # repair rounds for turns that fail the check
+    vocabulary: Vocabulary  # the world's names and words, for the check of what a rewrite adds
+
+    @classmethod
+    def shape(cls, cfg: RunConfig, personas: int, workers: int) -> TaskShape: ...
+
+    async def rewrite(self, world: World, draft: Session, events: dict[str, Event], facts: dict[str, Fact],
+                      stats: dict[str, float]) -> dict[int, str]:
+        """New texts for the draft's turns, by turn index (a turn left out keeps its draft text)."""
+        ...
+
+    async def repair(self, world: World, draft: Session, current: Session, problems: dict[int, list[str]],
+                     events: dict[str, Event], facts: dict[str, Fact], round_: int, stats: dict[str, float]) -> dict[int, str]:
+        """New texts for the turns in `problems` only."""
+        ...
+
+    def plan(self, world: World, draft: Session, events: dict[str, Event], facts: dict[str, Fact]) -> Planned: ...
+
+    async def aclose(self) -> None: ...
+
+
+class ScriptedBackend:
+    """The embedded default: the draft is the text."""
+
+    name: ClassVar[str] = "scripted"
+    source: ClassVar[str] = "scripted"
+    repairs = 0
+    vocabulary = Vocabulary()
+
+    @classmethod
+    def shape(cls, cfg: RunConfig, personas: int, workers: int) -> TaskShape:
+        return TaskShape(num_cpus=1, personas_per_task=1)  # CPU bound: one persona per core
+
+    async def rewrite(self, world, draft, events, facts, stats) -> dict[int, str]:
+        return {t.index: t.text for t in draft.turns}
+
+    async def repair(self, world, draft, current, problems, events, facts, round_, stats) -> dict[int, str]:
+        return {}
+
+    def plan(self, world, draft, events, facts) -> Planned:
+        return Planned()
+
+    async def aclose(self) -> None:
+        pass
+
+
+def backend_class(cfg: RunConfig) -> type:
+    if cfg.text_backend == "openai":
+        from pipeline.verbalize.openai_backend import LLMBackend
+
+        return LLMBackend
+    return ScriptedBackend
+
+
+def make_backend(cfg: RunConfig, run_dir: Path, base_url: str | None = None, context_tokens: int | None = None):
+    """The configured backend, built inside the process (Ray task) that uses it."""
+    cls = backend_class(cfg)
+    if cls is ScriptedBackend:
+        return ScriptedBackend()
+    return cls.from_config(cfg, run_dir, base_url, context_tokens)
