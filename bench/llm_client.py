@@ -24,7 +24,7 @@ from pipeline.llm import LLM  # noqa: E402
 from pipeline.verbalize.openai_backend import SCHEMA  # noqa: E402
 
 DRAFT = 'Session 0. Draft messages:\n```json\n[{"index": 0, "role": "user", "time": "x", "draft": "Hi there.", ' \
-        '"must_include": [], "photo": false}]\n```'
+        '"keep": []}]\n```'
 
 
 def _serve(latency: float, conn) -> None:

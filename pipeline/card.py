@@ -29,8 +29,8 @@ ABOUT = {
     "persona_mme": "Persona-MME benchmark (test split): in-situ multiple-choice questions over the benchmark personas' "
                    "real histories at 32k and 128k, 14 tasks in 7 aspects, with evidence, context sizes, and the aligned/"
                    "misaligned replies of Personality Alignment. Export to the release layout with `python -m pipeline mme export`.",
-    "quarantine": "Personas an LLM text backend could not verbalize correctly (after repairs), with the reason; "
-                  "their data is not shipped.",
+    "quarantine": "Personas left out, with the reason: too many of their turns fell back to the scripted draft (LLM "
+                  "text backend), or their generation raised; their data is not shipped.",
 }
 
 
@@ -96,6 +96,21 @@ def build_card(run_dir: Path, manifest: dict, license_id: str) -> str:
                 "rl_mc_correct_uniquely_longest", "personality_final_mae"):
         if key in stats:
             lines.append(f"- {key}: {json.dumps(stats[key])}")
+    text = manifest.get("text", {})
+    if text.get("share_by_source"):
+        lines += ["", "### Who wrote the text", "", "| source | turns | share |", "|---|---|---|"]
+        for source, n in text["turns_by_source"].items():
+            lines.append(f"| {source} | {n:,} | {text['share_by_source'][source]:.2%} |")
+        lines += ["", "`llm`: the model's rewrite passed the check at the first try; `llm-repaired`: after a repair request "
+                  "for that turn; `scripted-fallback`: the model never got it right and the scripted draft ships (the "
+                  "`source` field of every turn says which). Every shipped turn passed the check against the world."]
+        if llm := text.get("llm"):
+            lines += ["", f"LLM requests: {llm['actual']['requests']:,} (planned {llm['planned']['requests']:,}); prompt "
+                      f"tokens {llm['actual']['prompt_tokens']:,} (planned {llm['planned']['prompt_tokens']:,}); completion "
+                      f"tokens {llm['actual']['completion_tokens']:,} (planned {llm['planned']['completion_tokens']:,})."]
+    if pending := manifest.get("pending", {}).get("personas"):
+        lines += ["", f"**Incomplete**: {len(pending)} persona(s) were not generated because the endpoint failed; "
+                  "rerunning the same command generates them."]
     lines += ["", "### Deduplication", "", "| level | seen | exact | near | removed |", "|---|---|---|---|---|"]
     for level, c in stats.get("dedup", {}).items():
         removed = c.get("removed", c.get("regenerated", 0))

@@ -9,7 +9,8 @@ What a reply may do (shares of turns or of replies, from `Behaviour`, with profi
 - wrap the JSON in a code fence, put a sentence before it, add keys, give indices as strings;
 - need more room than `max_tokens` (a verbose model): the reply stops at the limit, finish_reason "length".
 Transport faults (shares of requests): 429 and 503 with Retry-After, 500, a hang past the client's
-timeout, a 200 whose body is cut off, 404; `outage(seconds)` answers 503 to everything for a while;
+timeout, a 200 whose body is cut off, 404; `outage(seconds)` (or `outage_after`) answers 503 to
+everything for a while;
 `context_tokens` answers vLLM's 400 when prompt + max_tokens does not fit.
 
 Replies are a function of the request (its seed included), so a deterministic run stays byte-identical
@@ -51,6 +52,7 @@ class Behaviour:
     extra_key: float = 0.0  # reply: keys the schema does not have
     string_index: float = 0.0  # reply: "index": "3"
     verbose: float = 0.0  # reply: needs 2.5x the room of its text, so a tight max_tokens cuts it
+    stubborn: float = 1.0  # a repair request errs this many times as often (models repeat their mistakes)
 
 
 # Rates chosen to match what audits measured of real models after a first try: a strong model fails
@@ -58,9 +60,9 @@ class Behaviour:
 PROFILES = {
     "perfect": Behaviour(),
     "strong": Behaviour(paraphrase=0.5, drop=0.004, invent=0.003, vague=0.002, fence=0.05, preamble=0.02, extra_key=0.02,
-                        string_index=0.01, verbose=0.01),
+                        string_index=0.01, verbose=0.01, stubborn=3.0),
     "7b": Behaviour(paraphrase=0.5, drop=0.04, invent=0.025, vague=0.02, fence=0.3, preamble=0.15, extra_key=0.1,
-                    string_index=0.1, verbose=0.05),
+                    string_index=0.1, verbose=0.05, stubborn=4.0),
 }
 
 # Correct rewordings: each pattern and its replacement mean the same day or the same thing.
@@ -89,7 +91,8 @@ def tokens(text: str) -> int:
 class FakeOpenAI:
     def __init__(self, faults: dict[str, float] | None = None, latency_s: float = 0.0, hang_s: float = 30.0, seed: int = 0,
                  policy: str = "random", answer_key: dict[str, str] | None = None, behaviour: Behaviour | str = "perfect",
-                 context_tokens: int | None = None, retry_after_s: float = 1.0, model: str = "fake-model"):
+                 context_tokens: int | None = None, retry_after_s: float = 1.0, model: str = "fake-model",
+                 outage_after: tuple[int, float] | None = None):
         unknown = set(faults or {}) - set(FAULTS)
         if unknown:
             raise ValueError(f"unknown faults {sorted(unknown)}; known: {FAULTS}")
@@ -103,6 +106,7 @@ class FakeOpenAI:
         self.outcomes: Counter[str] = Counter()
         self.seeds: list[int | None] = []
         self._down_until = 0.0
+        self.outage_after = outage_after  # (requests, seconds): go down once after that many requests
         self._loop = self._runner = None
 
     @property
@@ -145,6 +149,9 @@ class FakeOpenAI:
         return web.json_response(self.models())
 
     def _pick(self) -> str:
+        if self.outage_after and self.requests >= self.outage_after[0]:
+            self.outage(self.outage_after[1])
+            self.outage_after = None
         if time.monotonic() < self._down_until:
             return "outage"
         roll, acc = self.rng.random(), 0.0
@@ -218,6 +225,7 @@ class FakeOpenAI:
             return json.dumps({"ok": True}), None
         turns = json.loads(blocks[-1])
         b = self.behaviour
+        k = b.stubborn if "need another try" in user else 1.0
         out = []
         for t in turns:
             text = t["draft"]
@@ -226,15 +234,15 @@ class FakeOpenAI:
                     text = re.sub(pattern, repl, text)
                 if t["role"] == "user":
                     text = f"Honestly? {text}"
-            if rng.random() < b.drop and (t["keep"] or t.get("dates")):
+            if rng.random() < b.drop * k and (t["keep"] or t.get("dates")):
                 if t["keep"]:
                     text = re.sub(re.escape(t["keep"][0]), "something", text, flags=re.IGNORECASE)
                 else:
                     phrase = t["dates"][0].split(" = ")[0]
                     text = re.sub(re.escape(phrase), "recently", text, flags=re.IGNORECASE)
-            if rng.random() < b.invent:
+            if rng.random() < b.invent * k:
                 text += rng.choice(_INVENTED)
-            if (rng.random() < b.vague and t["keep"] and t.get("dates") and t["role"] == "user"
+            if (rng.random() < b.vague * k and t["keep"] and t.get("dates") and t["role"] == "user"
                     and f" at {t['keep'][0]}" in t["draft"]):  # an activity at a place
                 text = f"{t['dates'][0].split(' = ')[0].capitalize()} we just hung out, {' and '.join(t['keep'])}."
             item: dict = {"index": t["index"], "text": text}

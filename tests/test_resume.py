@@ -116,7 +116,7 @@ def test_a_killed_worker_is_retried(tmp_path, reference):
     def generating_worker() -> psutil.Process | None:
         for p in driver.children(recursive=True):
             try:
-                if "_generate_row" in " ".join(p.cmdline()):
+                if "_generate_batch" in " ".join(p.cmdline()):
                     return p
             except psutil.Error:
                 continue
