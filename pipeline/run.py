@@ -96,6 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "(token from $HF_TOKEN); see `python -m pipeline publish --help` for more options")
     ap.add_argument("--train", action="store_true", help="train SFT then GRPO on the finished run with the tiny embedded "
                     "model (needs the train extra); see `python -m pipeline train --help` for real models")
+    ap.add_argument("--llm-retry-quarantined", action="store_true", help="generate the personas an earlier run "
+                    "quarantined again, with fresh samples (new seeds, so the cached rejected replies are not reused)")
     ap.add_argument("--plan", action="store_true", help="print the LLM requests, tokens and cost this run will take "
                     "(from the world plan alone; nothing is sent or written) and exit")
     ap.add_argument("--no-progress", action="store_true", help="hide progress bars")
@@ -104,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
     overrides = {k: v for k, v in vars(args).items()
-                 if k not in ("config", "no_progress", "publish", "llm_api_key", "train", "plan") and v is not None}
+                 if k not in ("config", "no_progress", "publish", "llm_api_key", "train", "plan", "llm_retry_quarantined") and v is not None}
     if "turns_per_session" in overrides:
         overrides["turns_per_session"] = tuple(overrides["turns_per_session"])
     return load_config(args.config, overrides)
@@ -170,7 +172,7 @@ def _pending(persona_id: str, reason: str) -> dict:
 
 
 def _generate_batch(batch: dict, cfg_json: str, run_dir: str, fingerprint: str, base_url: str | None,
-                    context_tokens: int | None) -> dict:
+                    context_tokens: int | None, retry_rounds: dict[str, int]) -> dict:
     """Ray task body, the same for every text backend: a batch of personas in flight on one event loop."""
     import asyncio
 
@@ -191,7 +193,7 @@ def _generate_batch(batch: dict, cfg_json: str, run_dir: str, fingerprint: str, 
         return _write_summary(part, run_dir, fingerprint, timings)
 
     async def all_of_them() -> list[dict]:
-        backend = make_backend(cfg, Path(run_dir), base_url, context_tokens)
+        backend = make_backend(cfg, Path(run_dir), base_url, context_tokens, retry_rounds)
         try:
             return await asyncio.gather(*(one(backend, j) for j in batch["persona"]))
         finally:
@@ -210,7 +212,7 @@ def init_ray() -> None:
 
 
 def generate_parts(cfg: RunConfig, run_dir: Path, todo: list, progress: bool, base_url: str | None = None,
-                   context_tokens: int | None = None) -> list[dict]:
+                   context_tokens: int | None = None, retry_rounds: dict[str, int] | None = None) -> list[dict]:
     import ray
 
     from pipeline.verbalize.backend import backend_class
@@ -222,7 +224,8 @@ def generate_parts(cfg: RunConfig, run_dir: Path, todo: list, progress: bool, ba
     shape = backend_class(cfg).shape(cfg, len(todo), workers)
     items = [{"persona_id": p.id, "persona": p.model_dump_json()} for p in todo]
     kwargs = {"cfg_json": cfg.model_dump_json(), "run_dir": str(run_dir.resolve()), "fingerprint": cfg.fingerprint(),
-              "base_url": base_url or cfg.llm_base_url or os.environ.get("OPENAI_BASE_URL"), "context_tokens": context_tokens}
+              "base_url": base_url or cfg.llm_base_url or os.environ.get("OPENAI_BASE_URL"), "context_tokens": context_tokens,
+              "retry_rounds": retry_rounds or {}}
     per_task = shape.personas_per_task
     blocks = max(1, -(-len(items) // per_task))
     ds = ray.data.from_items(items, override_num_blocks=blocks).map_batches(
@@ -248,7 +251,25 @@ def probe_endpoint(cfg: RunConfig, base_url: str | None = None) -> int | None:
 # ------------------------------------------------------------------ the job
 
 
-def run(cfg: RunConfig, progress: bool = True) -> dict:
+def _read_retries(run_dir: Path) -> dict:
+    path = run_dir / "llm_retries.json"
+    return json.loads(path.read_text()) if path.exists() else {"rounds": {}}
+
+
+def _retry_quarantined(run_dir: Path, done: set[str]) -> dict:
+    """Mark the quarantined personas for another try with fresh samples: their retry round goes up, so
+    every request of theirs has a new seed and the cache (which holds the rejected replies) is not reused."""
+    from pipeline.parts import part_stats
+
+    retries = _read_retries(run_dir)
+    now = sorted(pid for pid in done if part_stats(run_dir, pid).get("quarantined"))
+    for pid in now:
+        retries["rounds"][pid] = retries["rounds"].get(pid, 0) + 1
+    write_json(run_dir / "llm_retries.json", {"rounds": retries["rounds"]})
+    return {**retries, "now": now}
+
+
+def run(cfg: RunConfig, progress: bool = True, retry_quarantined: bool = False) -> dict:
     from pipeline.card import build_card
     from pipeline.dedup import run_dedup
     from pipeline.mme.bias import audit_run
@@ -268,12 +289,15 @@ def run(cfg: RunConfig, progress: bool = True) -> dict:
     run_dir = prepare_run_dir(cfg)
     clean_partial(run_dir)
     fingerprint = cfg.fingerprint()
-    todo = [p for p in personas if not is_complete(run_dir, p.id, fingerprint)]
+    done_before = {p.id for p in personas if is_complete(run_dir, p.id, fingerprint)}
+    retries = _retry_quarantined(run_dir, done_before) if retry_quarantined else _read_retries(run_dir)
+    todo = [p for p in personas if p.id not in done_before or p.id in retries.get("now", ())]
     for p in todo:
         remove_part(run_dir, p.id)
     wall["sample"] = time.perf_counter() - t
     _say(progress, f"{run_dir}: {len(personas)} personas ({cfg.personas} train + {cfg.bench_personas} bench); "
-                   f"{len(personas) - len(todo)} already done, generating {len(todo)}")
+                   f"{len(personas) - len(todo)} already done, generating {len(todo)}"
+                   + (f" ({len(retries['now'])} quarantined, tried again)" if retries.get("now") else ""))
 
     t = _enter_stage(run_dir, "generate")
     context_tokens = probe_endpoint(cfg) if todo and not cfg.llm_serve_model else None
@@ -283,9 +307,11 @@ def run(cfg: RunConfig, progress: bool = True) -> dict:
 
         _say(progress, f"launching {cfg.llm_serve_model} on the cluster with Ray Serve LLM (waits for the model to load)")
         with served_llm(cfg) as base_url:
-            summaries = generate_parts(cfg, run_dir, todo, progress, base_url, probe_endpoint(cfg, base_url))
+            summaries = generate_parts(cfg, run_dir, todo, progress, base_url, probe_endpoint(cfg, base_url),
+                                       retries["rounds"])
     else:
-        summaries = generate_parts(cfg, run_dir, todo, progress, context_tokens=context_tokens) if todo else []
+        summaries = generate_parts(cfg, run_dir, todo, progress, context_tokens=context_tokens,
+                                   retry_rounds=retries["rounds"]) if todo else []
     wall["generate"] = time.perf_counter() - t
     pending = {r["persona_id"]: r["pending"] for r in summaries if r["pending"]}
     if pending:
@@ -415,7 +441,7 @@ def main(argv: list[str] | None = None) -> int:
 
             print(render_plan(plan_run(cfg, progress=not args.no_progress), cfg))
             return 0
-        run(cfg, progress=not args.no_progress)
+        run(cfg, progress=not args.no_progress, retry_quarantined=args.llm_retry_quarantined)
         if args.train:
             from pipeline.train.cli import main as train_main
 

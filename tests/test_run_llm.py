@@ -120,18 +120,31 @@ def test_an_outage_loses_no_persona_and_a_rerun_finishes_them(tmp_path):
     assert _shards(run) == _shards(tmp_path / "clean" / "p3-b1-m1-s0")
 
 
-def test_every_persona_failing_still_writes_report_card_and_manifest(tmp_path):
+def test_every_persona_failing_still_writes_report_card_and_manifest_and_a_retry_draws_fresh_samples(tmp_path):
+    args = [*SMALL, "--out", str(tmp_path), "--llm-repairs", "0", "--llm-max-fallback-share", "0.05"]
     server = FakeOpenAI(behaviour=Behaviour(invent=1.0))
     url = server.start()
     try:
-        assert main([*SMALL, "--llm-base-url", url, "--out", str(tmp_path), "--llm-repairs", "0",
-                     "--llm-max-fallback-share", "0.05"]) == 0
+        assert main([*args, "--llm-base-url", url]) == 0
+        run = tmp_path / "p3-b1-m1-s0"
+        manifest = _manifest(run)
+        assert sum(manifest["counts"]["quarantine"].values()) == 4 and "personas" not in manifest["counts"]
+        assert (run / "README.md").exists() and (run / "report" / "index.html").exists()
+        before = server.requests
+        assert main([*args, "--llm-base-url", url]) == 0  # a plain rerun keeps the finished (quarantined) personas
+        assert server.requests == before  # nothing to do: not even the probe
     finally:
         server.stop()
-    run = tmp_path / "p3-b1-m1-s0"
+    fixed = FakeOpenAI()  # the same endpoint, now with a model that gets it right
+    url = fixed.start()
+    try:
+        assert main([*args, "--llm-base-url", url, "--llm-retry-quarantined"]) == 0
+    finally:
+        fixed.stop()
     manifest = _manifest(run)
-    assert sum(manifest["counts"]["quarantine"].values()) == 4 and "personas" not in manifest["counts"]
-    assert (run / "README.md").exists() and (run / "report" / "index.html").exists()
+    assert manifest["counts"]["personas"] == {"train": 3, "test": 1} and not manifest["counts"].get("quarantine")
+    assert json.loads((run / "llm_retries.json").read_text())["rounds"] == {p: 1 for p in
+                                                                            ["bench-00000", *(f"train-0000{i}" for i in range(3))]}
 
 
 def test_a_small_context_and_an_unusable_endpoint(tmp_path, capsys):

@@ -93,9 +93,11 @@ def backend_class(cfg: RunConfig) -> type:
     return ScriptedBackend
 
 
-def make_backend(cfg: RunConfig, run_dir: Path, base_url: str | None = None, context_tokens: int | None = None):
-    """The configured backend, built inside the process (Ray task) that uses it."""
+def make_backend(cfg: RunConfig, run_dir: Path, base_url: str | None = None, context_tokens: int | None = None,
+                 retry_rounds: dict[str, int] | None = None):
+    """The configured backend, built inside the process (Ray task) that uses it. `retry_rounds`: personas
+    being tried again after a quarantine, and how often (a backend that samples draws fresh samples)."""
     cls = backend_class(cfg)
     if cls is ScriptedBackend:
         return ScriptedBackend()
-    return cls.from_config(cfg, run_dir, base_url, context_tokens)
+    return cls.from_config(cfg, run_dir, base_url, context_tokens, retry_rounds or {})

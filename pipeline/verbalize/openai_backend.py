@@ -166,17 +166,19 @@ class LLMBackend:
     source: ClassVar[str] = "llm"
 
     def __init__(self, llm: LLM, seed: int, repairs: int = 2, vocabulary: Vocabulary = Vocabulary(),
-                 max_tokens: int | None = None):
+                 max_tokens: int | None = None, retry_rounds: dict[str, int] | None = None):
         self.llm, self.seed, self.repairs, self.vocabulary, self.max_tokens = llm, seed, repairs, vocabulary, max_tokens
+        self.retry_rounds = retry_rounds or {}
 
     @classmethod
-    def from_config(cls, cfg: RunConfig, run_dir: Path, base_url: str | None, context_tokens: int | None) -> LLMBackend:
+    def from_config(cls, cfg: RunConfig, run_dir: Path, base_url: str | None, context_tokens: int | None,
+                    retry_rounds: dict[str, int] | None = None) -> LLMBackend:
         llm = LLM(model=cfg.llm_model, base_url=base_url or cfg.llm_base_url or os.environ.get("OPENAI_BASE_URL"),
                   api_key=os.environ.get("OPENAI_API_KEY"), cache_dir=cfg.llm_cache_dir or Path(run_dir) / "llm_cache",
                   concurrency=cfg.llm_concurrency, temperature=cfg.llm_temperature, timeout_s=cfg.llm_timeout_s,
                   retry_budget_s=cfg.llm_retry_budget_s, context_tokens=context_tokens, offline=cfg.offline_replay,
                   max_tokens=cfg.llm_max_tokens or 2048)
-        return cls(llm, cfg.seed, cfg.llm_repairs, lexicon_vocabulary(cfg.lexicon_dir), cfg.llm_max_tokens)
+        return cls(llm, cfg.seed, cfg.llm_repairs, lexicon_vocabulary(cfg.lexicon_dir), cfg.llm_max_tokens, retry_rounds)
 
     @classmethod
     def shape(cls, cfg: RunConfig, personas: int, workers: int) -> TaskShape:
@@ -184,8 +186,11 @@ class LLMBackend:
         return TaskShape(num_cpus=0.5, personas_per_task=max(1, min(cfg.llm_concurrency, -(-personas // workers))))
 
     def _seed(self, session_id: str, round_: int) -> int:
-        """A seed per (run, session, attempt): a retry after a failed check asks for a new sample, never the cached one."""
-        base = int(hashlib.sha256(f"{self.seed}:{session_id}".encode()).hexdigest()[:8], 16)
+        """A seed per (run, session, attempt, retry of a quarantined persona): a retry after a failed check
+        asks for a new sample, never the cached reply that failed."""
+        retry = self.retry_rounds.get(session_id.split("/", 1)[0], 0)
+        key = f"{self.seed}:{session_id}" + (f":retry{retry}" if retry else "")
+        base = int(hashlib.sha256(key.encode()).hexdigest()[:8], 16)
         return (base + round_) % 2**31
 
     def _budget(self, messages: list[dict], expected_reply: str) -> int:
