@@ -96,9 +96,9 @@ def main() -> None:
         planned = stats.get("llm_planned_prompt_tokens", 0) + stats.get("llm_planned_completion_tokens", 0)
         actual = stats.get("llm_prompt_tokens", 0) + stats.get("llm_completion_tokens", 0)
         lost = len(parts) - len(shipped) + len(pending)
+        share = {k: f"{stats.get(f'sessions_{k}', 0) / max(1, sessions):.1%}" for k in ("first_try", "repaired", "fallback")}
         row = (profile, "flaky (30% errors, 10% cut bodies)" if faults else "healthy", f"{int(sessions)}",
-               f"{stats.get('sessions_first_try', 0) / max(1, sessions):.1%}", f"{stats.get('sessions_repaired', 0) / max(1, sessions):.1%}",
-               f"{stats.get('sessions_fallback', 0) / max(1, sessions):.1%}", f"{llm_turns:.2%}", f"{lost} of {len(personas)}",
+               share["first_try"], share["repaired"], share["fallback"], f"{llm_turns:.2%}", f"{lost} of {len(personas)}",
                f"{stats.get('llm_requests', 0) / max(1, sessions):.2f}", f"{actual / max(1, planned):.2f}x one request",
                f"{planned / max(1, actual):.2f}", f"{sessions / wall:.1f}")
         print("| " + " | ".join(row) + " |", flush=True)

@@ -105,8 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
-    overrides = {k: v for k, v in vars(args).items()
-                 if k not in ("config", "no_progress", "publish", "llm_api_key", "train", "plan", "llm_retry_quarantined") and v is not None}
+    flags = ("config", "no_progress", "publish", "llm_api_key", "train", "plan", "llm_retry_quarantined")
+    overrides = {k: v for k, v in vars(args).items() if k not in flags and v is not None}
     if "turns_per_session" in overrides:
         overrides["turns_per_session"] = tuple(overrides["turns_per_session"])
     return load_config(args.config, overrides)

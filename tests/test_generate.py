@@ -56,7 +56,8 @@ def test_turns_that_never_pass_ship_as_their_draft_with_the_same_labels(small_cf
     for s, turns in zip(scripted.sessions, by_index):
         for t in s.turns:
             shipped = turns[t.index]
-            if t.role == "user" and (any(facts[f].modality == "text" for f in t.fact_ids) or t.time_refs):  # it had something to carry: the draft ships
+            carries = any(facts[f].modality == "text" for f in t.fact_ids) or t.time_refs
+            if t.role == "user" and carries:  # it had something to carry: the draft ships
                 assert (shipped.text, shipped.source) == (t.text, "scripted-fallback")
             else:  # small talk carries nothing the check could miss
                 assert shipped.source == "llm"
