@@ -17,6 +17,7 @@ The API key is read from the environment (OPENAI_API_KEY) or given explicitly; i
 from __future__ import annotations
 
 import asyncio
+import collections
 import hashlib
 import json
 import random
@@ -134,7 +135,8 @@ class CircuitBreaker:
 
 class AdaptiveLimit:
     """Requests in flight adapt to the server (AIMD): +1/limit per success, halved on overload (429, 5xx,
-    timeouts) at most once per `cooldown_s`, always within [1, maximum]."""
+    timeouts) at most once per `cooldown_s`, always within [1, maximum]. Waiters are woken one at a time
+    (a semaphore's cost, not a condition's wake-everyone)."""
 
     def __init__(self, maximum: int, cooldown_s: float = 1.0):
         self.maximum, self.cooldown_s = maximum, cooldown_s
@@ -142,20 +144,38 @@ class AdaptiveLimit:
         self.in_flight = 0
         self.lowest = maximum
         self._last_cut = 0.0
-        self._cond = asyncio.Condition()
+        self._waiters: collections.deque[asyncio.Future] = collections.deque()
 
     async def __aenter__(self) -> None:
-        async with self._cond:
-            await self._cond.wait_for(lambda: self.in_flight < int(self.limit))
+        if not self._waiters and self.in_flight < int(self.limit):
             self.in_flight += 1
+            return
+        fut = asyncio.get_running_loop().create_future()
+        self._waiters.append(fut)
+        try:
+            await fut  # the releaser counted this request in
+        except asyncio.CancelledError:
+            if fut.done() and not fut.cancelled():
+                self.in_flight -= 1
+                self._wake()
+            else:
+                self._waiters.remove(fut)
+            raise
 
     async def __aexit__(self, *exc) -> None:
-        async with self._cond:
-            self.in_flight -= 1
-            self._cond.notify_all()
+        self.in_flight -= 1
+        self._wake()
+
+    def _wake(self) -> None:
+        while self._waiters and self.in_flight < int(self.limit):
+            fut = self._waiters.popleft()
+            if not fut.done():
+                self.in_flight += 1
+                fut.set_result(None)
 
     def success(self) -> None:
         self.limit = min(float(self.maximum), self.limit + 1.0 / self.limit)
+        self._wake()
 
     def overload(self) -> None:
         now = time.monotonic()

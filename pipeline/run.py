@@ -234,18 +234,15 @@ def generate_parts(cfg: RunConfig, run_dir: Path, todo: list, progress: bool, ba
     return list(ds.iter_rows())
 
 
-def probe_endpoint(cfg: RunConfig, base_url: str | None = None) -> int | None:
-    """Before any work: the endpoint answers, takes the key, serves the model; its context length if it says."""
-    if cfg.text_backend != "openai" or cfg.offline_replay:
-        return None
-    from pipeline.llm import EndpointUnavailable, probe
+def probe_backend(cfg: RunConfig, base_url: str | None = None) -> int | None:
+    """Before any work: the text backend can run (an endpoint answers, takes the key, serves the model)."""
+    from pipeline.llm import EndpointUnavailable
+    from pipeline.verbalize.backend import backend_class
 
-    url = base_url or cfg.llm_base_url or os.environ.get("OPENAI_BASE_URL")
     try:
-        info = probe(url, os.environ.get("OPENAI_API_KEY"), cfg.llm_model, timeout_s=min(cfg.llm_timeout_s, 60))
+        return backend_class(cfg).probe(cfg, base_url)
     except EndpointUnavailable as e:
-        raise RunError(f"the LLM endpoint is not usable: {e}") from None
-    return info.context_tokens
+        raise RunError(f"the text backend cannot run: {e}") from None
 
 
 # ------------------------------------------------------------------ the job
@@ -300,14 +297,14 @@ def run(cfg: RunConfig, progress: bool = True, retry_quarantined: bool = False) 
                    + (f" ({len(retries['now'])} quarantined, tried again)" if retries.get("now") else ""))
 
     t = _enter_stage(run_dir, "generate")
-    context_tokens = probe_endpoint(cfg) if todo and not cfg.llm_serve_model else None
+    context_tokens = probe_backend(cfg) if todo and not cfg.llm_serve_model else None
     init_ray()
     if todo and cfg.llm_serve_model:
         from pipeline.serve import served_llm
 
         _say(progress, f"launching {cfg.llm_serve_model} on the cluster with Ray Serve LLM (waits for the model to load)")
         with served_llm(cfg) as base_url:
-            summaries = generate_parts(cfg, run_dir, todo, progress, base_url, probe_endpoint(cfg, base_url),
+            summaries = generate_parts(cfg, run_dir, todo, progress, base_url, probe_backend(cfg, base_url),
                                        retries["rounds"])
     else:
         summaries = generate_parts(cfg, run_dir, todo, progress, context_tokens=context_tokens,

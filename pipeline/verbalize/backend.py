@@ -9,6 +9,7 @@ the same way. A new backend is one class here or in its own module, registered i
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar, Protocol
@@ -57,6 +58,12 @@ class TextBackend(Protocol):
 
     def plan(self, world: World, draft: Session, events: dict[str, Event], facts: dict[str, Fact]) -> Planned: ...
 
+    @classmethod
+    def probe(cls, cfg: RunConfig, base_url: str | None) -> int | None:
+        """Check, in the driver before any work, that the backend can run; returns the model's context length
+        when it has one. Raises EndpointUnavailable saying what to fix."""
+        ...
+
     async def aclose(self) -> None: ...
 
 
@@ -67,6 +74,11 @@ class ScriptedBackend:
     source: ClassVar[str] = "scripted"
     repairs = 0
     vocabulary = Vocabulary()
+
+    @classmethod
+    def from_config(cls, cfg: RunConfig, run_dir: Path, base_url: str | None, context_tokens: int | None,
+                    retry_rounds: dict[str, int]) -> ScriptedBackend:
+        return cls()
 
     @classmethod
     def shape(cls, cfg: RunConfig, personas: int, workers: int) -> TaskShape:
@@ -81,23 +93,25 @@ class ScriptedBackend:
     def plan(self, world, draft, events, facts) -> Planned:
         return Planned()
 
+    @classmethod
+    def probe(cls, cfg: RunConfig, base_url: str | None) -> int | None:
+        return None
+
     async def aclose(self) -> None:
         pass
 
 
-def backend_class(cfg: RunConfig) -> type:
-    if cfg.text_backend == "openai":
-        from pipeline.verbalize.openai_backend import LLMBackend
+# config's `text_backend` -> "module:class"; a new backend is a module and a line here (and in the config's choices)
+BACKENDS = {"scripted": "pipeline.verbalize.backend:ScriptedBackend", "openai": "pipeline.verbalize.openai_backend:LLMBackend"}
 
-        return LLMBackend
-    return ScriptedBackend
+
+def backend_class(cfg: RunConfig) -> type:
+    module, name = BACKENDS[cfg.text_backend].split(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def make_backend(cfg: RunConfig, run_dir: Path, base_url: str | None = None, context_tokens: int | None = None,
                  retry_rounds: dict[str, int] | None = None):
     """The configured backend, built inside the process (Ray task) that uses it. `retry_rounds`: personas
     being tried again after a quarantine, and how often (a backend that samples draws fresh samples)."""
-    cls = backend_class(cfg)
-    if cls is ScriptedBackend:
-        return ScriptedBackend()
-    return cls.from_config(cfg, run_dir, base_url, context_tokens, retry_rounds or {})
+    return backend_class(cfg).from_config(cfg, run_dir, base_url, context_tokens, retry_rounds or {})

@@ -185,6 +185,15 @@ class LLMBackend:
         # I/O bound: many personas per task, awaiting the endpoint together on one event loop
         return TaskShape(num_cpus=0.5, personas_per_task=max(1, min(cfg.llm_concurrency, -(-personas // workers))))
 
+    @classmethod
+    def probe(cls, cfg: RunConfig, base_url: str | None) -> int | None:
+        if cfg.offline_replay:
+            return None
+        from pipeline.llm import probe
+
+        url = base_url or cfg.llm_base_url or os.environ.get("OPENAI_BASE_URL")
+        return probe(url, os.environ.get("OPENAI_API_KEY"), cfg.llm_model, timeout_s=min(cfg.llm_timeout_s, 60)).context_tokens
+
     def _seed(self, session_id: str, round_: int) -> int:
         """A seed per (run, session, attempt, retry of a quarantined persona): a retry after a failed check
         asks for a new sample, never the cached reply that failed."""
