@@ -153,7 +153,7 @@ async def agenerate_persona(persona: Persona, cfg: RunConfig, backend: TextBacke
     except (EndpointUnavailable, OfflineCacheMiss, OSError, VerificationError):
         raise  # the endpoint or the disk failed, or a checker bug: not this persona's fault
     except Exception as e:  # noqa: BLE001 - one persona's failure must never end the run
-        return _quarantined(persona, f"{persona.id}/s?", f"{type(e).__name__}: {e}"[:500], stats)
+        return _quarantined(persona, "", f"{type(e).__name__}: {e}"[:500], stats)  # no single session to blame
     turns = [t for s in sessions for t in s.turns]
     for source in TEXT_SOURCES:
         if n := sum(t.source == source for t in turns):
