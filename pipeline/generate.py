@@ -24,7 +24,7 @@ from pipeline.mme.context import TokenCounter
 from pipeline.personas.lexicon import load_lexicon
 from pipeline.records import TEXT_SOURCES, Event, Fact, Image, Persona, PersonaPart, Quarantine, Session
 from pipeline.verbalize.backend import ScriptedBackend, TextBackend
-from pipeline.verbalize.check import VerificationError, check_session, check_turns
+from pipeline.verbalize.check import VerificationError, check_turns
 from pipeline.verbalize.scripted import ScriptedVerbalizer
 from pipeline.world.plan import plan_sessions
 from pipeline.world.simulate import World, simulate_world
@@ -39,44 +39,53 @@ def _timed(timings: dict[str, float], stage: str):
     timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - t0
 
 
-def _world(persona: Persona, cfg: RunConfig, timings: dict[str, float]):
-    with _timed(timings, "world"):
+def build_world(persona: Persona, cfg: RunConfig, timings: dict[str, float] | None = None):
+    """The persona's world and session plans, with events and facts by id."""
+    with _timed({} if timings is None else timings, "world"):
         world = simulate_world(persona, cfg, load_lexicon(cfg.lexicon_dir))
         events, plans = plan_sessions(world, cfg)
     return world, events, plans, {e.id: e for e in events}, {f.id: f for e in events for f in e.facts}
 
 
 def _apply(draft: Session, texts: dict[int, str], sources: dict[int, str]) -> Session:
-    turns = [t.model_copy(update={"text": texts.get(t.index, t.text), "source": sources[t.index]}) for t in draft.turns]
+    """The draft with the given texts and sources (turns that keep theirs are not copied)."""
+    turns = [t if (texts.get(t.index, t.text), sources[t.index]) == (t.text, t.source)
+             else t.model_copy(update={"text": texts.get(t.index, t.text), "source": sources[t.index]}) for t in draft.turns]
     return draft.model_copy(update={"turns": turns})
 
 
 async def write_session(backend: TextBackend, world: World, draft: Session, events: dict[str, Event],
                         facts: dict[str, Fact], known_before: set[str], stats: dict[str, float]) -> Session:
     """The backend's text for one session, every turn checked: failing turns are asked again with their
-    problems (`backend.repairs` rounds), and a turn still wrong ships as its draft, marked as such."""
+    problems (`backend.repairs` rounds), and a turn still wrong ships as its draft, marked as such.
+    Raises VerificationError if what ships does not pass (a bug: the draft passes by construction)."""
     texts = await backend.rewrite(world, draft, events, facts, stats)
     sources = {t.index: backend.source if t.index in texts else "scripted-fallback" for t in draft.turns}
-    missing = {t.index: [f"turn {t.index}: no usable text in the reply"] for t in draft.turns if t.index not in texts}
-    session = _apply(draft, texts, sources)
-    problems, _ = check_turns(session, events, facts, known_before, draft, backend.vocabulary)
-    problems = {**missing, **problems}
-    for round_ in range(backend.repairs):
+    problems: dict[int, list[str]] = {}
+    session = draft
+    for round_ in range(backend.repairs + 1):
+        if round_:
+            fixed = await backend.repair(world, draft, session, problems, events, facts, round_ - 1, stats)
+            texts.update({i: text for i, text in fixed.items() if i in problems})
+            sources.update({i: "llm-repaired" for i in fixed if i in problems})
+        session = _apply(draft, texts, sources)
+        found, whole = check_turns(session, events, facts, known_before, draft, backend.vocabulary)
+        unwritten = {t.index: [f"turn {t.index}: no usable text in the reply"] for t in draft.turns if t.index not in texts}
+        problems = {**unwritten, **found}
         if not problems:
             break
-        fixed = await backend.repair(world, draft, session, problems, events, facts, round_, stats)
-        fixed = {i: text for i, text in fixed.items() if i in problems}
-        texts.update(fixed)
-        sources.update({i: "llm-repaired" for i in fixed})
+    if problems:  # the draft carries the plan by construction
+        for i in problems:
+            texts.pop(i, None)
+            sources[i] = "scripted-fallback"
         session = _apply(draft, texts, sources)
-        again, _ = check_turns(session, events, facts, known_before, draft, backend.vocabulary)
-        problems = {i: p for i, p in {**problems, **again}.items() if i in again or i not in fixed}
-    for i in problems:  # the draft carries the plan by construction
-        texts.pop(i, None)
-        sources[i] = "scripted-fallback"
-    kind = ("fallback" if problems else "repaired" if any(s == "llm-repaired" for s in sources.values()) else "first_try")
+        found, whole = check_turns(session, events, facts, known_before, draft, backend.vocabulary)
+    if found or whole:
+        lines = [p for i in sorted(found) for p in found[i]] + whole
+        raise VerificationError(f"{len(lines)} problem(s) in {session.id}:\n" + "\n".join(lines[:10]))
+    kind = "fallback" if problems else "repaired" if "llm-repaired" in sources.values() else "first_try"
     stats[f"sessions_{kind}"] = stats.get(f"sessions_{kind}", 0) + 1
-    return _apply(draft, texts, sources)
+    return session
 
 
 async def verbalize(backend: TextBackend, world: World, plans, events: dict[str, Event], facts: dict[str, Fact],
@@ -85,14 +94,7 @@ async def verbalize(backend: TextBackend, world: World, plans, events: dict[str,
     drafts = ScriptedVerbalizer(seed)
     sessions, known = [], set()
     for plan in plans:
-        draft = drafts.session(world, events, facts, plan)
-        planned = backend.plan(world, draft, events, facts)
-        for k in ("requests", "prompt_tokens", "completion_tokens") if planned.requests else ():
-            stats[f"llm_planned_{k}"] = stats.get(f"llm_planned_{k}", 0) + getattr(planned, k)
-        session = await write_session(backend, world, draft, events, facts, known, stats)
-        problems = check_session(session, events, facts, known)
-        if problems:
-            raise VerificationError(f"{len(problems)} problem(s) in {session.id}:\n" + "\n".join(problems[:10]))
+        session = await write_session(backend, world, drafts.session(world, events, facts, plan), events, facts, known, stats)
         known.update(session.planned_fact_ids)
         sessions.append(session)
     return sessions
@@ -146,7 +148,7 @@ async def agenerate_persona(persona: Persona, cfg: RunConfig, backend: TextBacke
     any other failure of the persona becomes its quarantine row, never a failed run."""
     timings = {} if timings is None else timings
     stats: dict[str, float] = {}
-    world, events, plans, by_id, facts = _world(persona, cfg, timings)
+    world, events, plans, by_id, facts = build_world(persona, cfg, timings)
     try:
         with _timed(timings, "verbalize"):
             sessions = await verbalize(backend, world, plans, by_id, facts, cfg.seed, stats)

@@ -20,7 +20,6 @@ import asyncio
 import collections
 import hashlib
 import json
-import random
 import re
 import time
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from pathlib import Path
 
 import httpx2 as httpx
 import openai
+from tenacity import AsyncRetrying, retry_if_exception, stop_before_delay, wait_exponential_jitter
 
 from pipeline.atomic import write_text
 
@@ -291,53 +291,65 @@ class LLM:
         return Completion(content, finish)
 
     async def _post(self, body: dict, count) -> dict:
-        """One completion, retried through transient faults until the budget is spent."""
-        deadline = time.monotonic() + self.retry_budget_s
-        attempt = 0
-        shrunk = False
-        while True:
-            await self.breaker.admit()
-            async with self._limit:
-                t0 = time.perf_counter()
+        """One completion through transient faults; a request over the model's context is shrunk once to fit."""
+        try:
+            return await self._retrying(body, count)
+        except openai.BadRequestError as e:
+            too_long, ctx, prompt = context_error(e)
+            if not too_long:
+                raise EndpointUnavailable(f"the endpoint refused the request: {_short(e)}") from e
+            if not (ctx and prompt and ctx - prompt - 16 >= 64):
+                raise ContextTooLong(f"the prompt does not fit the model's context ({_short(e)})") from e
+            self.context_tokens = self.context_tokens or ctx
+        try:
+            return await self._retrying({**body, "max_tokens": ctx - prompt - 16}, count)
+        except openai.BadRequestError as e:
+            raise ContextTooLong(f"the prompt does not fit the model's context ({_short(e)})") from e
+
+    async def _retrying(self, body: dict, count) -> dict:
+        """Transient faults retried (tenacity) with jittered backoff or the server's Retry-After, whichever is
+        longer, until the next wait would pass the budget; client errors (4xx) are not retried."""
+        backoff = wait_exponential_jitter(initial=0.2, max=10)
+        retrying = AsyncRetrying(retry=retry_if_exception(transient), reraise=True,
+                                 stop=stop_before_delay(self.retry_budget_s),
+                                 wait=lambda state: max(backoff(state), retry_after(state.outcome.exception()) or 0.0),
+                                 before_sleep=lambda state: count("retries"))
+        try:
+            return await retrying(self._attempt, body, count)
+        except openai.BadRequestError:
+            raise
+        except Exception as e:
+            if not transient(e):
+                raise EndpointUnavailable(f"the endpoint refused the request: {type(e).__name__}: {_short(e)}") from e
+            tries = retrying.statistics.get("attempt_number", 1)
+            raise EndpointUnavailable(f"the endpoint still failed after {tries} tries over "
+                                      f"{self.retry_budget_s:.0f}s ({type(e).__name__})") from e
+
+    async def _attempt(self, body: dict, count) -> dict:
+        """One request, once the breaker and the concurrency limit let it through; its outcome feeds both."""
+        await self.breaker.admit()
+        async with self._limit:
+            t0 = time.perf_counter()
+            try:
                 try:
-                    try:
-                        resp = await self._client.post("/chat/completions", body=body, cast_to=dict)
-                    except ValueError as e:  # a 2xx whose JSON body is cut off
-                        raise MalformedReply(f"the reply body is not JSON ({e})") from e
-                    if not isinstance(resp, dict) or not resp.get("choices"):
-                        raise MalformedReply("the reply has no choices")
-                except Exception as e:
-                    count("latency_s", time.perf_counter() - t0)
-                    too_long, ctx, prompt = context_error(e)
-                    if too_long:
-                        if ctx and prompt and not shrunk and ctx - prompt - 16 >= 64:
-                            self.context_tokens = self.context_tokens or ctx
-                            body = {**body, "max_tokens": ctx - prompt - 16}
-                            shrunk = True
-                            continue
-                        raise ContextTooLong(f"the prompt does not fit the model's context ({e})") from e
-                    if not transient(e):
-                        raise EndpointUnavailable(f"the endpoint refused the request: {type(e).__name__}: "
-                                                  f"{_short(e)}") from e
-                    attempt += 1
-                    wait = retry_after(e)
+                    resp = await self._client.post("/chat/completions", body=body, cast_to=dict)
+                except ValueError as e:  # a 2xx whose JSON body is cut off
+                    raise MalformedReply(f"the reply body is not JSON ({e})") from e
+                if not isinstance(resp, dict) or not resp.get("choices"):
+                    raise MalformedReply("the reply has no choices")
+            except Exception as e:
+                if transient(e):
+                    self.breaker.failure(retry_after(e))
                     if isinstance(e, (openai.RateLimitError, openai.APITimeoutError)) or (
                             isinstance(e, openai.APIStatusError) and e.status_code in (502, 503, 504)):
                         self._limit.overload()
-                    self.breaker.failure(wait)
-                    backoff = min(10.0, 0.2 * 2 ** min(attempt, 8)) * (0.5 + random.random())
-                    if time.monotonic() + max(backoff, wait or 0) > deadline:
-                        raise EndpointUnavailable(f"the endpoint still failed after {attempt} tries over "
-                                                  f"{self.retry_budget_s:.0f}s ({type(e).__name__})") from e
-                    count("retries")
-                    delay = max(backoff, wait or 0.0)
-                else:
-                    count("latency_s", time.perf_counter() - t0)
-                    count("requests")
-                    self.breaker.success()
-                    self._limit.success()
-                    return resp
-            await asyncio.sleep(delay)
+                raise
+            finally:
+                count("latency_s", time.perf_counter() - t0)
+        count("requests")
+        self.breaker.success()
+        self._limit.success()
+        return resp
 
 
 def _short(e: BaseException) -> str:

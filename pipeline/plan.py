@@ -10,12 +10,11 @@ from __future__ import annotations
 from tqdm import tqdm
 
 from pipeline.config import RunConfig
+from pipeline.generate import build_world
 from pipeline.personas.lexicon import load_lexicon
 from pipeline.personas.sampler import sample_personas
 from pipeline.verbalize.backend import make_backend
 from pipeline.verbalize.scripted import ScriptedVerbalizer
-from pipeline.world.plan import plan_sessions
-from pipeline.world.simulate import simulate_world
 
 
 def plan_run(cfg: RunConfig, progress: bool = True) -> dict:
@@ -24,10 +23,7 @@ def plan_run(cfg: RunConfig, progress: bool = True) -> dict:
     drafts = ScriptedVerbalizer(cfg.seed)
     totals = {"personas": 0, "sessions": 0, "turns": 0, "requests": 0, "prompt_tokens": 0, "completion_tokens": 0}
     for persona in tqdm(sample_personas(cfg, lex), desc="plan", unit="persona", disable=not progress):
-        world = simulate_world(persona, cfg, lex)
-        events, plans = plan_sessions(world, cfg)
-        by_id = {e.id: e for e in events}
-        facts = {f.id: f for e in events for f in e.facts}
+        world, _, plans, by_id, facts = build_world(persona, cfg)
         totals["personas"] += 1
         for plan in plans:
             draft = drafts.session(world, by_id, facts, plan)

@@ -224,7 +224,7 @@ def generate_parts(cfg: RunConfig, run_dir: Path, todo: list, progress: bool, ba
     shape = backend_class(cfg).shape(cfg, len(todo), workers)
     items = [{"persona_id": p.id, "persona": p.model_dump_json()} for p in todo]
     kwargs = {"cfg_json": cfg.model_dump_json(), "run_dir": str(run_dir.resolve()), "fingerprint": cfg.fingerprint(),
-              "base_url": base_url or cfg.llm_base_url or os.environ.get("OPENAI_BASE_URL"), "context_tokens": context_tokens,
+              "base_url": base_url, "context_tokens": context_tokens,
               "retry_rounds": retry_rounds or {}}
     per_task = shape.personas_per_task
     blocks = max(1, -(-len(items) // per_task))
@@ -248,22 +248,21 @@ def probe_backend(cfg: RunConfig, base_url: str | None = None) -> int | None:
 # ------------------------------------------------------------------ the job
 
 
-def _read_retries(run_dir: Path) -> dict:
+def _retry_rounds(run_dir: Path) -> dict[str, int]:
+    """How often each persona was tried again after a quarantine (its requests' seeds depend on it)."""
     path = run_dir / "llm_retries.json"
-    return json.loads(path.read_text()) if path.exists() else {"rounds": {}}
+    return json.loads(path.read_text()) if path.exists() else {}
 
 
-def _retry_quarantined(run_dir: Path, done: set[str]) -> dict:
+def _retry_quarantined(run_dir: Path, done: set[str]) -> list[str]:
     """Mark the quarantined personas for another try with fresh samples: their retry round goes up, so
     every request of theirs has a new seed and the cache (which holds the rejected replies) is not reused."""
     from pipeline.parts import part_stats
 
-    retries = _read_retries(run_dir)
-    now = sorted(pid for pid in done if part_stats(run_dir, pid).get("quarantined"))
-    for pid in now:
-        retries["rounds"][pid] = retries["rounds"].get(pid, 0) + 1
-    write_json(run_dir / "llm_retries.json", {"rounds": retries["rounds"]})
-    return {**retries, "now": now}
+    rounds = _retry_rounds(run_dir)
+    again = sorted(pid for pid in done if part_stats(run_dir, pid).get("quarantined"))
+    write_json(run_dir / "llm_retries.json", {**rounds, **{pid: rounds.get(pid, 0) + 1 for pid in again}})
+    return again
 
 
 def run(cfg: RunConfig, progress: bool = True, retry_quarantined: bool = False) -> dict:
@@ -287,14 +286,14 @@ def run(cfg: RunConfig, progress: bool = True, retry_quarantined: bool = False) 
     clean_partial(run_dir)
     fingerprint = cfg.fingerprint()
     done_before = {p.id for p in personas if is_complete(run_dir, p.id, fingerprint)}
-    retries = _retry_quarantined(run_dir, done_before) if retry_quarantined else _read_retries(run_dir)
-    todo = [p for p in personas if p.id not in done_before or p.id in retries.get("now", ())]
+    again = _retry_quarantined(run_dir, done_before) if retry_quarantined else []
+    todo = [p for p in personas if p.id not in done_before or p.id in again]
     for p in todo:
         remove_part(run_dir, p.id)
     wall["sample"] = time.perf_counter() - t
     _say(progress, f"{run_dir}: {len(personas)} personas ({cfg.personas} train + {cfg.bench_personas} bench); "
                    f"{len(personas) - len(todo)} already done, generating {len(todo)}"
-                   + (f" ({len(retries['now'])} quarantined, tried again)" if retries.get("now") else ""))
+                   + (f" ({len(again)} quarantined, tried again)" if again else ""))
 
     t = _enter_stage(run_dir, "generate")
     context_tokens = probe_backend(cfg) if todo and not cfg.llm_serve_model else None
@@ -305,10 +304,10 @@ def run(cfg: RunConfig, progress: bool = True, retry_quarantined: bool = False) 
         _say(progress, f"launching {cfg.llm_serve_model} on the cluster with Ray Serve LLM (waits for the model to load)")
         with served_llm(cfg) as base_url:
             summaries = generate_parts(cfg, run_dir, todo, progress, base_url, probe_backend(cfg, base_url),
-                                       retries["rounds"])
+                                       _retry_rounds(run_dir))
     else:
         summaries = generate_parts(cfg, run_dir, todo, progress, context_tokens=context_tokens,
-                                   retry_rounds=retries["rounds"]) if todo else []
+                                   retry_rounds=_retry_rounds(run_dir)) if todo else []
     wall["generate"] = time.perf_counter() - t
     pending = {r["persona_id"]: r["pending"] for r in summaries if r["pending"]}
     if pending:

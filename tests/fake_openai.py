@@ -32,7 +32,7 @@ import re
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 from aiohttp import web
 
@@ -105,6 +105,7 @@ class FakeOpenAI:
         self.rng = random.Random(seed)
         self.outcomes: Counter[str] = Counter()
         self.seeds: list[int | None] = []
+        self.context_rejections = 0
         self._down_until = 0.0
         self.outage_after = outage_after  # (requests, seconds): go down once after that many requests
         self._loop = self._runner = None
@@ -184,6 +185,7 @@ class FakeOpenAI:
                      for m in body["messages"])
         max_tokens = body.get("max_tokens") or 1 << 30
         if self.context_tokens is not None and prompt + max_tokens > self.context_tokens:
+            self.context_rejections += 1
             return 400, _error(f"This model's maximum context length is {self.context_tokens} tokens. However, you "
                                f"requested {prompt + max_tokens} tokens ({prompt} in the messages, {max_tokens} in the "
                                "completion). Please reduce the length of the messages or completion."), {}
@@ -265,16 +267,6 @@ class FakeOpenAI:
 
 def _error(message: str) -> dict:
     return {"error": {"message": message, "type": "server_error"}}
-
-
-def behaviour_from(spec: str) -> Behaviour:
-    """A profile name, optionally with overrides: '7b' or '7b,drop=0.1'."""
-    name, *overrides = spec.split(",")
-    values = {f.name: getattr(PROFILES[name], f.name) for f in fields(Behaviour)}
-    for o in overrides:
-        k, v = o.split("=")
-        values[k] = float(v)
-    return Behaviour(**values)
 
 
 def build_serve_app(serving_args: dict):

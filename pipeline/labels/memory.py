@@ -16,7 +16,8 @@ import copy
 from collections import defaultdict
 
 from pipeline.records import MEMORIES, Event, Fact, MemoryOp, Persona, Session
-from pipeline.verbalize.check import image_holds, states
+from pipeline.verbalize.check import image_holds
+from pipeline.verbalize.match import mentions
 
 Snapshot = dict[str, dict[str, str]]  # memory -> key -> value
 PROCEDURAL_CAP = 5
@@ -152,7 +153,7 @@ def check_ops(ops: list[MemoryOp], sessions: list[Session], events: dict[str, Ev
             if f.modality == "image":
                 ok = any(f"{event.id}/image" in t.image_ids for t in shown) and image_holds(f, event)
             else:
-                ok = any(all(states(t.text, term) for term in f.terms) for t in shown)
+                ok = any(all(mentions(t.text, term) for term in f.terms) for t in shown)
             if not ok:
                 problems.append(f"{o.session_id} op {o.index}: {o.op} {o.memory}/{o.key} not stated by turns {o.evidence}")
         if o.key and o.key.startswith("preference/") and o.op == "DELETE":

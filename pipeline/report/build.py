@@ -109,10 +109,11 @@ def build_report(run_dir: Path, n_samples: int = 3, extra: dict | None = None) -
 
 def _plot_sources(sources: Counter, path: Path) -> None:
     """Who wrote the turns: the LLM at the first try, after a repair request, or the scripted draft as fallback."""
-    order = [k for k in ("llm", "llm-repaired", "scripted-fallback", "scripted") if k in sources]
+    colours = {"llm": "#4c72b0", "llm-repaired": "#55a868", "scripted-fallback": "#c44e52", "scripted": "#8c8c8c"}
+    order = [k for k in colours if k in sources]
     total = sum(sources.values())
     fig, ax = plt.subplots(figsize=(6, 2.6))
-    bars = ax.barh(order, [100 * sources[k] / total for k in order], color=["#4c72b0", "#55a868", "#c44e52", "#8c8c8c"][:len(order)])
+    bars = ax.barh(order, [100 * sources[k] / total for k in order], color=[colours[k] for k in order])
     ax.bar_label(bars, labels=[f"{100 * sources[k] / total:.1f}% ({sources[k]:,})" for k in order], padding=3)
     ax.set_xlabel("share of turns (%)")
     ax.set_xlim(0, 115)

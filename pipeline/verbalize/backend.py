@@ -44,6 +44,12 @@ class TextBackend(Protocol):
     vocabulary: Vocabulary  # the world's names and words, for the check of what a rewrite adds
 
     @classmethod
+    def from_config(cls, cfg: RunConfig, run_dir: Path, base_url: str | None, context_tokens: int | None,
+                    retry_rounds: dict[str, int]) -> TextBackend:
+        """The backend inside the process (Ray task) that runs it."""
+        ...
+
+    @classmethod
     def shape(cls, cfg: RunConfig, personas: int, workers: int) -> TaskShape: ...
 
     async def rewrite(self, world: World, draft: Session, events: dict[str, Event], facts: dict[str, Fact],

@@ -50,11 +50,6 @@ _CAP = re.compile(r"(?<![\w'’])([A-Z][a-zA-Z]+(?:['’][a-z]+)?)")
 _SENTENCE_START = re.compile(r"(?:^|[.!?:;\"“”(\n]|—|--)\s*$")
 
 
-def states(text: str, term: str) -> bool:
-    """Whether `text` states `term` (case, inflection, spelling and number format aside): 'Ana' is not in 'banana'."""
-    return mentions(text, term)
-
-
 def image_holds(fact: Fact, event: Event) -> bool:
     """A visual fact is conveyed by the picture: its object, colour and count must be in the spec."""
     if event.image_spec is None:
@@ -145,9 +140,9 @@ def check_turns(session: Session, events: dict[str, Event], facts: dict[str, Fac
                 if f"{event.id}/image" not in turn.image_ids or not image_holds(f, event):
                     problems.append(f"{where}: visual fact {fid} is not shown by the turn's image")
                 continue
-            missing = [x for x in f.terms if not states(turn.text, x)]
+            missing = [x for x in f.terms if not mentions(turn.text, x)]
             head = _activity_word(f) if f.kind == "activity" else None
-            if head and not states(turn.text, head):
+            if head and not mentions(turn.text, head):
                 missing.append(head)
             if missing:
                 problems.append(f"{where}: '{f.text}' is not stated; it must name {missing}")

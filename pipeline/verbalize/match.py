@@ -13,7 +13,7 @@ import re
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 
-from pipeline.world.clock import MONTHS, WEEKDAYS
+from pipeline.world.clock import MONTHS
 
 _ONES = {"zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
          "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
@@ -235,5 +235,3 @@ def states_day(text: str, day: date, now: datetime) -> bool:
     """Whether some date expression in `text` places an event on `day`, seen from `now`."""
     return any(lo <= day <= hi for lo, hi in date_ranges(text, now))
 
-
-WEEKDAY_NAMES = frozenset(WEEKDAYS)

@@ -154,6 +154,26 @@ def _loads(content: str):
     return None
 
 
+def _endpoint(cfg: RunConfig, base_url: str | None) -> str | None:
+    """The endpoint to use: one the run launched (Ray Serve), else --llm-base-url, else OPENAI_BASE_URL."""
+    return base_url or cfg.llm_base_url or os.environ.get("OPENAI_BASE_URL")
+
+
+def _prompt_tokens(messages: list[dict]) -> int:
+    return sum(approx_tokens(m["content"]) + 4 for m in messages)
+
+
+def _expected_reply(draft: Session, indices: list[int] | None = None) -> str:
+    """The reply a model would give if it kept the draft's words: the size to expect and to plan for."""
+    return json.dumps({"turns": [{"index": t.index, "text": t.text} for t in draft.turns
+                                 if indices is None or t.index in indices]})
+
+
+def _planned(messages: list[dict], draft: Session) -> Planned:
+    """One request per session, of this prompt, with a reply about the draft's size."""
+    return Planned(requests=1, prompt_tokens=_prompt_tokens(messages), completion_tokens=approx_tokens(_expected_reply(draft)))
+
+
 def _merge(stats: dict[str, float], s: LLMStats) -> None:
     for k, v in s.as_dict().items():
         stats[k] = stats.get(k, 0) + v
@@ -173,7 +193,7 @@ class LLMBackend:
     @classmethod
     def from_config(cls, cfg: RunConfig, run_dir: Path, base_url: str | None, context_tokens: int | None,
                     retry_rounds: dict[str, int] | None = None) -> LLMBackend:
-        llm = LLM(model=cfg.llm_model, base_url=base_url or cfg.llm_base_url or os.environ.get("OPENAI_BASE_URL"),
+        llm = LLM(model=cfg.llm_model, base_url=_endpoint(cfg, base_url),
                   api_key=os.environ.get("OPENAI_API_KEY"), cache_dir=cfg.llm_cache_dir or Path(run_dir) / "llm_cache",
                   concurrency=cfg.llm_concurrency, temperature=cfg.llm_temperature, timeout_s=cfg.llm_timeout_s,
                   retry_budget_s=cfg.llm_retry_budget_s, context_tokens=context_tokens, offline=cfg.offline_replay,
@@ -191,8 +211,9 @@ class LLMBackend:
             return None
         from pipeline.llm import probe
 
-        url = base_url or cfg.llm_base_url or os.environ.get("OPENAI_BASE_URL")
-        return probe(url, os.environ.get("OPENAI_API_KEY"), cfg.llm_model, timeout_s=min(cfg.llm_timeout_s, 60)).context_tokens
+        info = probe(_endpoint(cfg, base_url), os.environ.get("OPENAI_API_KEY"), cfg.llm_model,
+                     timeout_s=min(cfg.llm_timeout_s, 60))
+        return info.context_tokens
 
     def _seed(self, session_id: str, round_: int) -> int:
         """A seed per (run, session, attempt, retry of a quarantined persona): a retry after a failed check
@@ -205,17 +226,16 @@ class LLMBackend:
     def _budget(self, messages: list[dict], expected_reply: str) -> int:
         if self.max_tokens:
             return self.max_tokens
-        prompt = sum(approx_tokens(m["content"]) + 4 for m in messages)
+        prompt = _prompt_tokens(messages)
         want = max(256, 2 * approx_tokens(expected_reply) + 128)
         return max(64, min(want, self.llm.room(prompt)))
 
     async def _ask(self, messages: list[dict], expected: list[int], draft: Session, round_: int,
                    stats: dict[str, float]) -> dict[int, str]:
         s = LLMStats()
-        reply = json.dumps({"turns": [{"index": t.index, "text": t.text} for t in draft.turns if t.index in expected]})
         try:
             completion = await self.llm.complete(messages, SCHEMA, "session_turns", s, seed=self._seed(draft.id, round_),
-                                                 max_tokens=self._budget(messages, reply))
+                                                 max_tokens=self._budget(messages, _expected_reply(draft, expected)))
         finally:
             _merge(stats, s)
         texts, _ = parse_turns(completion.content, expected)
@@ -224,8 +244,11 @@ class LLMBackend:
     async def rewrite(self, world: World, draft: Session, events: dict[str, Event], facts: dict[str, Fact],
                       stats: dict[str, float]) -> dict[int, str]:
         indices = [t.index for t in draft.turns]
+        messages = session_messages(world, draft, events, facts)
+        for k, v in _planned(messages, draft).__dict__.items():
+            stats[f"llm_planned_{k}"] = stats.get(f"llm_planned_{k}", 0) + v
         try:
-            return await self._ask(session_messages(world, draft, events, facts), indices, draft, 0, stats)
+            return await self._ask(messages, indices, draft, 0, stats)
         except ContextTooLong:
             stats["llm_context_splits"] = stats.get("llm_context_splits", 0) + 1
             return await self._in_parts(world, draft, events, facts, indices, stats)
@@ -252,10 +275,7 @@ class LLMBackend:
             return {}
 
     def plan(self, world: World, draft: Session, events: dict[str, Event], facts: dict[str, Fact]) -> Planned:
-        messages = session_messages(world, draft, events, facts)
-        reply = json.dumps({"turns": [{"index": t.index, "text": t.text} for t in draft.turns]})
-        return Planned(requests=1, prompt_tokens=sum(approx_tokens(m["content"]) + 4 for m in messages),
-                       completion_tokens=approx_tokens(reply))
+        return _planned(session_messages(world, draft, events, facts), draft)
 
     async def aclose(self) -> None:
         await self.llm.aclose()

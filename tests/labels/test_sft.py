@@ -4,7 +4,7 @@ import re
 from collections import Counter
 
 from pipeline.labels.sft import MIX, to_conversations
-from pipeline.verbalize.check import states
+from pipeline.verbalize.match import mentions
 
 STEP = re.compile(r'^<think>.+?</think>(<answer>.+?</answer>|<retrieve>"keywords": \[.*?\], "start_time": "[^"]+", '
                   r'"end_time": "[^"]+"</retrieve>)$', re.DOTALL)
@@ -48,7 +48,7 @@ def test_reasoning_follows_the_protocol_and_is_supported(small_parts):
             assert think.split("says: ")[1] in retrieved
             place = re.search(r" at (.+?)(?: with|\.| \()", think.split("says: ")[1])
             if place:
-                assert states(answer, place.group(1))
+                assert mentions(answer, place.group(1))
     assert multi > 10
 
 

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from pipeline.records import parse_time
-from pipeline.verbalize.check import check_session, states
+from pipeline.verbalize.check import check_session
+from pipeline.verbalize.match import mentions
 from pipeline.world.clock import resolve
 
 
@@ -31,7 +32,7 @@ def test_every_planned_fact_is_stated_in_its_turn(small_parts):
                 for fid in t.fact_ids:
                     f = facts[fid]
                     if f.modality == "text":
-                        assert all(states(t.text, term) for term in f.terms), (t.text, f)
+                        assert all(mentions(t.text, term) for term in f.terms), (t.text, f)
                     else:
                         assert f"{fid.rsplit('/', 1)[0]}/image" in t.image_ids
                     n += 1
