@@ -46,7 +46,7 @@ def render_plan(totals: dict, cfg: RunConfig) -> str:
         f"  personas           {totals['personas']:>14,}",
         f"  sessions           {totals['sessions']:>14,}",
         f"  turns              {totals['turns']:>14,}",
-        f"  requests           {totals['requests']:>14,}   (one per session; repairs add a few percent)",
+        f"  requests           {totals['requests']:>14,}   (one per session; repair requests come on top)",
         f"  prompt tokens      {totals['prompt_tokens']:>14,}",
         f"  completion tokens  {totals['completion_tokens']:>14,}",
         f"  cost               {'$' + format(totals['cost_usd'], ',.2f'):>14}{price}",
