@@ -2,7 +2,8 @@
 
 Generation (world, text, images) is timed apart from the benchmark build itself (history windows,
 questions, verification, token counts) and the run-level audit (balancing and bias checks). Prints
-the question counts per task and setting and the bias table. Usage:
+the question counts per task and setting, the certified and photo shares, the histories against their
+token budgets, and every task's best no-history baseline with its 95% interval. Usage:
 
     python bench/mme_build.py [--bench-personas 200] [--workers 2]
 """
@@ -20,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pipeline.config import load_config  # noqa: E402
 from pipeline.generate import generate_persona  # noqa: E402
-from pipeline.mme.bias import balance, bias_report  # noqa: E402
+from pipeline.mme.bias import WorldPrior, _words, balance, bias_report, summary  # noqa: E402
 from pipeline.mme.tasks import ASPECT_OF  # noqa: E402
 from pipeline.personas.lexicon import load_lexicon  # noqa: E402
 from pipeline.personas.sampler import sample_personas  # noqa: E402
@@ -28,11 +29,15 @@ from pipeline.personas.sampler import sample_personas  # noqa: E402
 CFG = load_config(overrides={"personas": 1})
 
 
-def _one(persona) -> tuple[list[dict], dict[str, float]]:
+def _one(persona) -> tuple[list[dict], dict[str, float], list[str], str]:
+    from pipeline.mme.export import told_profile
+
     timings: dict[str, float] = {}
     part = generate_persona(persona, CFG, timings)
-    return [q.model_dump(include={"id", "setting", "task", "query", "choices", "answer", "answer_text", "needs_image",
-                                  "context_turns", "context_tokens"}) for q in part.mme], timings
+    profile = told_profile([s.model_dump() for s in part.sessions[:1]], [e.model_dump() for e in part.events])
+    return ([q.model_dump(include={"id", "persona_id", "setting", "task", "query", "choices", "answer", "answer_text",
+                                   "needs_image", "certified", "context_turns", "context_tokens"}) for q in part.mme],
+            timings, [f.text for e in part.events for f in e.facts], " ".join(profile.values()))
 
 
 def main() -> None:
@@ -47,38 +52,43 @@ def main() -> None:
     with ProcessPoolExecutor(args.workers) as pool:
         out = list(pool.map(_one, bench, chunksize=8))
     wall = time.perf_counter() - t0
-    questions = [q for qs, _ in out for q in qs]
+    questions = [q for qs, _, _, _ in out for q in qs]
     cpu = Counter()
-    for _, timings in out:
+    for _, timings, _, _ in out:
         cpu.update(timings)
     t1 = time.perf_counter()
     dropped = set(balance(questions, CFG.seed))
     kept = [q for q in questions if q["id"] not in dropped]
-    report = bias_report(kept)
+    vocabulary = {w for q in kept for w in _words(q["query"]) | {x for c in q["choices"] for x in _words(c["text"])}}
+    world = WorldPrior({p.id: facts for p, (_, _, facts, _) in zip(bench, out)}, vocabulary)
+    report = bias_report(kept, world, {p.id: prof for p, (_, _, _, prof) in zip(bench, out)})
     audit = time.perf_counter() - t1
     mme_cpu = cpu["mme"]
+    s = summary(kept)
     print(f"{len(bench)} benchmark personas, {args.workers} workers: generation + build {wall:.1f} s wall")
     print("  CPU s per stage (summed over personas): " + ", ".join(f"{k} {v:.1f}" for k, v in sorted(cpu.items())))
     print(f"  Persona-MME build: {mme_cpu:.2f} CPU s in total ({1000 * mme_cpu / len(bench):.1f} ms per persona), "
-          f"~{mme_cpu / args.workers:.2f} s wall on {args.workers} workers; audit (balance + bias checks) {audit:.2f} s")
+          f"~{mme_cpu / args.workers:.2f} s wall on {args.workers} workers; audit (balance + leak checks) {audit:.2f} s")
     print(f"  questions: {len(questions)} built, {len(dropped)} dropped to balance answers, {len(kept)} kept "
-          f"({dict(sorted(Counter(q['setting'] for q in kept).items()))}); needs an image: "
-          f"{sum(q['needs_image'] for q in kept) / len(kept):.1%}")
-    for setting in ("32k", "128k"):
-        sub = sorted(q["context_tokens"] for q in kept if q["setting"] == setting)
+          f"({dict(sorted(Counter(q['setting'] for q in kept).items()))})")
+    print(f"  certified by an evidence flip: {s['certified_share']:.1%} of all items, "
+          f"{s['certified_share_multiple_choice']:.1%} of multiple-choice; multiple-choice needing a photo: "
+          f"{s['needs_image_share_multiple_choice']:.1%}")
+    for setting, c in s["context_tokens"].items():
         turns = sorted(q["context_turns"] for q in kept if q["setting"] == setting)
         print(f"  {setting}: turns median {turns[len(turns) // 2]} (min {turns[0]}, max {turns[-1]}); tokens median "
-              f"{sub[len(sub) // 2]} (max {sub[-1]}, approximate counter)")
+              f"{c['median']} ({c['median_share']:.0%} of the budget), max {c['max']} ({c['max_share']:.0%})")
     cells = Counter((q["task"], q["setting"]) for q in kept)
-    print(f"\n{'task':<38}{'32k':>6}{'128k':>6}{'chance':>8}{'longest':>9}{'overlap':>9}{'frequent':>10}{'uniq.long':>10}  verdict")
+    print(f"\n{'task':<38}{'32k':>5}{'128k':>6}{'chance':>8}  {'best no-history baseline':<26}{'acc':>7}  {'95% CI':<15} verdict")
     for task in ASPECT_OF:
         r = report.get(task)
         if r is None:
-            print(f"{task:<38}{0:>6}{0:>6}  (none)")
+            print(f"{task:<38}{0:>5}{0:>6}  (none)")
             continue
-        b = r["baselines"]
-        print(f"{task:<38}{cells[(task, '32k')]:>6}{cells[(task, '128k')]:>6}{r['chance']:>8.0%}{b['longest']:>9.1%}"
-              f"{b['overlap']:>9.1%}{b['frequent']:>10.1%}{r['uniquely_longest']:>10.1%}  {'; '.join(r['failures']) or 'ok'}")
+        b = r["baselines"][r["best"]]
+        verdict = "; ".join(r["failures"]) or r.get("note", "ok")
+        print(f"{task:<38}{cells[(task, '32k')]:>5}{cells[(task, '128k')]:>6}{r['chance']:>8.0%}  {r['best']:<26}"
+              f"{b['accuracy']:>7.1%}  [{b['ci95'][0]:.1%}, {b['ci95'][1]:.1%}]  {verdict}")
 
 
 if __name__ == "__main__":

@@ -12,9 +12,11 @@ from pipeline.shards import HF_SPLIT
 from pipeline.tables import IMAGE_COLUMNS, IMAGE_LIST_COLUMNS, SCHEMAS, TABLES
 
 ABOUT = {
-    "personas": "One row per persona: Big Five (1-5, Latin hypercube per split), style, rhythm, demographics, "
+    "personas": "One row per persona (benchmark personas: `answer_key` split, for audit only): Big Five (1-5, Latin "
+                "hypercube per split), style, rhythm, demographics, "
                 "relationships, goals, habits, starting preferences.",
-    "events": "The simulated world, for audit: time-stamped events made of atomic facts (each with the terms a text "
+    "events": "The simulated world, for audit (benchmark personas: `answer_key` split): time-stamped events made of "
+              "atomic facts (each with the terms a text "
               "must contain to state it), scene specs of photos, personality effects of strong events.",
     "sessions": "Conversations: one row per session with its turns (role, time, text, image ids, the fact ids a "
                 "user turn conveys or an assistant turn recalls, relative-date references) and the true Big Five.",
@@ -71,11 +73,14 @@ def build_card(run_dir: Path, manifest: dict, license_id: str) -> str:
              "PersonaForge: a seeded world simulation (Big Five personas, months of events, preference shifts, goals, "
              "relationships, a drifting personality, photo scene specs) verbalized into time-stamped conversations "
              "with images, and checked against that world. Training personas are the `train` split; benchmark "
-             "personas are the `test` split, and no training label is derived from them.", "",
-             "## Tables", "", "| config | train rows | test rows | what it holds |", "|---|---|---|---|"]
+             "personas are the `test` split, and no training label is derived from them. The `test` split is "
+             "benchmark input: histories (without the true personality) and photos (without their scene specs). The "
+             "benchmark personas' cards and worlds are the `answer_key` split of `personas` and `events`: it is there "
+             "for audit and must never be given to a model under test.", "",
+             "## Tables", "", "| config | train rows | test rows | answer_key rows | what it holds |", "|---|---|---|---|---|"]
     for table in TABLES:
         c = counts.get(table, {})
-        lines.append(f"| `{table}` | {c.get('train', 0):,} | {c.get('test', 0):,} | {ABOUT[table]} |")
+        lines.append(f"| `{table}` | {c.get('train', 0):,} | {c.get('test', 0):,} | {c.get('answer_key', 0):,} | {ABOUT[table]} |")
     lines += ["", "### Columns", ""]
     for table in TABLES:
         cols = ", ".join(f"`{f.name}` ({_type(f.type, f.name, table)})" for f in SCHEMAS[table])
@@ -108,6 +113,21 @@ def build_card(run_dir: Path, manifest: dict, license_id: str) -> str:
             lines += ["", f"LLM requests: {llm['actual']['requests']:,} (planned {llm['planned']['requests']:,}); prompt "
                       f"tokens {llm['actual']['prompt_tokens']:,} (planned {llm['planned']['prompt_tokens']:,}); completion "
                       f"tokens {llm['actual']['completion_tokens']:,} (planned {llm['planned']['completion_tokens']:,})."]
+    if audit := stats.get("persona_mme_audit"):
+        lines += ["", "### Persona-MME", "",
+                  f"{audit['questions']:,} questions. Certified by an evidence flip (in the world where the evidence says "
+                  f"a distractor, the gold re-derived over the edited history is that distractor): "
+                  f"{audit['certified_share']:.1%} of items, {audit['certified_share_multiple_choice']:.1%} of multiple-choice "
+                  "(Personality Alignment has no single-fact flip). Multiple-choice questions that need a photo: "
+                  f"{audit['needs_image_share_multiple_choice']:.1%}.", ""]
+        for setting, c in audit.get("context_tokens", {}).items():
+            lines.append(f"- {setting} histories: median {c['median']:,} tokens ({c['median_share']:.1%} of the budget), "
+                         f"max {c['max']:,} ({c['max_share']:.1%})")
+        lines += ["", "| task | n | chance | best no-history baseline | accuracy | 95% CI |", "|---|---|---|---|---|---|"]
+        for task, r in audit["bias"].items():
+            b = r["baselines"][r["best"]]
+            lines.append(f"| {task} | {r['n']} | {r['chance']:.0%} | {r['best']} | {b['accuracy']:.1%} | "
+                         f"{b['ci95'][0]:.1%}–{b['ci95'][1]:.1%} |")
     if pending := manifest.get("pending", {}).get("personas"):
         lines += ["", f"**Incomplete**: {len(pending)} persona(s) were not generated because the endpoint failed; "
                   "rerunning the same command generates them."]

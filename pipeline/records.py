@@ -342,6 +342,9 @@ class MmeQuestion(Record):
     context_tokens: int = Field(description="tokens of the history, counted as `token_counter` says")
     token_counter: str
     alignment: Alignment | None = Field(None, description="Personality Alignment: the aligned and the misaligned reply")
+    certified: bool = Field(False, description="evidence-flip certificate: in the world where the evidence says one of "
+                                               "the distractors, the gold re-derived over the edited history is that "
+                                               "distractor (Personality Alignment has no single-fact flip: false)")
 
 
 class Quarantine(Record):

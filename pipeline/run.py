@@ -326,7 +326,9 @@ def run(cfg: RunConfig, progress: bool = True, retry_quarantined: bool = False) 
     t = _enter_stage(run_dir, "mme_audit")
     mme, mme_drops = audit_run(run_dir, [pid for pid in kept if pid.startswith("bench-")], cfg.seed)
     wall["mme_audit"] = time.perf_counter() - t
-    _say(progress, f"persona_mme: {mme['questions']} questions; {mme['balanced_away']} dropped to balance answers"
+    _say(progress, f"persona_mme: {mme['questions']} questions ({mme['certified_share']:.0%} certified by an evidence flip, "
+                   f"{mme['needs_image_share_multiple_choice']:.0%} of multiple-choice need a photo); "
+                   f"{mme['balanced_away']} dropped to balance answers"
                    + (f"; NOT SHIPPED (bias checks failed): {', '.join(mme['failing_tasks'])}" if mme["failing_tasks"] else ""))
 
     t = _enter_stage(run_dir, "shards")

@@ -1,7 +1,8 @@
 """Assemble the parts into Hugging Face–layout Parquet shards.
 
 `data/<table>/<split>-NNNNN-of-MMMMM.parquet`, split `train` for training personas and `test` for
-benchmark personas. Parts are streamed in persona-id order (one persona in memory at a time), so
+benchmark personas, except the benchmark personas' cards and worlds (`personas`, `events`), which are
+the benchmark's answer key and go to split `answer_key`. Parts are streamed in persona-id order (one persona in memory at a time), so
 the shards are byte-identical whatever the number of workers, and memory does not grow with the
 run. Shards roll over at a target compressed size; the whole `data/` folder is swapped in at the end.
 """
@@ -20,7 +21,14 @@ from tqdm import tqdm
 from pipeline.parts import read_part, sha256_file
 from pipeline.tables import TABLES, hf_schema
 
-HF_SPLIT = {"train": "train", "bench": "test"}
+HF_SPLIT = {"train": "train", "bench": "test", "answer_key": "answer_key"}
+# the benchmark personas' cards and worlds: kept for audit, in a split no one gives a model as input
+ANSWER_KEY_TABLES = ("personas", "events")
+
+
+def split_of(table: str, persona_id: str) -> str:
+    split = persona_id.split("-", 1)[0]
+    return "answer_key" if split == "bench" and table in ANSWER_KEY_TABLES else split
 ROW_GROUP_BYTES = 32 << 20
 
 
@@ -113,7 +121,7 @@ def _stage_shards(run_dir: Path, staging: Path, ids: list[str], drop: dict, targ
             rows = read_part(run_dir, pid, table)
             if table in drop:
                 rows = rows.filter(pc.invert(pc.is_in(rows["id"], drop[table])))
-            writers[pid.split("-", 1)[0]].write(rows)
+            writers[split_of(table, pid)].write(rows)
         for w in writers.values():
             for path, rows in w.finish():
                 shards.append({"table": table, "split": w.split, "path": str(path.relative_to(staging.parent)).replace(

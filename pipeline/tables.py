@@ -76,6 +76,7 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("evidence", pa.list_(_struct(session_id=S, turn_index=I, fact_id=S, image_id=S))),
         ("history_sessions", pa.list_(S)), ("needs_image", B), ("context_turns", I), ("context_images", I),
         ("context_tokens", I), ("token_counter", S), ("alignment", _struct(chosen=S, rejected=S)),
+        ("certified", B),
     ]),
     "quarantine": pa.schema([("persona_id", S), ("split", S), ("session_id", S), ("reason", S), ("attempts", I)]),
 }
@@ -99,11 +100,15 @@ def part_tables(part: PersonaPart) -> dict[str, pa.Table]:
         rows = {name: [] for name in TABLES}
         rows["quarantine"] = [q.model_dump() for q in part.quarantine]
         return {name: pa.Table.from_pylist(rows[name], schema=SCHEMAS[name]) for name in TABLES}
+    bench = part.persona.split == "bench"
     rows = {
         "personas": [part.persona.model_dump()],
         "events": [e.model_dump() for e in part.events],
-        "sessions": [s.model_dump() for s in part.sessions],
-        "images": [{**im.model_dump(exclude={"png"}), "image": _image(im.png, im.id)} for im in part.images],
+        # a benchmark history is model input: no true personality, no scene spec or caption of its photos
+        # (they are in the answer key's events)
+        "sessions": [{**s.model_dump(), **({"true_personality": None} if bench else {})} for s in part.sessions],
+        "images": [{**im.model_dump(exclude={"png"}), "image": _image(im.png, im.id),
+                    **({"spec": None, "caption": None} if bench else {})} for im in part.images],
         "memory_ops": [o.model_dump() for o in part.memory_ops],
         "personality": [o.model_dump() for o in part.personality],
         "sft": [_with_images(x) for x in part.sft],

@@ -32,7 +32,16 @@ def test_shards_hf_layout_rollover_and_determinism(tmp_path, small_parts):
     shards = write_shards(tmp_path, ids, target_mb=0.1, progress=False)
     names = {s["path"] for s in shards}
     assert "data/personas/train-00000-of-00001.parquet" in names
-    assert "data/personas/test-00000-of-00001.parquet" in names
+    # the benchmark personas' cards and worlds are the answer key, not input: they are not in `test`
+    assert "data/personas/answer_key-00000-of-00001.parquet" in names
+    assert "data/events/answer_key-00000-of-00001.parquet" in names
+    assert not {n for n in names if n.startswith(("data/personas/test-", "data/events/test-"))}
+    assert "data/sessions/test-00000-of-00001.parquet" in names
+    test_sessions = pq.read_table(tmp_path / "data/sessions/test-00000-of-00001.parquet").to_pylist()
+    assert all(s["true_personality"] is None for s in test_sessions)
+    test_images = [n for n in names if n.startswith("data/images/test-")]
+    assert all(r["spec"] is None and r["caption"] is None for n in test_images
+               for r in pq.read_table(tmp_path / n, columns=["spec", "caption"]).to_pylist())
     image_shards = sorted(s["path"] for s in shards if s["table"] == "images" and s["split"] == "train")
     n = len(image_shards)
     assert n >= 2, "a 0.1 MB target must roll the image table over"

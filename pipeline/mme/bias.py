@@ -1,13 +1,25 @@
-"""Can the benchmark be answered without the history? The build's bias checks, and the balancing
-that keeps recurring answers from becoming a prior.
+"""Can the benchmark be answered without the history? The build's leak checks, and the balancing that
+keeps recurring answers from becoming a prior.
 
-Per task: the correct option's position (uniform over the options), how often it is the uniquely
-longest option, and three no-context baselines that see only the question and the options — the
-longest option, the option sharing the most words with the question, and the option whose text is
-most often correct in this task (counted over the other questions). A task fails when a baseline
-beats chance by more than 5 points and the excess is significant (one-sided binomial, p < 0.01),
-so small test runs do not fail on noise while a real bias at scale does (Bonferroni-corrected over
-all checks). Ties between options count as a uniform guess among them.
+Per task, no-history baselines each pick an option (ties count as a uniform guess among the tied):
+
+- `longest`, `overlap` (most words shared with the query), `frequent` (the option text most often right
+  in the other questions of the setting);
+- `learned`: a logistic regression over (query, option) features (option words, query-word x option-word
+  pairs, length and its rank, position, overlap), trained and scored with 5-fold cross-validation split
+  by persona, so it learns whatever regularity the other personas' questions have;
+- `world`: a prior learnt from the other personas' world (how often the option's words occur in the same
+  event fact as the query's words: which activities happen at which kind of venue, which milestones
+  belong to which goal, which habits happen at which part of the day);
+- `same_case`: the option named most often by the persona's other items (queries, candidate replies, options);
+- `profile`: the option sharing most words with the profile the benchmark ships as input.
+
+The heuristic scores are also tried the other way round (the lowest score), since a signal is a signal
+in either direction. Each accuracy comes with a 95% Wilson interval. A task is `on_target` when its best
+baseline is within 5 points of chance and the upper end of its interval within 8; a cell whose interval
+at chance is already wider than that is marked too small to test. A task fails (and is not shipped)
+when its best baseline is more than 5 points above chance and significantly so (one-sided binomial,
+Bonferroni over every baseline of every task), or its answer positions are not uniform (chi-square).
 """
 
 from __future__ import annotations
@@ -17,14 +29,15 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 import numpy as np
+from scipy import sparse
 from scipy.stats import binomtest, chisquare
 
 from pipeline.atomic import write_json
 from pipeline.dedup import normalize as norm
-from pipeline.labels.rl import uniquely_longest
 
-MARGIN = 0.05
-ALPHA = 0.01
+MARGIN = 0.05  # a baseline this far above chance fails
+UPPER = 0.08  # ... or the upper end of its 95% interval this far
+ALPHA = 0.01  # answer positions
 _STOP = frozenset("a an the i me my you your to of in on at and or is it was were what did do with for".split())
 
 
@@ -32,66 +45,190 @@ def _words(s: str) -> set[str]:
     return {w for w in norm(s).split() if w not in _STOP}
 
 
-def _credit(q: dict, scores: list[float]) -> float:
+def _credit(q: dict, scores) -> float:
     """The expected accuracy of picking a top-scoring option, ties broken uniformly (not by position,
     which the position check covers)."""
+    scores = list(scores)
     top = [c["key"] for c, s in zip(q["choices"], scores) if s == max(scores)]
     return (q["answer"] in top) / len(top)
 
 
-def longest(q: dict) -> float:
-    return _credit(q, [len(c["text"]) for c in q["choices"]])
+def wilson(successes: float, n: int, z: float = 1.96) -> tuple[float, float]:
+    if n == 0:
+        return 0.0, 1.0
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return float(centre - half), float(centre + half)
 
 
-def overlap(q: dict) -> float:
+# ---------------------------------------------------------------- scores per option
+
+
+def longest(q: dict) -> list[float]:
+    return [len(c["text"]) for c in q["choices"]]
+
+
+def overlap(q: dict) -> list[float]:
     asked = _words(q["query"])
-    return _credit(q, [len(_words(c["text"]) & asked) for c in q["choices"]])
+    return [len(_words(c["text"]) & asked) for c in q["choices"]]
 
 
-def frequent(questions: list[dict]) -> list[float]:
-    """Leave-one-out: per question, pick the option whose text is most often correct in the other questions
-    of its setting (a model is scored on one setting at a time, and a persona may be asked the same in both)."""
+def frequent(questions: list[dict]) -> list[list[float]]:
+    """Leave-one-out: how often each option's text is right in the other questions of its setting."""
     gold = Counter((q.get("setting"), norm(q["answer_text"])) for q in questions)
+    return [[gold[(q.get("setting"), norm(c["text"]))] - (norm(c["text"]) == norm(q["answer_text"])) for c in q["choices"]]
+            for q in questions]
+
+
+def same_case(questions: list[dict]) -> list[list[float]]:
+    """How often the persona's other items name each option (in their query or among their options)."""
+    by_persona: dict[str, list[dict]] = defaultdict(list)
+    for q in questions:
+        by_persona[q["persona_id"]].append(q)
     out = []
     for q in questions:
-        own = norm(q["answer_text"])
-        out.append(_credit(q, [gold[(q.get("setting"), norm(c["text"]))] - (norm(c["text"]) == own) for c in q["choices"]]))
+        others = [o for o in by_persona[q["persona_id"]] if o["id"] != q["id"]]
+        texts = [f" {norm(o['query'])} " for o in others]
+        opts = Counter(norm(c["text"]) for o in others for c in o["choices"])
+        out.append([2 * sum(f" {norm(c['text'])} " in t for t in texts) + opts[norm(c["text"])] for c in q["choices"]])
     return out
 
 
-def bias_report(questions: list[dict]) -> dict:
-    """Per task (and setting-independent): n, chance, baselines, uniquely-longest rate, positions, failures."""
-    by_task: dict[str, list[dict]] = defaultdict(list)
+def profile(questions: list[dict], profiles: dict[str, str]) -> list[list[float]]:
+    out = []
     for q in questions:
-        by_task[q["task"]].append(q)
+        words = _words(profiles.get(q["persona_id"], ""))
+        out.append([len(_words(c["text"]) & words) for c in q["choices"]])
+    return out
+
+
+class WorldPrior:
+    """Word co-occurrence in the event facts of every persona; a persona's own facts are left out when it is scored."""
+
+    def __init__(self, facts_by_persona: dict[str, list[str]], vocabulary: set[str]):
+        self.index = {w: i for i, w in enumerate(sorted(vocabulary))}
+        self.own: dict[str, sparse.csr_matrix] = {}
+        size = len(self.index)
+        total = sparse.csr_matrix((size, size))
+        for pid, texts in facts_by_persona.items():
+            rows, cols = [], []
+            for k, t in enumerate(texts):
+                ids = {self.index[w] for w in _words(t) if w in self.index}
+                rows += [k] * len(ids)
+                cols += list(ids)
+            x = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(texts), size))
+            self.own[pid] = (x.T @ x).tocsr()
+            total = total + self.own[pid]
+        self.total = total.tocsr()
+
+    def scores(self, q: dict) -> list[float]:
+        own = self.own.get(q["persona_id"])
+        asked = sorted({self.index[w] for w in _words(q["query"]) if w in self.index})
+        out = []
+        for c in q["choices"]:
+            ids = sorted({self.index[w] for w in _words(c["text"]) if w in self.index})
+            if not ids or not asked:
+                out.append(0.0)
+                continue
+            rows = self.total[ids] - (own[ids] if own is not None else 0)
+            block = rows[:, asked].toarray()
+            alone = np.maximum(rows[np.arange(len(ids)), ids].A1, 1.0)[:, None]
+            out.append(float((block / alone).max(axis=1).mean()))  # how strongly the option's words predict the query's
+        return out
+
+
+def learned(questions: list[dict], folds: int = 5, seed: int = 0) -> list[list[float]]:
+    """Cross-validated (split by persona) probability that each option is the answer, from its text alone."""
+    from sklearn.feature_extraction import FeatureHasher
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GroupKFold
+
+    rows, labels, owner = [], [], []
+    for i, q in enumerate(questions):
+        asked = _words(q["query"])
+        lengths = [len(c["text"]) for c in q["choices"]]
+        for j, c in enumerate(q["choices"]):
+            words = _words(c["text"])
+            feats = {f"o:{w}": 1.0 for w in words}
+            feats.update({f"x:{a}|{b}": 1.0 for a in asked for b in words})
+            feats.update({"len": lengths[j] / 100, f"rank:{sorted(lengths).index(lengths[j])}": 1.0, f"pos:{j}": 1.0,
+                          "overlap": float(len(words & asked))})
+            rows.append(feats)
+            labels.append(int(c["key"] == q["answer"]))
+            owner.append(i)
+    x = FeatureHasher(n_features=2 ** 18, alternate_sign=False).transform(rows)
+    y, owner = np.array(labels), np.array(owner)
+    groups = np.array([questions[i]["persona_id"] for i in owner])
+    prob = np.zeros(len(y))
+    n_groups = len(set(groups))
+    if n_groups < 2 or len(set(y)) < 2:
+        return [[0.0] * len(q["choices"]) for q in questions]
+    for train, test in GroupKFold(n_splits=min(folds, n_groups)).split(x, y, groups):
+        if len(set(y[train])) < 2:
+            continue
+        model = LogisticRegression(C=1.0, solver="liblinear").fit(x[train], y[train])
+        prob[test] = model.predict_proba(x[test])[:, 1]
+    out: list[list[float]] = [[] for _ in questions]
+    for i, p in zip(owner, prob):
+        out[i].append(round(float(p), 9))
+    return out
+
+
+# ---------------------------------------------------------------- the report
+
+
+def bias_report(questions: list[dict], world: WorldPrior | None = None, profiles: dict[str, str] | None = None) -> dict:
+    """Per task: n, chance, every baseline's accuracy with its 95% interval, positions, failures."""
+    scored: dict[str, list[list[float]]] = {
+        "longest": [longest(q) for q in questions], "overlap": [overlap(q) for q in questions],
+        "frequent": frequent(questions), "same_case": same_case(questions)}
+    if world is not None:
+        scored["world"] = [world.scores(q) for q in questions]
+    if profiles is not None:
+        scored["profile"] = profile(questions, profiles)
+    by_task: dict[str, list[int]] = defaultdict(list)
+    for i, q in enumerate(questions):
+        by_task[q["task"]].append(i)
     report = {}
-    alpha = ALPHA / (5 * max(len(by_task), 1))  # Bonferroni over the five checks of every task
-    for task, qs in sorted(by_task.items()):
+    for task, idx in sorted(by_task.items()):
+        qs = [questions[i] for i in idx]
         n = len(qs)
         chance = float(np.mean([1 / len(q["choices"]) for q in qs]))
-        credits = {"longest": [longest(q) for q in qs], "overlap": [overlap(q) for q in qs], "frequent": frequent(qs)}
-        acc = {k: float(np.mean(v)) for k, v in credits.items()}
+        per = {k: [v[i] for i in idx] for k, v in scored.items()}
+        per["learned"] = learned(qs)
+        baselines = {}
+        for name, scores in per.items():
+            credit = [_credit(q, s) for q, s in zip(qs, scores)]
+            # the other way round too (the frequency prior falls below chance exactly when answers are balanced)
+            if name not in ("learned", "frequent"):
+                low = [_credit(q, [-x for x in s]) for q, s in zip(qs, scores)]
+                if np.mean(low) > np.mean(credit):
+                    name, credit = f"{name} (lowest)", low
+            acc = float(np.mean(credit))
+            lo, hi = wilson(sum(credit), n)
+            baselines[name] = {"accuracy": round(acc, 4), "ci95": [round(lo, 4), round(hi, 4)]}
+        best_name = max(baselines, key=lambda k: baselines[k]["accuracy"])
+        best = baselines[best_name]
+        testable = wilson(chance * n, n)[1] - chance <= UPPER
+        on_target = best["accuracy"] - chance <= MARGIN and best["ci95"][1] - chance <= UPPER
+        failures = []
+        # leaving a task out takes evidence: a baseline significantly above chance (Bonferroni over every
+        # baseline of every task), by more than the margin
+        p = binomtest(round(best["accuracy"] * n), n, chance, "greater").pvalue
+        if best["accuracy"] - chance > MARGIN and p < ALPHA / (len(per) * max(len(by_task), 1)):
+            failures.append(f"no-history baseline '{best_name}' scores {best['accuracy']:.1%} vs chance {chance:.1%} "
+                            f"(p={p:.1e})")
         positions = Counter(q["answer"] for q in qs)
         keys = sorted({c["key"] for q in qs for c in q["choices"]})
         counts = [positions.get(k, 0) for k in keys]
         p_uniform = float(chisquare(counts).pvalue) if len(keys) > 1 and n >= 5 * len(keys) else 1.0
-        failures = []
-        for name, a in acc.items():
-            # far below chance is a signal too (its inverse is far above); not for the leave-one-out
-            # prior, which falls below chance exactly when the answers are balanced
-            two_sided = name != "frequent"
-            off = abs(a - chance) if two_sided else a - chance
-            test = binomtest(round(a * n), n, chance, alternative="two-sided" if two_sided else "greater")
-            if off > MARGIN and test.pvalue < alpha:
-                failures.append(f"no-context baseline '{name}' scores {a:.1%} vs chance {chance:.1%}")
-        long_rate = float(np.mean([uniquely_longest([(c["key"], c["text"]) for c in q["choices"]], q["answer"]) for q in qs]))
-        if long_rate - chance > MARGIN and binomtest(round(long_rate * n), n, chance, alternative="greater").pvalue < alpha:
-            failures.append(f"the answer is the uniquely longest option {long_rate:.1%} of the time (chance {chance:.1%})")
-        if p_uniform < alpha:
+        if p_uniform < ALPHA / max(len(by_task), 1):
             failures.append(f"answer positions are not uniform ({dict(zip(keys, counts))}, p={p_uniform:.1e})")
-        report[task] = {"n": n, "chance": round(chance, 4), "baselines": {k: round(v, 4) for k, v in acc.items()},
-                        "uniquely_longest": round(long_rate, 4), "positions": dict(zip(keys, counts)),
-                        "positions_p": round(p_uniform, 4), "failures": failures}
+        report[task] = {"n": n, "chance": round(chance, 4), "baselines": baselines, "best": best_name,
+                        "testable": testable, "on_target": on_target, "positions": dict(zip(keys, counts)),
+                        "positions_p": round(p_uniform, 4),
+                        "failures": failures, **({} if testable else {"note": f"too small to test (n={n})"})}
     return report
 
 
@@ -125,20 +262,55 @@ def balance(questions: list[dict], seed: int) -> list[str]:
     return sorted(dropped)
 
 
+def summary(questions: list[dict]) -> dict:
+    """Certified and image shares, and the histories' sizes against their budgets."""
+    mc = [q for q in questions if q["task"] != "Personality Alignment"]
+    out = {"questions": len(questions), "certified": sum(q["certified"] for q in questions),
+           "certified_share": round(sum(q["certified"] for q in questions) / max(len(questions), 1), 4),
+           "certified_share_multiple_choice": round(sum(q["certified"] for q in mc) / max(len(mc), 1), 4),
+           "needs_image_share_multiple_choice": round(sum(q["needs_image"] for q in mc) / max(len(mc), 1), 4),
+           "context_tokens": {}}
+    for setting, budget in (("32k", 32_768), ("128k", 131_072)):
+        tokens = sorted(q["context_tokens"] for q in questions if q["setting"] == setting)
+        if tokens:
+            out["context_tokens"][setting] = {"median": int(np.median(tokens)), "max": tokens[-1],
+                                              "median_share": round(float(np.median(tokens)) / budget, 4),
+                                              "max_share": round(tokens[-1] / budget, 4)}
+    return out
+
+
 def audit_run(run_dir: Path, bench_ids: list[str], seed: int) -> tuple[dict, list[str]]:
-    """A run's Persona-MME audit: balance recurring answers, run the bias checks, and leave out any task
+    """A run's Persona-MME audit: balance recurring answers, run the leak checks, and leave out any task
     that fails them. Returns the audit (also written to mme_build.json) and the question ids to drop."""
     from pipeline.parts import read_part
 
-    rows = [r for pid in sorted(bench_ids) for r in read_part(run_dir, pid, "persona_mme")
-            .select(["id", "setting", "task", "query", "choices", "answer", "answer_text"]).to_pylist()]
+    columns = ["id", "persona_id", "setting", "task", "query", "choices", "answer", "answer_text", "certified",
+               "needs_image", "context_tokens"]
+    rows = [r for pid in sorted(bench_ids) for r in read_part(run_dir, pid, "persona_mme").select(columns).to_pylist()]
     balanced = set(balance(rows, seed))
     rows = [r for r in rows if r["id"] not in balanced]
-    report = bias_report(rows)
+    vocabulary = {w for r in rows for w in _words(r["query"]) | {x for c in r["choices"] for x in _words(c["text"])}}
+    facts = {pid: [f["text"] for e in read_part(run_dir, pid, "events").select(["facts"]).to_pylist() for f in e["facts"]]
+             for pid in sorted(bench_ids)}
+    report = bias_report(rows, WorldPrior(facts, vocabulary), input_profiles(run_dir, bench_ids))
     failing = sorted(t for t, r in report.items() if r["failures"])
     for task in failing:
         print(f"warning: Persona-MME task '{task}' is not shipped: " + "; ".join(report[task]["failures"]), file=sys.stderr)
     unshipped = [r["id"] for r in rows if r["task"] in failing]
-    audit = {"questions": len(rows) - len(unshipped), "balanced_away": len(balanced), "failing_tasks": failing, "bias": report}
+    kept = [r for r in rows if r["task"] not in failing]
+    audit = {**summary(kept), "balanced_away": len(balanced), "failing_tasks": failing, "bias": report}
     write_json(run_dir / "mme_build.json", audit)
     return audit, sorted(balanced) + unshipped
+
+
+def input_profiles(run_dir: Path, bench_ids: list[str]) -> dict[str, str]:
+    """The profile the benchmark ships as input (what the user told in their first session), as text."""
+    from pipeline.mme.export import told_profile
+    from pipeline.parts import read_part
+
+    out = {}
+    for pid in bench_ids:
+        first = read_part(run_dir, pid, "sessions").select(["index", "turns"]).to_pylist()
+        events = read_part(run_dir, pid, "events").select(["facts"]).to_pylist()
+        out[pid] = " ".join(str(v) for v in told_profile(first, events).values())
+    return out

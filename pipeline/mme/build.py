@@ -1,16 +1,20 @@
 """Persona-MME for one benchmark persona: histories for both settings, questions, and their checks.
 
-Per setting, the persona's history starts at one session (so all its questions share one
-`user_data.json` in the release layout) and each question is asked some time after a later session,
-over everything from the start up to that moment: 20–100 turns for 32k, 100–500 turns within three
-months for 128k. Tasks are tried in a per-persona random order so that every task is asked about
-equally often across personas; each question is verified (its evidence lies inside the history and
-states the answer, or the photo's spec holds it; the query does not contain the answer) and dropped
-if not, with the reason counted.
+Each question is asked some time after a session of the persona's life, over the longest history
+ending there that fits the setting's token budget (32k or 128k, counted as a model would be given it:
+text and image tokens); a setting also needs a minimum of turns (20 for 32k, 100 for 128k). Tasks are
+tried in a per-persona random order, with a share of every setting's multiple-choice questions kept
+for the photos. Each question is verified (its evidence lies inside the history and states the
+answer, or only the photo holds it; the gold re-derives from the history and is the only option that
+does; the query does not contain the answer) and certified by an evidence flip (in the world where the
+evidence says one of the distractors, the gold re-derived over the edited history is that distractor),
+and dropped if not, with the reason counted. A fact feeds one item per persona (`Draft.topics`), so no
+item answers another. Items are numbered in a random order, so an id says nothing about its answer.
 """
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
@@ -25,41 +29,35 @@ from pipeline.mme.tasks import ALIGN_CHOICES, ASPECT_OF, TASKS, Draft, choose_op
 from pipeline.personas.lexicon import Lexicon
 from pipeline.records import Alignment, Choice, Event, Image, MmeQuestion, Persona, Session, fmt_time, parse_time
 from pipeline.rng import rng_for
+from pipeline.verbalize.match import mentions
 
 
 @dataclass(frozen=True)
 class Setting:
     name: str
-    turns: tuple[int, int]
-    max_days: int | None
+    min_turns: int
     budget: int  # tokens
 
 
 # goal states, explanation tiers and trait poles are drawn first, and the draw often finds nothing to ask
-ATTEMPTS = {"Long-term Goal Tracking": 30, "Tiered Explanation Delivery": 30, "Personality Alignment": 20}
-SETTINGS = (Setting("32k", (20, 100), None, 32_768), Setting("128k", (100, 500), 92, 131_072))
+ATTEMPTS = {"Long-term Goal Tracking": 30, "Tiered Explanation Delivery": 30, "Personality Alignment": 20,
+            "Visual Detail Recall": 12}
+SETTINGS = (Setting("32k", 20, 32_768), Setting("128k", 100, 131_072))
+VISUAL_SHARE = 0.35  # of each setting's multiple-choice questions, asked about the photos
 
 
-def history_bounds(sessions: list[Session], setting: Setting, rng: np.random.Generator) -> tuple[int, list[int]]:
-    """(first session, the sessions a question may follow) so that the history fits the setting."""
-    def ends_from(start: int) -> list[int]:
-        out, total = [], 0
-        t0 = parse_time(sessions[start].start_time)
-        for e in range(start, len(sessions)):
-            total += len(sessions[e].turns)
-            if total > setting.turns[1] or (setting.max_days and parse_time(sessions[e].end_time) - t0 > timedelta(days=setting.max_days)):
-                break
-            if total >= setting.turns[0]:
-                out.append(e)
-        return out
-
-    start = 0
-    if setting.name == "32k" and rng.random() < 0.6 and len(sessions) > 4:
-        start = int(rng.integers(1, len(sessions) - 3))
-    ends = ends_from(start)
-    if not ends and start:
-        start, ends = 0, ends_from(0)
-    return start, ends
+def history_windows(turn_tokens: list[int], turn_counts: list[int], setting: Setting) -> list[tuple[int, int]]:
+    """(first, last) session of every history a question may be asked after: it ends at `last`, starts at the
+    earliest session that keeps it within the token budget, and has at least the setting's turns."""
+    out, start, total = [], 0, 0
+    for end, tokens in enumerate(turn_tokens):
+        total += tokens
+        while total > setting.budget and start < end:
+            total -= turn_tokens[start]
+            start += 1
+        if total <= setting.budget and sum(turn_counts[start:end + 1]) >= setting.min_turns:
+            out.append((start, end))
+    return out
 
 
 def question_time(sessions: list[Session], end: int, rng: np.random.Generator):
@@ -70,7 +68,7 @@ def question_time(sessions: list[Session], end: int, rng: np.random.Generator):
     return t_end + timedelta(minutes=int(rng.integers(61, hi)))
 
 
-def verify(d: Draft, w: Window) -> list[str]:
+def verify(d: Draft, w: Window, options: list[str] | None = None) -> list[str]:
     """What is wrong with a draft question over its history (empty: it is right by construction and by text)."""
     problems = []
     in_history = {s.id: s for s in w.sessions}
@@ -86,23 +84,40 @@ def verify(d: Draft, w: Window) -> list[str]:
         if ev.fact_id and ev.fact_id not in turn.fact_ids:
             problems.append(f"turn {ev.session_id}#{ev.turn_index} does not convey {ev.fact_id}")
         if ev.image_id:
-            image = w.images.get(ev.image_id)
-            if image is None or ev.image_id not in turn.image_ids:
-                problems.append(f"image {ev.image_id} is not shown in turn {ev.session_id}#{ev.turn_index}")
-            elif not _spec_holds(image, d.extra):
-                problems.append(f"the spec of {ev.image_id} does not hold the answer {d.correct!r}")
-        if k == 0 and d.stated and d.stated.lower() not in turn.text.lower():
-            problems.append(f"turn {ev.session_id}#{ev.turn_index} does not state {d.stated!r}")
+            problems += _only_in_photo(w, ev.image_id, turn, d)
+        if k == 0:
+            problems += [f"turn {ev.session_id}#{ev.turn_index} does not state {s!r}" for s in d.stated
+                         if s.lower() not in turn.text.lower()]
     if d.correct not in ALIGN_CHOICES and f" {norm(d.correct)} " in f" {norm(d.query)} ":
         problems.append("the query contains its answer")
+    if options is not None and d.gold(w, options) != d.correct:
+        problems.append(f"the history does not make {d.correct!r} the only right option (it gives {d.gold(w, options)!r})")
     return problems
 
 
-def _spec_holds(image: Image, extra: dict) -> bool:
-    obj = next((o for o in image.spec.objects if o.name == extra.get("object")), None)
-    if obj is None:
+def _only_in_photo(w: Window, image_id: str, turn, d: Draft) -> list[str]:
+    """A visual question must need the photo: no turn of the history tells what the photo shows."""
+    image = w.images.get(image_id)
+    if image is None or image_id not in turn.image_ids:
+        return [f"image {image_id} is not shown in the evidence turn"]
+    visual = {f.id for f in w.events[image.event_id].facts if f.kind == "visual"}
+    said = [t for s in w.sessions for t in s.turns if visual & set(t.fact_ids) and image_id not in t.image_ids]
+    if said:
+        return [f"turn {said[0].index} of the history tells what photo {image_id} shows"]
+    if mentions(turn.text, d.extra["answer_text"]):
+        return [f"the text of the photo's turn says the answer {d.extra['answer_text']!r}"]
+    return []
+
+
+def certify(d: Draft, w: Window, options: list[str]) -> bool | None:
+    """Does the gold follow the evidence? None when the task has no single-fact flip (Personality Alignment)."""
+    if d.flip is None:
+        return None
+    flipped = d.flip(w, options)
+    if flipped is None:
         return False
-    return obj.colour == extra["colour"] if "colour" in extra else obj.count == extra["count"]
+    w2, target = flipped
+    return target != d.correct and target in options and d.gold(w2, options) == target
 
 
 def build_questions(persona: Persona, events: list[Event], sessions: list[Session], images: list[Image], lex: Lexicon,
@@ -112,67 +127,82 @@ def build_questions(persona: Persona, events: list[Event], sessions: list[Sessio
     by_event = {e.id: e for e in events}
     by_image = {im.id: im for im in images}
     turn_tokens = [sum(counter.turn(t) for t in s.turns) for s in sessions]
+    turn_counts = [len(s.turns) for s in sessions]
     out: list[MmeQuestion] = []
     stats: Counter = Counter()
+    used: set[str] = set()  # topics already given to an item of this persona
     for setting in SETTINGS:
-        start, ends = history_bounds(sessions, setting, rng)
-        if not ends:
+        windows = history_windows(turn_tokens, turn_counts, setting)
+        if not windows:
             stats[f"mme_no_history_{setting.name}"] += 1
             continue
+        made: list[MmeQuestion] = []
 
         def attempt(task: str) -> list[MmeQuestion]:
-            end = ends[int(rng.integers(len(ends)))]
+            start, end = windows[int(rng.integers(len(windows)))]
             w = Window(persona, sessions[start:end + 1], question_time(sessions, end, rng), by_event, by_image)
             fn = personality_alignment if task == "Personality Alignment" else TASKS[task]
             d = fn(w, lex, rng)
             if d is None:
                 return []
-            problems = verify(d, w)
-            if problems:
+            if d.topics & used:
+                stats["mme_topic_taken"] += 1
+                return []
+            if task == "Personality Alignment":
+                options = list(ALIGN_CHOICES)
+            else:
+                picked = choose_options(d, rng)
+                if picked is None:
+                    stats["mme_too_few_options"] += 1
+                    return []
+                options, pos = picked
+            if verify(d, w, options):
                 stats["mme_rejected"] += 1
                 return []
-            tokens = sum(turn_tokens[start:end + 1])
-            if tokens > setting.budget:
-                stats["mme_over_budget"] += 1
+            certified = certify(d, w, options)
+            if certified is False:
+                stats["mme_flip_failed"] += 1
                 return []
+            used.update(d.topics)
             base = dict(persona_id=persona.id, split=persona.split, setting=setting.name, aspect=ASPECT_OF[task],
                         task=task, time=fmt_time(w.now), evidence=d.evidence, history_sessions=[s.id for s in w.sessions],
                         needs_image=d.needs_image, context_turns=w.turns,
                         context_images=sum(len(t.image_ids) for s in w.sessions for t in s.turns),
-                        context_tokens=tokens, token_counter=counter.name)
-            k = len([q for q in out if q.setting == setting.name])
-            if task == "Personality Alignment":  # two yes/no items: the aligned reply is (a), the misaligned (b)
+                        context_tokens=sum(turn_tokens[start:end + 1]), token_counter=counter.name,
+                        certified=bool(certified))
+            if task == "Personality Alignment":  # two yes/no items, the aligned and the misaligned reply
                 alignment = Alignment(chosen=d.extra["chosen"], rejected=d.extra["rejected"])
                 choices = [Choice(key=LETTERS[i], text=t) for i, t in enumerate(ALIGN_CHOICES)]
-                return [MmeQuestion(**base, id=f"{persona.id}/mme/{setting.name}/{k + j:02d}",
-                                    query=f"{d.query}\n\nCandidate reply: \"{reply}\"\n\nDoes this reply align with and "
-                                          "adapt to my personality?",
-                                    choices=choices, answer=LETTERS[j], answer_text=ALIGN_CHOICES[j], alignment=alignment)
+                return [MmeQuestion(**base, id="", query=f"{d.query}\n\nCandidate reply: \"{reply}\"\n\nDoes this reply "
+                                    "align with and adapt to my personality?", choices=choices, answer=LETTERS[j],
+                                    answer_text=ALIGN_CHOICES[j], alignment=alignment)
                         for j, reply in enumerate((alignment.chosen, alignment.rejected))]
-            picked = choose_options(d, rng)
-            if picked is None:
-                stats["mme_too_few_options"] += 1
-                return []
-            options, pos = picked
-            return [MmeQuestion(**base, id=f"{persona.id}/mme/{setting.name}/{k:02d}", query=sentence_case(d.query),
+            return [MmeQuestion(**base, id="", query=sentence_case(d.query),
                                 choices=[Choice(key=LETTERS[i], text=t) for i, t in enumerate(options)],
                                 answer=LETTERS[pos], answer_text=d.correct)]
 
-        made = 0
-        for task in [list(TASKS)[int(i)] for i in rng.permutation(len(TASKS))]:
-            if made >= per_setting:
-                break
-            for _ in range(ATTEMPTS.get(task, 3)):
-                qs = attempt(task)
-                if qs:
-                    out += qs
-                    made += 1
+        def ask(tasks: list[str], want: int) -> None:
+            n = 0
+            for task in tasks:
+                if n >= want:
                     break
+                for _ in range(ATTEMPTS.get(task, 3)):
+                    qs = attempt(task)
+                    if qs:
+                        made.extend(qs)
+                        n += 1
+                        break
+
+        visual = math.ceil(VISUAL_SHARE * per_setting) if per_setting else 0
+        ask(["Visual Detail Recall"] * visual, visual)
+        others = [t for t in TASKS if t != "Visual Detail Recall"]
+        ask([others[int(i)] for i in rng.permutation(len(others))], per_setting - sum(q.needs_image for q in made))
         for _ in range(alignment_pairs):
-            for _ in range(ATTEMPTS["Personality Alignment"]):
-                qs = attempt("Personality Alignment")
-                if qs:
-                    out += qs
-                    break
+            ask(["Personality Alignment"], 1)
+        # numbered in a random order: neither an id nor the order of items says which one is right
+        for k, i in enumerate(rng.permutation(len(made))):
+            out.append(made[int(i)].model_copy(update={"id": f"{persona.id}/mme/{setting.name}/{k:02d}"}))
+    out.sort(key=lambda q: q.id)
     stats["mme_questions"] = len(out)
+    stats["mme_certified"] = sum(q.certified for q in out)
     return out, stats

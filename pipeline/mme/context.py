@@ -6,8 +6,8 @@ prefixed with its time in PersonaVLM's query format; a photo is an image part of
 
 Token counts use a real tokenizer when one is given (`--mme-tokenizer PATH`, loaded with
 transformers). Without one they are an approximation: ceil(characters / 4) per message (the usual
-rule of thumb for English) plus 4 for the chat template. Images count as a Qwen2-VL-style grid:
-ceil(side / 28)² tokens per image, in both cases.
+rule of thumb for English) plus 4 for the chat template. Images count as a Qwen2.5-VL-style processor
+at the paper's 230,400 max pixels counts them (`image_tokens`), in both cases.
 """
 
 from __future__ import annotations
@@ -36,9 +36,25 @@ def question_text(time: str, query: str, choices: list[tuple[str, str]]) -> str:
             "Answer with the letter of the right option, e.g. (a).")
 
 
+MAX_PIXELS = 230_400  # the paper's Qwen2.5-VL setting
+
+
+def image_tokens(height: int, width: int, max_pixels: int = MAX_PIXELS, min_pixels: int = 56 * 56) -> int:
+    """Tokens of one image in a Qwen2.5-VL-style processor: the sides rounded to multiples of 28 (14-pixel
+    patches merged 2x2) and scaled to fit `max_pixels`, one token per 28x28 cell, plus the two vision markers."""
+    h, w = max(28, round(height / 28) * 28), max(28, round(width / 28) * 28)
+    if h * w > max_pixels:
+        beta = math.sqrt(height * width / max_pixels)
+        h, w = max(28, math.floor(height / beta / 28) * 28), max(28, math.floor(width / beta / 28) * 28)
+    elif h * w < min_pixels:
+        beta = math.sqrt(min_pixels / (height * width))
+        h, w = math.ceil(height * beta / 28) * 28, math.ceil(width * beta / 28) * 28
+    return (h // 28) * (w // 28) + 2
+
+
 class TokenCounter:
     def __init__(self, tokenizer: str | Path | None, image_size: int):
-        self.image_tokens = math.ceil(image_size / 28) ** 2
+        self.image_tokens = image_tokens(image_size, image_size)
         self._tok = None
         self.name = "approx: ceil(chars/4)+4 per message"
         if tokenizer:

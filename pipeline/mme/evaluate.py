@@ -48,7 +48,7 @@ def load_benchmark(run_dir: Path) -> tuple[list[dict], dict[str, dict], dict[str
         return pads.dataset(files, format="parquet").to_table(columns=columns).to_pylist()
 
     questions = read("persona_mme")
-    sessions = {s["id"]: s for s in read("sessions", ["id", "start_time", "turns"])}
+    sessions = {s["id"]: s for s in read("sessions", ["id", "persona_id", "index", "start_time", "turns"])}
     images = {r["id"]: r["image"]["bytes"] for r in read("images", ["id", "image"])}
     return questions, sessions, images
 

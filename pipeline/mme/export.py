@@ -1,6 +1,7 @@
 """Export a run's Persona-MME to the layout of PersonaVLM's benchmark release.
 
-DIR/<setting>/<persona>/user_data.json holds `profile`, `imgs` (paths relative to that folder) and
+DIR/<setting>/<persona>/user_data.json holds `profile` (what the user told of themselves in their first
+session, in their words), `imgs` (paths relative to that folder) and
 `sessions` [{time, user, assistant}] — one entry per exchange, `<img>` in the user text taking the
 next entry of `imgs` — covering every session any of the persona's questions in that setting sees.
 DIR/<setting>/questions.json lists the questions: type (aspect), question_type (task), time, query,
@@ -19,12 +20,23 @@ from pipeline.atomic import write_json
 from pipeline.mme.evaluate import load_benchmark
 
 
+def told_profile(sessions: list[dict], events: list[dict]) -> dict[str, str]:
+    """The profile as the user gave it in their first session (the words they used: a first name, a city),
+    nothing the history does not say."""
+    facts = {f["id"]: f for e in events for f in e["facts"] if f["kind"] == "profile"}
+    first = min(sessions, key=lambda s: s["index"]) if sessions else {"index": None, "turns": []}
+    if first["index"] != 0:
+        return {}
+    said = [facts[fid] for t in first["turns"] if t["role"] == "user" for fid in t["fact_ids"] if fid in facts]
+    return {f["key"].split("/", 1)[1]: f["terms"][0] for f in said}
+
+
 def export_release(run_dir: Path, out: Path) -> dict[str, int]:
     questions, sessions, images = load_benchmark(run_dir)
-    files = sorted(str(p) for p in (run_dir / "data" / "personas").glob("test-*.parquet"))
-    profiles = {p["id"]: {"name": p["name"], "age": p["age"], "occupation": p["occupation"], "location": p["location"]}
-                for p in pads.dataset(files, format="parquet").to_table(
-                    columns=["id", "name", "age", "occupation", "location"]).to_pylist()}
+    events = pads.dataset(sorted(str(p) for p in (run_dir / "data" / "events").glob("answer_key-*.parquet")),
+                          format="parquet").to_table(columns=["persona_id", "facts"]).to_pylist()
+    first = {s["persona_id"]: s for s in sessions.values() if s["index"] == 0}
+    profiles = {pid: told_profile([s], [e for e in events if e["persona_id"] == pid]) for pid, s in first.items()}
     groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for q in questions:
         groups[(q["setting"], q["persona_id"])].append(q)

@@ -1,16 +1,19 @@
-"""The history a benchmark question is asked over, and what that history tells.
+"""The history a benchmark question is asked over, what that history tells, and worlds that differ in one fact.
 
 Gold answers are defined by what the user said inside the history given to the model (a preference
 shift told only after the question's time, or before the history starts, does not exist for it), so
-every answer can be checked against the text.
+every answer can be checked against the text. The edits (`flipped`, `without`, `telling`,
+`with_objects`) build the same history in a world where one piece of evidence is different; the
+evidence-flip certificate re-derives a question's gold over such a history.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from pipeline.records import Event, Fact, Image, Persona, Session, Turn, parse_time
+from pipeline.records import Event, Fact, Image, Persona, SceneObject, Session, Turn, fmt_time, parse_time
 
 
 @dataclass(frozen=True)
@@ -27,9 +30,23 @@ class Told:
         return parse_time(self.turn.time)
 
 
+def substitute(text: str, subs: dict[str, str]) -> str:
+    """All replacements at once (so a swap old<->new works), whole words, case-insensitive, keeping a capital."""
+    if not subs:
+        return text
+    lower = {k.lower(): v for k, v in subs.items()}
+    pattern = re.compile(r"\b(" + "|".join(re.escape(k) for k in sorted(subs, key=len, reverse=True)) + r")\b", re.IGNORECASE)
+
+    def one(m: re.Match) -> str:
+        new = lower[m.group(0).lower()]
+        return new[:1].upper() + new[1:] if m.group(0)[:1].isupper() else new
+
+    return pattern.sub(one, text)
+
+
 @dataclass
 class Window:
-    persona: Persona
+    persona: Persona  # for the distractor pools only: golds come from what was told
     sessions: list[Session]  # the history, oldest first
     now: datetime  # when the question is asked: after the last session of the history
     events: dict[str, Event]
@@ -60,3 +77,56 @@ class Window:
     @property
     def image_turns(self) -> list[tuple[Session, Turn, Image]]:
         return [(s, t, self.images[i]) for s in self.sessions for t in s.turns for i in t.image_ids]
+
+    def user_text(self) -> str:
+        return "\n".join(t.text for s in self.sessions for t in s.turns if t.role == "user")
+
+    # ------------------------------------------------------------ other worlds
+
+    def _rebuilt(self, events: dict[str, Event], turn_edit) -> Window:
+        sessions = [s.model_copy(update={"turns": [turn_edit(s, t) for t in s.turns]}) for s in self.sessions]
+        return Window(self.persona, sessions, self.now, events, dict(self.images))
+
+    def flipped(self, fact_ids: list[str], subs: dict[str, str], **update) -> Window:
+        """The world where these facts (and every turn that tells them) say `subs` instead; `update` sets
+        fact fields outright (e.g. a new value)."""
+        ids = set(fact_ids)
+        events = dict(self.events)
+        for eid, e in self.events.items():
+            if any(f.id in ids for f in e.facts):
+                facts = [f.model_copy(update={"key": substitute(f.key, subs), "value": substitute(f.value, subs),
+                                              "text": substitute(f.text, subs),
+                                              "terms": [substitute(x, subs) for x in f.terms], **update})
+                         if f.id in ids else f for f in e.facts]
+                events[eid] = e.model_copy(update={"facts": facts, "place": e.place and substitute(e.place, subs),
+                                                   "participants": [substitute(p, subs) for p in e.participants]})
+
+        def edit(s: Session, t: Turn) -> Turn:
+            return t.model_copy(update={"text": substitute(t.text, subs)}) if ids & set(t.fact_ids) else t
+
+        return self._rebuilt(events, edit)
+
+    def without(self, fact_ids: set[str]) -> Window:
+        """The world where the user never told these facts (the turns that told them say nothing of them)."""
+        def edit(s: Session, t: Turn) -> Turn:
+            if not fact_ids & set(t.fact_ids):
+                return t
+            return t.model_copy(update={"fact_ids": [f for f in t.fact_ids if f not in fact_ids], "text": "..."})
+
+        return self._rebuilt(dict(self.events), edit)
+
+    def telling(self, fact: Fact, event: Event) -> Window:
+        """The world where, at the end of the history, the user also told `fact` (in the fact's own words)."""
+        last = self.sessions[-1]
+        time = parse_time(last.turns[-1].time) + timedelta(minutes=1)
+        turn = Turn(index=len(last.turns), role="user", time=fmt_time(time), text=fact.text, image_ids=[], fact_ids=[fact.id], time_refs=[])
+        events = {**self.events, event.id: event.model_copy(update={"facts": [*event.facts, fact]})}
+        w = self._rebuilt(events, lambda s, t: t)
+        w.sessions[-1] = w.sessions[-1].model_copy(update={"turns": [*w.sessions[-1].turns, turn]})
+        return Window(self.persona, w.sessions, self.now, events, dict(self.images))
+
+    def with_objects(self, image_id: str, objects: list[SceneObject]) -> Window:
+        """The world where the photo showed these objects instead."""
+        image = self.images[image_id]
+        images = {**self.images, image_id: image.model_copy(update={"spec": image.spec.model_copy(update={"objects": objects})})}
+        return Window(self.persona, self.sessions, self.now, dict(self.events), images)

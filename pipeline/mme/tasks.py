@@ -1,12 +1,19 @@
 """The 14 Persona-MME tasks: each turns what a history tells into one question with a known answer.
 
-A task returns a `Draft` or None when the history holds nothing it can ask about. Distractors come
-from the same persona wherever the world has them (earlier preferences, other people, other goals,
-the other colours in the same photo) and from the lexicons of the same kind otherwise. Two things
-keep the options from giving the answer away, and the build report measures both: the correct
-option's length rank among the options is drawn at random (so it is the uniquely longest about as
-often as chance), and where options are made of parts (a direction and a reason), every part appears
-in exactly two options, so "the option most like the others" carries no signal.
+A task returns a `Draft` or None when the history holds nothing it can ask about. Three rules keep a
+question from being answerable without the history:
+
+- every option is equally possible under what a model could know without it: distractors come from
+  the same class as the answer (what one does at the same kind of venue, habits of the same part of
+  the day, goals the user never mentioned, the other states of a goal), and a query never names what
+  only the answer has;
+- the gold is computed from what was told (`Draft.gold` re-derives it over any history, and returns
+  None when the history does not make it unique);
+- `Draft.flip` builds the world where the evidence says one of the distractors instead, so the build
+  can certify that the gold follows the evidence.
+
+`Draft.topics` names the facts an item uses or shows (a goal, a preference, a person, a habit); the
+build gives each topic to one item of a persona, so no item answers another.
 """
 
 from __future__ import annotations
@@ -20,8 +27,9 @@ import numpy as np
 from pipeline.dedup import normalize as norm
 from pipeline.mme.history import Told, Window
 from pipeline.personas.lexicon import Lexicon
-from pipeline.records import TRAITS, Evidence, parse_time
+from pipeline.records import TRAITS, Evidence, Fact, SceneObject, parse_time
 from pipeline.rng import pick
+from pipeline.verbalize.match import mentions
 from pipeline.world.clock import WEEKDAYS, when_phrases
 from pipeline.world.plan import CHAT_TOPICS, _plural
 from pipeline.world.simulate import COLOURS, MAX_COUNT, NUMBER_WORDS
@@ -37,8 +45,10 @@ ASPECTS = {
 }
 ASPECT_OF = {task: aspect for aspect, tasks in ASPECTS.items() for task in tasks}
 ALIGN_CHOICES = ("Yes, it aligns well.", "No, it misaligns.")
-_FUNCTION_WORDS = frozenset("a an the i my me to of in on at for and or with".split())
 OPENERS = ("", "Hey, ", "Quick question: ", "Remind me, ", "Random thought, ")
+
+Gold = Callable[[Window, list[str]], "str | None"]
+Flip = Callable[[Window, list[str]], "tuple[Window, str] | None"]
 
 
 @dataclass
@@ -47,7 +57,10 @@ class Draft:
     correct: str
     distractors: list[str]  # best first; `choose_options` picks among them
     evidence: list[Evidence]
-    stated: str | None = None  # must appear in the first evidence turn's text
+    gold: Gold  # the answer over any history, among given options (None: the history does not make it unique)
+    flip: Flip | None  # a world where the evidence says one of the given options instead, and that option
+    topics: frozenset[str]
+    stated: tuple[str, ...] = ()  # must appear in the first evidence turn's text
     needs_image: bool = False
     fixed: bool = False  # the distractors are exactly the other options (no length balancing)
     extra: dict = field(default_factory=dict)
@@ -101,35 +114,153 @@ def _shuffled(rng: np.random.Generator, xs: list[str]) -> list[str]:
     return [xs[int(i)] for i in rng.permutation(len(xs))]
 
 
+def _unique(xs) -> str | None:
+    xs = set(xs)
+    return next(iter(xs)) if len(xs) == 1 else None
+
+
 def _because(text: str) -> str:
     """The reason in a fact text written as '... because <reason>[; ...|.]'."""
     return re.split(r";|\.$", text.split(" because ", 1)[1])[0].strip()
 
 
+def _other(options: list[str], correct: str) -> list[str]:
+    return [o for o in options if o != correct]
+
+
 # ---------------------------------------------------------------- Memory
+
+VISUAL_KINDS = ("colour", "count", "object", "which")
+
+
+def _object_phrase(o: SceneObject) -> str:
+    return o.name if o.count == 1 else _plural(o.name)
+
+
+def _photo_told(w: Window, image_id: str) -> Told | None:
+    event_id = w.images[image_id].event_id
+    return next((x for x in w.told if x.event.id == event_id and x.fact.kind == "visual" and image_id in x.turn.image_ids), None)
 
 
 def visual_detail_recall(w: Window, lex: Lexicon, rng: np.random.Generator) -> Draft | None:
-    shown = w.image_turns
+    """About a photo only: its colours, counts, which objects it showed, or which photo showed something.
+    Only photos whose contents no text of the history states are asked about (see `build.verify`)."""
+    shown = [(s, t, im) for s, t, im in w.image_turns if _photo_told(w, im.id) is not None]
+    if not shown:
+        return None
+    kind = pick(rng, VISUAL_KINDS)
     names = [o.name for _, _, im in shown for o in im.spec.objects]
-    unique = [(s, t, im, o) for s, t, im in shown for o in im.spec.objects if names.count(o.name) == 1]
+    if kind == "which":
+        return _which_photo(w, shown, lex, rng)
+    unique = [(t, im, o) for _, t, im in shown for o in im.spec.objects if names.count(o.name) == 1]
+    days = [parse_time(t.time).date() for _, t, _ in shown]
+    if kind == "object":  # a photo alone on its day, so "the photo I sent you <day>" is that photo
+        lone = [(t, im) for _, t, im in shown if days.count(parse_time(t.time).date()) == 1]
+        if not lone:
+            return None
+        t, im = lone[int(rng.integers(len(lone)))]
+        return _object_in_photo(w, t, im, lex, rng)
     if not unique:
         return None
-    s, t, im, o = unique[int(rng.integers(len(unique)))]
-    told = next(x for x in w.told if x.turn is t and x.event.id == im.event_id and x.fact.key.endswith("/" + o.name))
-    when = _when(w, told.time, rng)
-    thing = o.name if o.count == 1 else _plural(o.name)
-    if rng.random() < 0.5:
+    t, im, o = unique[int(rng.integers(len(unique)))]
+    when = _when(w, parse_time(t.time), rng)
+    told = _photo_told(w, im.id)
+
+    def spec_obj(v: Window):
+        return next((x for x in v.images[im.id].spec.objects if x.name == o.name), None)
+
+    if kind == "colour":
         pronoun = "was it" if o.count == 1 else "were they"
-        query = f"{_opener(rng)}that photo I sent you {when}, the one with the {thing}: what colour {pronoun}?"
-        # uniform over the palette: the other colours of the same photo would be more plausible, but a colour
-        # offered more often than it is right becomes a prior a model can learn without looking
+        query = f"{_opener(rng)}that photo I sent you {when}, the one with the {_object_phrase(o)}: what colour {pronoun}?"
+
+        def gold(v: Window, options: list[str]) -> str | None:
+            x = spec_obj(v)
+            return x.colour if x else None
+
+        def flip(v: Window, options: list[str]):
+            target = _other(options, o.colour)[0]
+            objs = [x.model_copy(update={"colour": target}) if x.name == o.name else x for x in v.images[im.id].spec.objects]
+            return v.with_objects(im.id, objs), target
+
+        # uniform over the palette: colours are drawn uniformly, so no colour is a prior
         return Draft(query=query, correct=o.colour, distractors=_shuffled(rng, list(COLOURS)), evidence=[_ev(told, im.id)],
-                     needs_image=True, fixed=True, extra={"object": o.name, "colour": o.colour})
+                     gold=gold, flip=flip, topics=frozenset({f"image:{im.id}"}), needs_image=True, fixed=True,
+                     extra={"kind": "colour", "answer_text": o.colour})
     query = f"{_opener(rng)}in the photo I sent you {when}, how many {_plural(o.name)} were there?"
     counts = [NUMBER_WORDS[k] for k in range(1, MAX_COUNT + 1)]
+
+    def gold(v: Window, options: list[str]) -> str | None:
+        x = spec_obj(v)
+        return NUMBER_WORDS[x.count] if x else None
+
+    def flip(v: Window, options: list[str]):
+        target = _other(options, NUMBER_WORDS[o.count])[0]
+        objs = [x.model_copy(update={"count": NUMBER_WORDS.index(target)}) if x.name == o.name else x
+                for x in v.images[im.id].spec.objects]
+        return v.with_objects(im.id, objs), target
+
     return Draft(query=query, correct=NUMBER_WORDS[o.count], distractors=_shuffled(rng, counts), evidence=[_ev(told, im.id)],
-                 needs_image=True, fixed=True, extra={"object": o.name, "count": o.count})
+                 gold=gold, flip=flip, topics=frozenset({f"image:{im.id}"}), needs_image=True, fixed=True,
+                 extra={"kind": "count", "answer_text": NUMBER_WORDS[o.count]})
+
+
+def _object_in_photo(w: Window, t, im, lex: Lexicon, rng: np.random.Generator) -> Draft | None:
+    when = _when(w, parse_time(t.time), rng)
+    inside = [o.name for o in im.spec.objects]
+    o = im.spec.objects[int(rng.integers(len(inside)))]
+    query = f"{_opener(rng)}which of these was in the photo I sent you {when}?"
+    # any object of the lexicon is as likely to be in a photo as any other (they are drawn uniformly)
+    others = _shuffled(rng, [n for n in sorted(lex.objects) if n not in inside])
+    told = _photo_told(w, im.id)
+
+    def gold(v: Window, options: list[str]) -> str | None:
+        there = {x.name for x in v.images[im.id].spec.objects}
+        return _unique(c for c in options if c in there)
+
+    def flip(v: Window, options: list[str]):
+        target = _other(options, o.name)[0]
+        objs = [x.model_copy(update={"name": target}) if x.name == o.name else x for x in v.images[im.id].spec.objects]
+        return v.with_objects(im.id, objs), target
+
+    return Draft(query=query, correct=o.name, distractors=others, evidence=[_ev(told, im.id)], gold=gold, flip=flip,
+                 topics=frozenset({f"image:{im.id}"}), needs_image=True, extra={"kind": "object", "answer_text": o.name})
+
+
+def _which_photo(w: Window, shown, lex: Lexicon, rng: np.random.Generator) -> Draft | None:
+    """'Which photo had the red mug?': the options are photos of the history, named by their day."""
+    by_day: dict = {}
+    for _, t, im in shown:
+        by_day.setdefault(parse_time(t.time).date(), []).append((t, im))
+    lone = [v[0] for v in by_day.values() if len(v) == 1]
+    if len(lone) < 4:
+        return None
+    picked = [lone[int(i)] for i in rng.permutation(len(lone))[:4]]
+    t, im = picked[0]
+    names_elsewhere = {o.name for _, other in picked[1:] for o in other.spec.objects}
+    own = [o for o in im.spec.objects if o.name not in names_elsewhere]
+    if not own:
+        return None
+    o = own[int(rng.integers(len(own)))]
+    label = {other.id: f"The one from {when_phrases(parse_time(tt.time), w.now)[0].removeprefix('on ')}" for tt, other in picked}
+    query = f"{_opener(rng)}which photo had the {o.colour} {_object_phrase(o)} in it?"
+    told = _photo_told(w, im.id)
+
+    def gold(v: Window, options: list[str]) -> str | None:
+        return _unique(label[other.id] for _, other in picked
+                       if any(x.name == o.name and x.colour == o.colour for x in v.images[other.id].spec.objects))
+
+    def flip(v: Window, options: list[str]):
+        target = _other(options, label[im.id])[0]
+        dest = next(other for _, other in picked if label[other.id] == target)
+        moved = v.with_objects(im.id, [x for x in v.images[im.id].spec.objects if x.name != o.name] or
+                               [x.model_copy(update={"colour": next(c for c in COLOURS if c != o.colour)})
+                                for x in v.images[im.id].spec.objects])
+        return moved.with_objects(dest.id, [*v.images[dest.id].spec.objects, o]), target
+
+    return Draft(query=query, correct=label[im.id], distractors=[label[other.id] for _, other in picked[1:]],
+                 evidence=[_ev(told, im.id)], gold=gold, flip=flip,
+                 topics=frozenset(f"image:{other.id}" for _, other in picked), needs_image=True, fixed=True,
+                 extra={"kind": "which", "answer_text": label[im.id]})
 
 
 def _activity(x: Told) -> str:
@@ -141,22 +272,41 @@ def semantic_information_recall(w: Window, lex: Lexicon, rng: np.random.Generato
     if not acts:
         return None
     x = acts[int(rng.integers(len(acts)))]
-    day = x.event.time[:10]
-    if any(y.event.place == x.event.place and y.event.time[:10] == day and y.event.id != x.event.id for y in acts):
-        return None
+    place, day = x.event.place, x.event.time[:10]
     when = _when_day(w, x, rng)
-    others = list(dict.fromkeys(_activity(y) for y in acts if _activity(y) != _activity(x)))
-    lexical = [a for v in lex.places.venues.values() for a in v.activities]
+
+    def there(v: Window) -> list[Told]:
+        return [y for y in v.of_kind("activity") if y.event.id == x.event.id]
+
+    def swap(v: Window, old: str, new: str) -> Window:
+        return v.flipped([y.fact.id for y in there(v)], {old: new})
+
     if len(x.event.participants) == 1 and rng.random() < 0.5:
         who = x.event.participants[0]
-        query = f"{_opener(rng)}who was I with at {x.event.place} {when}?"
+        query = f"{_opener(rng)}who was I with at {place} {when}?"
+        # the user's other people: a model without the history cannot tell one of them from another
         people = [p.name for p in w.persona.relationships if p.name != who]
-        return Draft(query=query, correct=who, distractors=_shuffled(rng, people), evidence=[_ev(x)], stated=who)
-    query = f"{_opener(rng)}what was I doing at {x.event.place} {when}?"
-    # first what one does at the same kind of place, so no option is favoured by sharing a word with the place
-    venue = lex.places.venues[x.event.place.split()[-1]].activities
-    return Draft(query=query, correct=_activity(x), distractors=_shuffled(rng, venue) + _shuffled(rng, others + lexical),
-                 evidence=[_ev(x)], stated=_activity(x))
+
+        def gold(v: Window, options: list[str]) -> str | None:
+            ys = [y for y in v.of_kind("activity") if y.event.place == place and y.event.time[:10] == day]
+            return _unique(p for y in ys for p in y.event.participants) if ys else None
+
+        return Draft(query=query, correct=who, distractors=_shuffled(rng, people), evidence=[_ev(x)], stated=(who,),
+                     gold=gold, flip=lambda v, opts: (swap(v, who, _other(opts, who)[0]), _other(opts, who)[0]),
+                     topics=frozenset({f"event:{x.event.id}", f"person:{who}"}), extra={"answer_text": who})
+    # only what one does at the same kind of place: the venue names no option more than another
+    venue = lex.places.venues[place.split()[-1]].activities
+    if len(venue) < 4:
+        return None
+    query = f"{_opener(rng)}what was I doing at {place} {when}?"
+    act = _activity(x)
+
+    def gold(v: Window, options: list[str]) -> str | None:
+        return _unique(_activity(y) for y in v.of_kind("activity") if y.event.place == place and y.event.time[:10] == day)
+
+    return Draft(query=query, correct=act, distractors=_shuffled(rng, [a for a in venue if a != act]), evidence=[_ev(x)],
+                 stated=(act,), gold=gold, flip=lambda v, opts: (swap(v, act, _other(opts, act)[0]), _other(opts, act)[0]),
+                 topics=frozenset({f"event:{x.event.id}"}), extra={"answer_text": act})
 
 
 def _when_day(w: Window, x: Told, rng: np.random.Generator) -> str:
@@ -169,6 +319,16 @@ def _when_day(w: Window, x: Told, rng: np.random.Generator) -> str:
 # ---------------------------------------------------------------- Intent
 
 
+def _reason_flip(x: Told, reasons, render, correct_key: str) -> Flip:
+    """Flip a told reason to the one an option renders (its key is the fact's last term)."""
+    def flip(v: Window, options: list[str]):
+        target = _other(options, render(next(r for r in reasons if r.key == correct_key)))[0]
+        new = next(r for r in reasons if render(r) == target)
+        old = next(r for r in reasons if r.key == correct_key)
+        return v.flipped([x.fact.id], {old.key: new.key}, terms=[*x.fact.terms[:-1], new.key]), target
+    return flip
+
+
 def explicit_intent_inference(w: Window, lex: Lexicon, rng: np.random.Generator) -> Draft | None:
     options = []
     for x in w.of_kind("shift_reason"):
@@ -176,37 +336,62 @@ def explicit_intent_inference(w: Window, lex: Lexicon, rng: np.random.Generator)
         if shift is None:
             continue
         old, new = shift.fact.terms
-        true = next(r for r in lex.reasons if r.key == x.fact.terms[-1])
-        others = [_unnamed(r) for r in lex.reasons if r.key != true.key]
-        options.append((f"why did I switch from {old} to {new}?", _unnamed(true), _shuffled(rng, others), x, true.key))
+        cat = x.fact.key.split("/", 1)[1]
+
+        def gold(v: Window, options: list[str], x=x) -> str | None:
+            keys = [y.fact.terms[-1] for y in v.of_kind("shift_reason") if y.event.id == x.event.id]
+            return _unique(_unnamed(r) for r in lex.reasons if r.key in keys)
+
+        options.append((f"why did I switch from {old} to {new}?", _unnamed, lex.reasons, x, gold, f"pref:{cat}"))
     for x in w.of_kind("goal_outcome"):
         if x.fact.value.startswith("abandoned: "):
-            why = _because(x.fact.text)
             goal = x.fact.value.removeprefix("abandoned: ")
+
+            def gold(v: Window, options: list[str], x=x) -> str | None:
+                return _unique(_because(y.fact.text) for y in v.of_kind("goal_outcome") if y.fact.key == x.fact.key
+                               and y.fact.value.startswith("abandoned: "))
+
+            def flip(v: Window, opts: list[str], x=x):
+                why = _because(x.fact.text)
+                return v.flipped([x.fact.id], {why: _other(opts, why)[0]}), _other(opts, why)[0]
+
+            why = _because(x.fact.text)
             others = [r for r in lex.abandon_reasons if r != why]
-            options.append((f"what made me give up on my plan to {goal}?", why, _shuffled(rng, others), x, why))
+            options.append((f"what made me give up on my plan to {goal}?", why, _shuffled(rng, others), x, gold, flip,
+                            f"goal:{x.fact.key.split('/', 1)[1]}"))
     for x in w.of_kind("relationship_change"):
         name = x.event.participants[0]
         closer = "grew closer to" in x.fact.text
+        same_way = [y for y in w.of_kind("relationship_change") if y.event.participants == x.event.participants
+                    and ("grew closer to" in y.fact.text) == closer]
+        if len(same_way) > 1:  # "why did I get closer to X" must have one answer
+            continue
         pool = lex.relationships.closer if closer else lex.relationships.further
-        true = _cause(x, lex)
-        others = [_they(r) for r in pool if r.key != true.key]
+
+        def gold(v: Window, options: list[str], x=x, pool=pool) -> str | None:
+            keys = [y.fact.terms[-1] for y in v.of_kind("relationship_change") if y.event.id == x.event.id]
+            return _unique(_they(r) for r in pool if r.key in keys)
+
         verb = "get closer to" if closer else "drift apart from"
-        options.append((f"why did I {verb} {name}?", _they(true), _shuffled(rng, others), x, true.key))
+        options.append((f"why did I {verb} {name}?", _they, pool, x, gold, f"person:{name}"))
     if not options:
         return None
-    q, why, others, x, stated = options[int(rng.integers(len(options)))]
-    return Draft(query=_opener(rng) + q, correct=why, distractors=others, evidence=[_ev(x)], stated=stated)
+    chosen = options[int(rng.integers(len(options)))]
+    if len(chosen) == 7:  # an abandoned goal: free-text reasons
+        q, why, others, x, gold, flip, topic = chosen
+        return Draft(query=_opener(rng) + q, correct=why, distractors=others, evidence=[_ev(x)], stated=(why,), gold=gold,
+                     flip=flip, topics=frozenset({topic}), extra={"answer_text": why})
+    q, render, reasons, x, gold, topic = chosen
+    true = next(r for r in reasons if r.key == x.fact.terms[-1])
+    others = [render(r) for r in reasons if r.key != true.key]
+    return Draft(query=_opener(rng) + q, correct=render(true), distractors=_shuffled(rng, others), evidence=[_ev(x)],
+                 stated=(true.key,), gold=gold, flip=_reason_flip(x, reasons, render, true.key), topics=frozenset({topic}),
+                 extra={"answer_text": render(true)})
 
 
 def _unnamed(reason) -> str:
     """A preference-shift reason without the items, so options do not echo the items named in the question."""
     return reason.text.format(old="the old one", new="the new one")
-
-
-def _cause(x: Told, lex: Lexicon):
-    """The lexicon reason a relationship change was told with (its key is one of the fact's terms)."""
-    return next(r for r in (*lex.relationships.closer, *lex.relationships.further) if r.key == x.fact.terms[-1])
 
 
 def _they(reason) -> str:
@@ -216,18 +401,20 @@ def _they(reason) -> str:
 
 
 def _goal_status(w: Window) -> dict[str, dict]:
-    """goal id -> {goal, start, steps, outcome}: what the history tells of each goal it mentions (start may be
-    before the history; an outcome names its goal, so it is answerable on its own)."""
+    """goal id -> {goal (text), start, steps, outcome}, from what the history tells (the start may be before the
+    history; an outcome names its goal, so it is answerable on its own)."""
     out: dict[str, dict] = {}
-    for g in w.persona.goals:
-        told = w.with_key(f"goal/{g.id}")
-        steps = w.with_key(f"goal_progress/{g.id}")
-        if not told and not steps:
-            continue
-        start = next((x for x in told if x.fact.value.startswith("working towards")), None)
-        outcome = next((x for x in told if x.fact.kind == "goal_outcome"), None)
-        out[g.id] = {"goal": g, "start": start, "steps": steps, "outcome": outcome}
-    return out
+    for x in w.told:
+        if x.fact.kind in ("goal", "goal_progress", "goal_outcome"):
+            gid = x.fact.key.split("/", 1)[1]
+            v = out.setdefault(gid, {"goal": None, "start": None, "steps": [], "outcome": None, "key": x.fact.terms[0]})
+            if x.fact.kind == "goal":
+                v["start"], v["goal"] = x, x.fact.value.removeprefix("working towards: ")
+            elif x.fact.kind == "goal_progress":
+                v["steps"].append(x)
+            else:
+                v["outcome"], v["goal"] = x, x.fact.value.split(": ", 1)[1]
+    return {gid: v for gid, v in out.items() if v["goal"] is not None}
 
 
 def _last(v: dict):
@@ -235,41 +422,30 @@ def _last(v: dict):
 
 
 def implicit_intent_recognition(w: Window, lex: Lexicon, rng: np.random.Generator) -> Draft | None:
-    status = [v for v in _goal_status(w).values() if v["outcome"] is None and v["start"] is not None]
-    if not status:
+    """A free moment the user wants to put towards 'the thing I'm working on': which goal that is can only
+    come from what they told; the other options are goals of the lexicon this user never mentioned."""
+    status = _goal_status(w)
+    open_ = [(gid, v) for gid, v in status.items() if v["outcome"] is None and v["start"] is not None]
+    if not open_:
         return None
-    v = status[int(rng.integers(len(status)))]
-    g = v["goal"]
-    entry = next(e for e in lex.goals if e.key == g.key)
-    hints = _hints(entry)
-    if not hints:
-        return None
-    hint = pick(rng, hints)
-    lead = pick(rng, ("Guess what, I just", "So today I", "Big day: I finally", "Small win: I"))
-    ask = pick(rng, ("Can you tell what I'm working towards?", "Any idea what that's for?", "Guess what it's for?"))
-    # distractors come from the goals that can be asked about this way, as the answers do (no frequency prior)
-    askable = {e.key for e in lex.goals if _hints(e)}
-    others = [x.text for x in w.persona.goals if x.id != g.id and x.key in askable]
-    others += _shuffled(rng, [e.text for e in lex.goals if e.key != g.key and e.key in askable])
-    return Draft(query=f"{lead} {hint}! {ask}", correct=g.text, distractors=others, evidence=[_ev(v["start"])], stated=g.key)
+    gid, v = open_[int(rng.integers(len(open_)))]
+    own = {g.key for g in w.persona.goals}
+    others = _shuffled(rng, [e.text for e in lex.goals if e.key not in own])
+    lead = pick(rng, ("I've got a free afternoon today", "My evening just cleared up", "I have a quiet Saturday ahead",
+                      "I finally have a couple of hours to myself"))
+    ask = pick(rng, ("and I want to spend it on the thing I've been working towards. Can you tell what I mean?",
+                     "and I'd like to put it towards my big plan. Which one do you think that is?",
+                     "and I want to use it to get closer to my goal. Any idea which goal?"))
+    def gold(u: Window, options: list[str]) -> str | None:
+        opened = {x["goal"] for x in _goal_status(u).values() if x["outcome"] is None and x["start"] is not None}
+        return _unique(c for c in options if c in opened)
 
+    def flip(u: Window, options: list[str]):
+        target = _other(options, v["goal"])[0]
+        return u.flipped([v["start"].fact.id], {v["goal"]: target}), target
 
-def _hints(entry) -> list[str]:
-    """Progress steps that hint at the goal without naming it or sharing a word with it."""
-    goal_words = set(norm(entry.text).split())
-    return [h for h in (_without_key(s, entry.key) for s in entry.steps)
-            if h and len(h.split()) >= 3 and not (set(norm(h).split()) & goal_words - _FUNCTION_WORDS)]
-
-
-def _without_key(step: str, key: str) -> str | None:
-    """The step with its goal's key phrase removed ('booked the flights for the trip to Japan' -> 'booked the flights')."""
-    if key.lower() not in step.lower():
-        return step
-    m = re.search(rf"\s+(?:for|of|on|in|from|at) (?:the |my |a )?{re.escape(key)}$", step, flags=re.IGNORECASE)
-    if not m:
-        return None
-    rest = step[: m.start()].strip()
-    return rest if key.lower() not in rest.lower() and len(rest.split()) >= 2 else None
+    return Draft(query=f"{_opener(rng)}{lead}, {ask}", correct=v["goal"], distractors=others, evidence=[_ev(v["start"])],
+                 stated=(v["key"],), gold=gold, flip=flip, topics=frozenset({f"goal:{gid}"}), extra={"answer_text": v["goal"]})
 
 
 # ---------------------------------------------------------------- Preference
@@ -277,10 +453,9 @@ def _without_key(step: str, key: str) -> str | None:
 
 def _preference_histories(w: Window) -> dict[str, list[Told]]:
     out: dict[str, list[Told]] = {}
-    for q in w.persona.preferences:
-        told = w.with_key(f"preference/{q.category}")
-        if told:
-            out[q.category] = told
+    for x in w.told:
+        if x.fact.key.startswith("preference/"):
+            out.setdefault(x.fact.key.split("/", 1)[1], []).append(x)
     return out
 
 
@@ -300,6 +475,20 @@ def _earlier_items(told: list[Told]) -> list[str]:
     return list(dict.fromkeys(i for i in reversed(items) if i != latest))
 
 
+def _latest_preference(cat: str) -> Gold:
+    def gold(v: Window, options: list[str]) -> str | None:
+        told = _preference_histories(v).get(cat)
+        return told[-1].fact.value if told else None
+    return gold
+
+
+def _preference_flip(cat: str, latest: Told, earlier: list[str]) -> Flip:
+    def flip(v: Window, options: list[str]):
+        fresh = [o for o in _other(options, latest.fact.value) if o not in earlier] or _other(options, latest.fact.value)
+        return v.flipped([latest.fact.id], {latest.fact.value: fresh[0]}), fresh[0]
+    return flip
+
+
 def latest_preference_recognition(w: Window, lex: Lexicon, rng: np.random.Generator) -> Draft | None:
     got = _preference_pick(w, rng)
     if got is None:
@@ -309,8 +498,11 @@ def latest_preference_recognition(w: Window, lex: Lexicon, rng: np.random.Genera
     latest = told[-1]
     ask = pick(rng, ("what is my favourite", "which is my go-to", "what would you say is my favourite"))
     query = f"{_opener(rng)}{ask} {noun} these days?"
-    pool = _earlier_items(told) + _shuffled(rng, [i for i in lex.preferences[cat].items if i != latest.fact.value])
-    return Draft(query=query, correct=latest.fact.value, distractors=pool, evidence=[_ev(latest)], stated=latest.fact.value)
+    earlier = _earlier_items(told)
+    pool = earlier + _shuffled(rng, [i for i in lex.preferences[cat].items if i != latest.fact.value])
+    return Draft(query=query, correct=latest.fact.value, distractors=pool, evidence=[_ev(latest)], stated=(latest.fact.value,),
+                 gold=_latest_preference(cat), flip=_preference_flip(cat, latest, earlier), topics=frozenset({f"pref:{cat}"}),
+                 extra={"answer_text": latest.fact.value})
 
 
 def implicit_preference_recommendation(w: Window, lex: Lexicon, rng: np.random.Generator) -> Draft | None:
@@ -319,9 +511,11 @@ def implicit_preference_recommendation(w: Window, lex: Lexicon, rng: np.random.G
         return None
     cat, told = got
     latest = told[-1]
-    pool = _earlier_items(told) + _shuffled(rng, [i for i in lex.preferences[cat].items if i != latest.fact.value])
-    return Draft(query=pick(rng, CHAT_TOPICS[cat]), correct=latest.fact.value, distractors=pool,
-                 evidence=[_ev(latest)], stated=latest.fact.value)
+    earlier = _earlier_items(told)
+    pool = earlier + _shuffled(rng, [i for i in lex.preferences[cat].items if i != latest.fact.value])
+    return Draft(query=pick(rng, CHAT_TOPICS[cat]), correct=latest.fact.value, distractors=pool, evidence=[_ev(latest)],
+                 stated=(latest.fact.value,), gold=_latest_preference(cat), flip=_preference_flip(cat, latest, earlier),
+                 topics=frozenset({f"pref:{cat}"}), extra={"answer_text": latest.fact.value})
 
 
 def interest_evolution_analysis(w: Window, lex: Lexicon, rng: np.random.Generator) -> Draft | None:
@@ -333,17 +527,29 @@ def interest_evolution_analysis(w: Window, lex: Lexicon, rng: np.random.Generato
     x, r = pairs[int(rng.integers(len(pairs)))]
     old, new = x.fact.terms
     cat = x.fact.key.split("/", 1)[1]
-    true_reason = next(t for t in lex.reasons if t.text.format(old=old, new=new) == r.fact.value)
+    true_reason = next(t for t in lex.reasons if t.key == r.fact.terms[-1])
     other = pick(rng, [t for t in lex.reasons if t.key != true_reason.key])
 
     def option(a: str, b: str, reason) -> str:
         return f"From {a} to {b}: {reason.text.format(old=a, new=b)}."
 
-    correct = option(old, new, true_reason)
+    def gold(v: Window, options: list[str]) -> str | None:
+        shift = next((y for y in v.of_kind("preference_shift") if y.event.id == x.event.id), None)
+        why = next((y for y in v.of_kind("shift_reason") if y.event.id == x.event.id), None)
+        if shift is None or why is None:
+            return None
+        reason = next(t for t in lex.reasons if t.key == why.fact.terms[-1])
+        return option(*shift.fact.terms, reason)
+
+    def flip(v: Window, options: list[str]):  # the other direction: the user went from the new one to the old one
+        return (v.flipped([x.fact.id, r.fact.id], {old: new, new: old}), option(new, old, true_reason))
+
     # a 2x2 design over direction and reason: every part is in exactly two options
     distractors = [option(new, old, true_reason), option(old, new, other), option(new, old, other)]
     query = f"{_opener(rng)}how has my favourite {lex.preferences[cat].noun} changed, and why?"
-    return Draft(query=query, correct=correct, distractors=distractors, evidence=[_ev(x), _ev(r)], fixed=True, stated=new)
+    return Draft(query=query, correct=option(old, new, true_reason), distractors=distractors, evidence=[_ev(x), _ev(r)],
+                 fixed=True, stated=(new,), gold=gold, flip=flip, topics=frozenset({f"pref:{cat}"}),
+                 extra={"answer_text": option(old, new, true_reason)})
 
 
 # ---------------------------------------------------------------- Behavior
@@ -351,22 +557,48 @@ def interest_evolution_analysis(w: Window, lex: Lexicon, rng: np.random.Generato
 PARTS = ("morning", "afternoon", "evening")
 
 
+def _habit_slot(x: Told) -> tuple[str, str, str]:
+    """(activity, weekday, part) of a told habit fact ('<activity> every <Weekday> <part>')."""
+    activity, slot = x.fact.value.rsplit(" every ", 1)
+    weekday, part = slot.split()
+    return activity, weekday, part
+
+
 def behavioral_pattern_recognition(w: Window, lex: Lexicon, rng: np.random.Generator) -> Draft | None:
-    told = w.of_kind("habit")
+    """Every option shares the habit's part of the day, so what separates them is the weekday or the activity,
+    which the evidence turn states."""
+    told = [x for x in w.of_kind("habit") if _habit_slot(x)[1] in x.turn.text]
     if not told:
         return None
     x = told[int(rng.integers(len(told)))]
-    h = next(h for h in w.persona.habits if x.fact.key == f"habit/{h.id}")
+    activity, weekday, part = _habit_slot(x)
+    hid = x.fact.key.split("/", 1)[1]
+    facts = [y.fact.id for y in w.of_kind("habit") if y.fact.key == x.fact.key]
     if rng.random() < 0.5:
-        query = f"{_opener(rng)}what do I usually do on {WEEKDAYS[h.weekday]} {h.part}s?"
-        others = [y.activity for y in w.persona.habits if y.id != h.id] + _shuffled(rng, [y.activity for y in lex.habits
-                                                                                          if y.key != h.key])
-        return Draft(query=query, correct=h.activity, distractors=others, evidence=[_ev(x)], stated=WEEKDAYS[h.weekday])
-    slots = [f"Every {d} {p}" for d in WEEKDAYS for p in PARTS if (d, p) != (WEEKDAYS[h.weekday], h.part)]
-    near = [s for s in slots if s.startswith(f"Every {WEEKDAYS[h.weekday]} ") or s.endswith(f" {h.part}")]
-    query = f"{_opener(rng)}when do I usually {h.activity}?"
-    return Draft(query=query, correct=f"Every {WEEKDAYS[h.weekday]} {h.part}",
-                 distractors=_shuffled(rng, near) + _shuffled(rng, slots), evidence=[_ev(x)], stated=WEEKDAYS[h.weekday])
+        query = f"{_opener(rng)}what do I usually do on {weekday} {part}s?"
+        own = {h.activity for h in w.persona.habits}  # none of the user's habits, told or not, is a distractor
+        same_part = [h.activity for h in lex.habits if h.part == part and h.activity not in own]
+
+        def gold(v: Window, options: list[str]) -> str | None:
+            return _unique(a for a, d, p in map(_habit_slot, v.of_kind("habit")) if (d, p) == (weekday, part))
+
+        return Draft(query=query, correct=activity, distractors=_shuffled(rng, same_part), evidence=[_ev(x)],
+                     stated=(weekday,), gold=gold,
+                     flip=lambda v, opts: (v.flipped(facts, {activity: _other(opts, activity)[0]}), _other(opts, activity)[0]),
+                     topics=frozenset({f"habit:{hid}"}), extra={"answer_text": activity})
+    query = f"{_opener(rng)}when do I usually {activity}?"
+    correct = f"Every {weekday} {part}"
+    slots = [f"Every {d} {part}" for d in WEEKDAYS if d != weekday]
+
+    def gold(v: Window, options: list[str]) -> str | None:
+        return _unique(f"Every {d} {p}" for a, d, p in map(_habit_slot, v.of_kind("habit")) if a == activity)
+
+    def flip(v: Window, options: list[str]):
+        target = _other(options, correct)[0]
+        return v.flipped(facts, {weekday: target.split()[1]}), target
+
+    return Draft(query=query, correct=correct, distractors=_shuffled(rng, slots), evidence=[_ev(x)], stated=(weekday,),
+                 gold=gold, flip=flip, fixed=True, topics=frozenset({f"habit:{hid}"}), extra={"answer_text": correct})
 
 
 GOAL_STATES = {
@@ -377,7 +609,7 @@ GOAL_STATES = {
 }
 
 
-def _goal_state(v: dict) -> str:
+def _goal_state(v: dict, lex: Lexicon) -> str:
     if v["outcome"] is not None:
         return "completed" if v["outcome"].fact.value.startswith("completed") else "abandoned"
     if v["steps"]:
@@ -385,66 +617,143 @@ def _goal_state(v: dict) -> str:
     return "unknown" if v["start"] is not None else "none"
 
 
+def _tier(v: dict, lex: Lexicon) -> str:
+    """Where the latest thing told puts the user: the later milestone implies the earlier one."""
+    if v["outcome"] is not None:
+        return "abandoned" if v["outcome"].fact.value.startswith("abandoned") else "beyond"
+    if v["steps"]:
+        steps = next(e.steps for e in lex.goals if e.key == v["key"])
+        return "next" if max(steps.index(x.fact.value) for x in v["steps"]) == 0 else "advanced"
+    return "basics" if v["start"] is not None else "none"
+
+
 def long_term_goal_tracking(w: Window, lex: Lexicon, rng: np.random.Generator) -> Draft | None:
-    return _goal_question(list(_goal_status(w).values()), GOAL_STATES, _goal_state,
-                          "whatever happened with my plan to {goal}?", rng)
+    return _goal_question(w, lex, GOAL_STATES, _goal_state, "whatever happened with my plan to {goal}?", rng)
 
 
-def _goal_question(goals: list[dict], answers: dict[str, str], state_of, ask: str, rng: np.random.Generator) -> Draft | None:
+def _goal_question(w: Window, lex: Lexicon, answers: dict[str, str], state_of, ask: str,
+                   rng: np.random.Generator) -> Draft | None:
     """A question whose options are every state in `answers`. The state is drawn first, over all of them,
     so that no state becomes a prior; None when no goal is in the drawn state."""
-    if not goals:
-        return None
+    status = _goal_status(w)
     state = pick(rng, list(answers))
-    matching = [v for v in goals if state_of(v) == state]
+    matching = [gid for gid, v in status.items() if state_of(v, lex) == state]
     if not matching:
         return None
-    v = pick(rng, matching)
-    return Draft(query=_opener(rng) + ask.format(goal=v["goal"].text), correct=answers[state],
+    gid = pick(rng, matching)
+    v = status[gid]
+
+    def gold(u: Window, options: list[str]) -> str | None:
+        x = _goal_status(u).get(gid)
+        return answers.get(state_of(x, lex)) if x else None
+
+    def flip(u: Window, options: list[str]):
+        """Another state, by the first of these edits that gives one: the outcome told the other way, the
+        outcome untold, the steps untold, a first step told."""
+        x = _goal_status(u)[gid]
+        entry = next(e for e in lex.goals if e.key == x["key"])
+        edits = []
+        if x["outcome"] is not None:
+            other = "abandoned: " if x["outcome"].fact.value.startswith("completed") else "completed: "
+            edits += [lambda: u.flipped([x["outcome"].fact.id], {}, value=other + x["goal"]),
+                      lambda: u.without({x["outcome"].fact.id})]
+        if x["steps"]:
+            edits.append(lambda: u.without({y.fact.id for y in x["steps"]}))
+        elif x["start"] is not None:
+            event = x["start"].event
+            step = Fact(id=f"{event.id}/f{len(event.facts):02d}", kind="goal_progress", key=f"goal_progress/{gid}",
+                        value=entry.steps[0], text=f"Progress on '{x['goal']}': I {entry.steps[0]}.", terms=[x["key"]])
+            edits.append(lambda: u.telling(step, event))
+        for edit in edits:
+            u2 = edit()
+            new = gold(u2, options)
+            if new in options and new != answers[state]:
+                return u2, new
+        return None
+
+    return Draft(query=_opener(rng) + ask.format(goal=v["goal"]), correct=answers[state],
                  distractors=[t for k, t in answers.items() if k != state], evidence=[_ev(_last(v))], fixed=True,
-                 stated=v["goal"].key)
+                 stated=(v["key"],), gold=gold, flip=flip, topics=frozenset({f"goal:{gid}"}), extra={"answer_text": answers[state]})
 
 
 # ---------------------------------------------------------------- Relationship
 
 
+def _people(v: Window) -> dict[str, str]:
+    """name -> role, as told."""
+    return {x.fact.key.split("/", 1)[1]: x.fact.value.split(";")[0] for x in v.of_kind("relationship")}
+
+
 def relationship_recognition(w: Window, lex: Lexicon, rng: np.random.Generator) -> Draft | None:
-    told = [x for x in w.of_kind("relationship")]
+    told = w.of_kind("relationship")
     if not told:
         return None
     x = told[int(rng.integers(len(told)))]
     name = x.fact.key.split("/", 1)[1]
-    person = next(p for p in w.persona.relationships if p.name == name)
-    roles = [p.role for p in w.persona.relationships]
-    if roles.count(person.role) == 1 and rng.random() < 0.5:
-        query = f"{_opener(rng)}what's the name of my {person.role} again?"
-        others = [p.name for p in w.persona.relationships if p.name != name]
-        others = _shuffled(rng, others) + _shuffled(rng, [n for n in lex.first_names if n not in others and n != name])[:8]
-        return Draft(query=query, correct=name, distractors=others, evidence=[_ev(x)], stated=name)
+    role = x.fact.value.split(";")[0]
+    people = _people(w)
+    if list(people.values()).count(role) == 1 and rng.random() < 0.5:
+        query = f"{_opener(rng)}what's the name of my {role} again?"
+        # only the user's own people: their names are all equally likely to be this one
+        others = _shuffled(rng, [p.name for p in w.persona.relationships if p.name != name])
+
+        def gold(v: Window, options: list[str]) -> str | None:
+            return _unique(n for n, r in _people(v).items() if r == role)
+
+        def flip(v: Window, options: list[str]):  # the two people swap roles
+            target = _other(options, name)[0]
+            ids = [y.fact.id for y in v.of_kind("relationship") if y.fact.key in (x.fact.key, f"relationship/{target}")]
+            return v.flipped(ids, {name: target, target: name}), target
+
+        return Draft(query=query, correct=name, distractors=others, evidence=[_ev(x)], stated=(name,), gold=gold, flip=flip,
+                     topics=frozenset({f"person:{name}"}), extra={"answer_text": name})
     query = f"{_opener(rng)}who is {name} to me, again?"
-    others = [f"My {r}" for r in roles if r != person.role] + [f"My {r}" for r in _shuffled(rng, sorted(lex.relationships.roles))]
-    return Draft(query=query, correct=f"My {person.role}", distractors=others, evidence=[_ev(x)], stated=person.role)
+    others = [f"My {r}" for r in _shuffled(rng, sorted(lex.relationships.roles)) if r != role]
+
+    def gold(v: Window, options: list[str]) -> str | None:
+        r = _people(v).get(name)
+        return f"My {r}" if r else None
+
+    def flip(v: Window, options: list[str]):
+        target = _other(options, f"My {role}")[0]
+        return v.flipped([x.fact.id], {role: target.removeprefix("My ")}), target
+
+    return Draft(query=query, correct=f"My {role}", distractors=others, evidence=[_ev(x)], stated=(role,), gold=gold, flip=flip,
+                 topics=frozenset({f"person:{name}"}), extra={"answer_text": f"My {role}"})
 
 
 def relationship_dynamics_comprehension(w: Window, lex: Lexicon, rng: np.random.Generator) -> Draft | None:
-    told = w.of_kind("relationship_change")
-    if not told:
+    names = sorted({x.event.participants[0] for x in w.of_kind("relationship_change")})
+    if not names:
         return None
-    x = told[int(rng.integers(len(told)))]
-    name = x.event.participants[0]
+    name = pick(rng, names)
+    x = [y for y in w.of_kind("relationship_change") if y.event.participants[0] == name][-1]  # the latest change told
     closer = "grew closer to" in x.fact.text
-    true = _cause(x, lex)
+    reasons = (*lex.relationships.closer, *lex.relationships.further)
+    true = next(r for r in reasons if r.key == x.fact.terms[-1])
     same = [r for r in (lex.relationships.closer if closer else lex.relationships.further) if r.key != true.key]
     opposite = lex.relationships.further if closer else lex.relationships.closer
 
     def option(up: bool, reason) -> str:
         return f"{'We got closer' if up else 'We grew apart'}: {_they(reason)}."  # equal lengths on purpose
 
-    correct = option(closer, true)
-    distractors = [option(closer, pick(rng, same))] + [option(not closer, r) for r in pick(rng, opposite, 2)]
+    def gold(v: Window, options: list[str]) -> str | None:
+        changes = [y for y in v.of_kind("relationship_change") if y.event.participants[0] == name]
+        if not changes:
+            return None
+        y = changes[-1]
+        return option("grew closer to" in y.fact.text, next(r for r in reasons if r.key == y.fact.terms[-1]))
+
+    alt = pick(rng, same)
+    distractors = [option(closer, alt)] + [option(not closer, r) for r in pick(rng, opposite, 2)]
+
+    def flip(v: Window, options: list[str]):
+        return v.flipped([x.fact.id], {true.key: alt.key}, terms=[name, alt.key]), option(closer, alt)
+
     query = f"{_opener(rng)}where do {name} and I stand these days, and why?"
-    return Draft(query=query, correct=correct, distractors=distractors, evidence=[_ev(x)], fixed=True,
-                 stated=x.fact.terms[-1])
+    return Draft(query=query, correct=option(closer, true), distractors=distractors, evidence=[_ev(x)], fixed=True,
+                 stated=(x.fact.terms[-1],), gold=gold, flip=flip, topics=frozenset({f"person:{name}"}),
+                 extra={"answer_text": option(closer, true)})
 
 
 # ---------------------------------------------------------------- Growth
@@ -458,18 +767,7 @@ TIERS = {
 
 
 def tiered_explanation_delivery(w: Window, lex: Lexicon, rng: np.random.Generator) -> Draft | None:
-    goals = [v for v in _goal_status(w).values() if _goal_state(v) != "abandoned"]
-
-    def tier(v: dict) -> str:
-        """Where the latest thing told puts the user: the later milestone implies the earlier one."""
-        if v["outcome"] is not None:
-            return "beyond"
-        if v["steps"]:
-            steps = next(e.steps for e in lex.goals if e.key == v["goal"].key)
-            return "next" if max(steps.index(x.fact.value) for x in v["steps"]) == 0 else "advanced"
-        return "basics" if v["start"] is not None else "none"
-
-    return _goal_question(goals, TIERS, tier, "I'd like your advice on my plan to {goal}. At what level should you "
+    return _goal_question(w, lex, TIERS, _tier, "I'd like your advice on my plan to {goal}. At what level should you "
                           "pitch it for me right now?", rng)
 
 
@@ -478,14 +776,26 @@ def generalizing_to_new_scenarios(w: Window, lex: Lexicon, rng: np.random.Genera
     if not told:
         return None
     x = told[int(rng.integers(len(told)))]
-    mine = set(w.persona.interests)
     city = pick(rng, [loc for loc in lex.locations if loc != w.persona.location]).split(",")[0]
     scenario = pick(rng, (f"I'm spending a long weekend in {city} soon. What should I look up there?",
                           f"Work is sending me to {city} for a week. What would make the evenings fun for me?",
                           f"I have a free day in {city} next month. Plan it around something I'd enjoy?"))
-    others = _shuffled(rng, [i for i in lex.interests if i not in mine])
+    # no distractor the user ever backed: not their interests, nothing their own words mention
+    said = w.user_text()
+    mine = set(w.persona.interests)
+    others = [i for i in _shuffled(rng, [i for i in lex.interests if i not in mine])[:40] if not mentions(said, i)]
+    def gold(v: Window, options: list[str]) -> str | None:
+        liked = {f"Something to do with {y.fact.value}" for y in v.of_kind("interest")}
+        return _unique(c for c in options if c in liked)
+
+    def flip(v: Window, options: list[str]):
+        target = _other(options, f"Something to do with {x.fact.value}")[0]
+        return v.flipped([x.fact.id], {x.fact.value: target.removeprefix("Something to do with ")}), target
+
     return Draft(query=scenario, correct=f"Something to do with {x.fact.value}",
-                 distractors=[f"Something to do with {i}" for i in others], evidence=[_ev(x)], stated=x.fact.value)
+                 distractors=[f"Something to do with {i}" for i in others], evidence=[_ev(x)], stated=(x.fact.value,),
+                 gold=gold, flip=flip, topics=frozenset({f"interest:{x.fact.value}"}),
+                 extra={"answer_text": f"Something to do with {x.fact.value}"})
 
 
 # ---------------------------------------------------------------- Alignment
@@ -505,7 +815,8 @@ STYLE = {  # (aligned with a high score, aligned with a low score) replies recom
 
 
 def personality_alignment(w: Window, lex: Lexicon, rng: np.random.Generator) -> Draft | None:
-    """A reply styled for a pronounced trait of the user at the time (chosen) and for its opposite pole (rejected)."""
+    """A reply styled for a pronounced trait of the user at the time (chosen) and for its opposite pole (rejected).
+    The evidence is the style of the whole history, not one fact, so it has no single-fact flip."""
     got = _preference_pick(w, rng)
     if got is None:
         return None
@@ -520,8 +831,9 @@ def personality_alignment(w: Window, lex: Lexicon, rng: np.random.Generator) -> 
     chosen = sentence_case(STYLE[trait][0 if high else 1].format(item=item))
     rejected = sentence_case(STYLE[trait][1 if high else 0].format(item=item))
     return Draft(query=pick(rng, CHAT_TOPICS[cat]), correct=ALIGN_CHOICES[0], distractors=[ALIGN_CHOICES[1]],
-                 evidence=[_ev(told[-1])], fixed=True, stated=item, extra={"chosen": chosen, "rejected": rejected,
-                                                                           "trait": trait, "high": high})
+                 evidence=[_ev(told[-1])], fixed=True, stated=(item,), gold=lambda v, options: ALIGN_CHOICES[0], flip=None,
+                 topics=frozenset({f"pref:{cat}"}),
+                 extra={"chosen": chosen, "rejected": rejected, "trait": trait, "high": high, "answer_text": ALIGN_CHOICES[0]})
 
 
 TaskFn = Callable[[Window, Lexicon, np.random.Generator], Draft | None]

@@ -26,7 +26,7 @@ class PreferenceCategory(_Entry):
 
 class Venue(_Entry):
     setting: str
-    activities: list[str] = Field(min_length=1)
+    activities: list[str] = Field(min_length=4)  # Persona-MME draws three distractors from the same kind of venue
 
 
 class Places(_Entry):

@@ -8,6 +8,7 @@ images. Returns the statistics that also go into the manifest.
 from __future__ import annotations
 
 import html
+import json
 import re
 from collections import Counter
 from datetime import datetime
@@ -230,9 +231,11 @@ def _plot_shifts(rows: list[tuple[str, datetime, str]], path: Path) -> None:
 
 def _plot_personality(sessions: pa.Table, path: Path, n: int = 4) -> None:
     pids = sessions["persona_id"].to_pylist()
-    ids = sorted(set(pids))[:n]
-    fig, axes = plt.subplots(1, len(ids), figsize=(4 * len(ids), 3.4), sharey=True, squeeze=False)
     traits = sessions["true_personality"].to_pylist()
+    ids = sorted({p for p, t in zip(pids, traits) if t is not None})[:n]  # a benchmark history ships without the truth
+    if not ids:
+        return
+    fig, axes = plt.subplots(1, len(ids), figsize=(4 * len(ids), 3.4), sharey=True, squeeze=False)
     starts = [datetime.strptime(t, "%Y-%m-%d %H:%M") for t in sessions["start_time"].to_pylist()]
     for ax, pid in zip(axes[0], ids):
         rows = [(s, t) for s, t, p in zip(starts, traits, pids) if p == pid]
@@ -305,16 +308,32 @@ def _mme(run_dir: Path, out: Path) -> dict:
         sub = [r for r in rows if r["setting"] == setting]
         stats[f"mme_{setting}_context_turns"] = _summary([r["context_turns"] for r in sub])
         stats[f"mme_{setting}_context_tokens"] = _summary([r["context_tokens"] for r in sub])
-    fig, (a, b) = plt.subplots(1, 2, figsize=(15, 5), gridspec_kw={"width_ratios": [3, 2]})
+    audit = json.loads((run_dir / "mme_build.json").read_text()) if (run_dir / "mme_build.json").exists() else {}
+    fig, (a, b, c) = plt.subplots(1, 3, figsize=(20, 5.5), gridspec_kw={"width_ratios": [3, 2, 3]})
     y = np.arange(len(tasks))
+    budgets = {"32k": 32_768, "128k": 131_072}
     for k, setting in enumerate(settings):
         a.barh(y + 0.4 * k, [per[(task, setting)] for task in tasks], height=0.4, label=setting)
-        b.hist([r["context_tokens"] for r in rows if r["setting"] == setting], bins=30, alpha=0.6, label=setting)
+        b.hist([100 * r["context_tokens"] / budgets[setting] for r in rows if r["setting"] == setting], bins=30, alpha=0.6,
+               label=setting)
     a.set_yticks(y + 0.2, tasks, fontsize=8)
-    a.set_title(f"Persona-MME questions per task ({len(rows)})")
+    a.set_title(f"Persona-MME questions per task ({len(rows)}; {stats['mme_needs_image']:.0%} need a photo)")
     a.legend()
-    b.set_title("History length per question (tokens)")
+    b.set_title("History per question, % of the setting's token budget")
+    b.set_xlabel("% of 32k / 128k tokens")
     b.legend()
+    if bias := audit.get("bias"):
+        names = sorted(bias)
+        best = [bias[t]["baselines"][bias[t]["best"]] for t in names]
+        acc = np.array([100 * x["accuracy"] for x in best])
+        err = np.array([[100 * (x["accuracy"] - x["ci95"][0]), 100 * (x["ci95"][1] - x["accuracy"])] for x in best]).T
+        yy = np.arange(len(names))
+        c.errorbar(acc, yy, xerr=err, fmt="o", label="best no-history baseline (95% CI)")
+        c.scatter([100 * bias[t]["chance"] for t in names], yy, marker="|", s=200, color="k", label="chance")
+        c.set_yticks(yy, [f"{t} ({bias[t]['best']})" for t in names], fontsize=7)
+        c.set_xlabel("accuracy without the history, %")
+        c.set_title(f"Leak checks; certified by an evidence flip: {audit.get('certified_share', 0):.0%} of items")
+        c.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(out / "mme.png", dpi=80)
     return stats
@@ -376,15 +395,20 @@ def _write_html(path: Path, name: str, stats: dict, samples: list[dict]) -> None
                    if k != "persona_mme_audit")
     bias = ""
     if audit:
-        head = "<tr><th>task</th><th>n</th><th>chance</th><th>longest</th><th>overlap</th><th>frequent</th>" \
-               "<th>uniquely longest</th><th>positions</th><th>verdict</th></tr>"
+        head = ("<tr><th>task</th><th>n</th><th>chance</th><th>best no-history baseline</th><th>accuracy</th>"
+                "<th>95% CI</th><th>within 5 (CI within 8) points</th><th>verdict</th></tr>")
         body = "".join(
-            f"<tr><td>{html.escape(task)}</td><td>{r['n']}</td><td>{r['chance']:.0%}</td>"
-            + "".join(f"<td>{r['baselines'][k]:.1%}</td>" for k in ("longest", "overlap", "frequent"))
-            + f"<td>{r['uniquely_longest']:.1%}</td><td>{html.escape(str(r['positions']))}</td>"
-            f"<td>{html.escape('; '.join(r['failures']) or 'ok')}</td></tr>" for task, r in audit["bias"].items())
-        bias = (f"<h2>Persona-MME bias checks (no-context baselines; {audit['balanced_away']} questions dropped to "
-                f"balance answers)</h2><table>{head}{body}</table>")
+            f"<tr><td>{html.escape(task)}</td><td>{r['n']}</td><td>{r['chance']:.0%}</td><td>{html.escape(r['best'])}</td>"
+            f"<td>{r['baselines'][r['best']]['accuracy']:.1%}</td><td>{r['baselines'][r['best']]['ci95'][0]:.1%}–"
+            f"{r['baselines'][r['best']]['ci95'][1]:.1%}</td><td>{'yes' if r['on_target'] else 'no'}</td>"
+            f"<td>{html.escape('; '.join(r['failures']) or r.get('note', 'ok'))}</td></tr>" for task, r in audit["bias"].items())
+        sizes = "; ".join(f"{k}: median {v['median']:,} tokens ({v['median_share']:.0%} of the budget), max {v['max']:,} "
+                          f"({v['max_share']:.0%})" for k, v in audit.get("context_tokens", {}).items())
+        bias = (f"<h2>Persona-MME leak checks</h2><p>{audit['questions']:,} questions shipped; "
+                f"{audit['balanced_away']} dropped to balance answers; certified by an evidence flip: "
+                f"{audit['certified_share']:.1%} of items ({audit['certified_share_multiple_choice']:.1%} of multiple-choice); "
+                f"multiple-choice that need a photo: {audit['needs_image_share_multiple_choice']:.1%}. Histories: "
+                f"{html.escape(sizes)}.</p><table>{head}{body}</table>")
     plots = "".join(f'<h2>{title}</h2><img src="{f}" style="max-width:100%">' for title, f in (
         ("Big Five coverage", "big_five.png"), ("Sessions over the calendar", "calendar.png"),
         ("Hour and weekday rhythm", "rhythm.png"), ("Image rate", "image_rate.png"),
