@@ -79,7 +79,8 @@ def main() -> None:
         print(f"  {setting}: turns median {turns[len(turns) // 2]} (min {turns[0]}, max {turns[-1]}); tokens median "
               f"{c['median']} ({c['median_share']:.0%} of the budget), max {c['max']} ({c['max_share']:.0%})")
     cells = Counter((q["task"], q["setting"]) for q in kept)
-    print(f"\n{'task':<38}{'32k':>5}{'128k':>6}{'chance':>8}  {'best no-history baseline':<26}{'acc':>7}  {'95% CI':<15} verdict")
+    print(f"\n{'task':<38}{'32k':>5}{'128k':>6}{'chance':>8}  {'best no-history baseline':<26}{'acc':>7}  {'95% CI':<15}"
+          f"{'on target':>10}  verdict")
     for task in ASPECT_OF:
         r = report.get(task)
         if r is None:
@@ -88,7 +89,7 @@ def main() -> None:
         b = r["baselines"][r["best"]]
         verdict = "; ".join(r["failures"]) or r.get("note", "ok")
         print(f"{task:<38}{cells[(task, '32k')]:>5}{cells[(task, '128k')]:>6}{r['chance']:>8.0%}  {r['best']:<26}"
-              f"{b['accuracy']:>7.1%}  [{b['ci95'][0]:.1%}, {b['ci95'][1]:.1%}]  {verdict}")
+              f"{b['accuracy']:>7.1%}  [{b['ci95'][0]:.1%}, {b['ci95'][1]:.1%}]{'yes' if r['on_target'] else 'no':>10}  {verdict}")
 
 
 if __name__ == "__main__":

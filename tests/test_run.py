@@ -29,7 +29,7 @@ def test_run_loads_resumes_and_is_byte_identical(tmp_path, capsys):
     assert main([*SMALL, "--out", str(tmp_path / "a"), "--workers", "2"]) == 0
     run_a = tmp_path / "a" / "p3-b2-m1-s0"
     manifest = json.loads((run_a / "manifest.json").read_text())
-    assert manifest["counts"]["personas"] == {"train": 3, "test": 2}
+    assert manifest["counts"]["personas"] == {"train": 3, "answer_key": 2}
     assert manifest["timings"]["generated_this_run"] == 5
     assert manifest["stats"]["image_rate"] >= 0.2
     for f in ("index.html", "big_five.png", "calendar.png", "rhythm.png", "image_rate.png", "preference_shifts.png", "personality.png"):

@@ -54,7 +54,7 @@ def test_llm_run_cache_and_offline_replay(tmp_path, capsys):
     manifest = _manifest(runs[0])
     totals = manifest["stats"]["totals"]
     assert totals["llm_requests"] == first - 1 and totals.get("quarantined", 0) == 0
-    assert manifest["counts"]["personas"] == {"train": 3, "test": 1}
+    assert manifest["counts"]["personas"] == {"train": 3, "answer_key": 1}
     llm = manifest["text"]["llm"]
     assert llm["planned"]["requests"] == totals["sessions_first_try"] + totals.get("sessions_repaired", 0) \
         + totals.get("sessions_fallback", 0)
@@ -83,7 +83,7 @@ def test_a_typical_7b_on_a_flaky_endpoint_loses_no_persona(tmp_path):
     finally:
         server.stop()
     manifest = _manifest(tmp_path / "p3-b1-m1-s0")
-    assert manifest["counts"]["personas"] == {"train": 3, "test": 1}
+    assert manifest["counts"]["personas"] == {"train": 3, "answer_key": 1}
     assert not manifest["counts"].get("quarantine") and not manifest["pending"]["personas"]
     assert manifest["stats"]["totals"]["llm_retries"] > 0 and server.outcomes["corrupt"] > 0
     shares = manifest["text"]["share_by_source"]
@@ -142,7 +142,7 @@ def test_every_persona_failing_still_writes_report_card_and_manifest_and_a_retry
     finally:
         fixed.stop()
     manifest = _manifest(run)
-    assert manifest["counts"]["personas"] == {"train": 3, "test": 1} and not manifest["counts"].get("quarantine")
+    assert manifest["counts"]["personas"] == {"train": 3, "answer_key": 1} and not manifest["counts"].get("quarantine")
     assert json.loads((run / "llm_retries.json").read_text()) == {p: 1 for p in
                                                                             ["bench-00000", *(f"train-0000{i}" for i in range(3))]}
 
@@ -154,7 +154,7 @@ def test_a_small_context_and_an_unusable_endpoint(tmp_path, capsys):
     url = server.start()
     try:
         assert main([*SMALL, "--llm-base-url", url, "--out", str(tmp_path / "a"), "--llm-max-tokens", "2048"]) == 0
-        assert _manifest(tmp_path / "a" / "p3-b1-m1-s0")["counts"]["personas"] == {"train": 3, "test": 1}
+        assert _manifest(tmp_path / "a" / "p3-b1-m1-s0")["counts"]["personas"] == {"train": 3, "answer_key": 1}
         capsys.readouterr()
         assert main([*SMALL, "--llm-base-url", url, "--out", str(tmp_path / "b"), "--llm-model", "no-such-model"]) == 2
         err = capsys.readouterr().err

@@ -82,7 +82,8 @@ def frequent(questions: list[dict]) -> list[list[float]]:
 
 
 def same_case(questions: list[dict]) -> list[list[float]]:
-    """How often the persona's other items name each option (in their query or among their options)."""
+    """How often the persona's other items name each option: in their query (or candidate reply), or among the
+    options of another task (the same task's items share their option class, e.g. the palette)."""
     by_persona: dict[str, list[dict]] = defaultdict(list)
     for q in questions:
         by_persona[q["persona_id"]].append(q)
@@ -90,7 +91,7 @@ def same_case(questions: list[dict]) -> list[list[float]]:
     for q in questions:
         others = [o for o in by_persona[q["persona_id"]] if o["id"] != q["id"]]
         texts = [f" {norm(o['query'])} " for o in others]
-        opts = Counter(norm(c["text"]) for o in others for c in o["choices"])
+        opts = Counter(norm(c["text"]) for o in others if o["task"] != q["task"] for c in o["choices"])
         out.append([2 * sum(f" {norm(c['text'])} " in t for t in texts) + opts[norm(c["text"])] for c in q["choices"]])
     return out
 

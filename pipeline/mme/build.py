@@ -39,9 +39,9 @@ class Setting:
     budget: int  # tokens
 
 
-# goal states, explanation tiers and trait poles are drawn first, and the draw often finds nothing to ask
+# goal states, explanation tiers, directions and trait poles are drawn first, and the draw often finds nothing to ask
 ATTEMPTS = {"Long-term Goal Tracking": 30, "Tiered Explanation Delivery": 30, "Personality Alignment": 20,
-            "Visual Detail Recall": 12}
+            "Visual Detail Recall": 12, "Relationship Dynamics Comprehension": 6}
 SETTINGS = (Setting("32k", 20, 32_768), Setting("128k", 100, 131_072))
 VISUAL_SHARE = 0.35  # of each setting's multiple-choice questions, asked about the photos
 
@@ -118,6 +118,21 @@ def certify(d: Draft, w: Window, options: list[str]) -> bool | None:
         return False
     w2, target = flipped
     return target != d.correct and target in options and d.gold(w2, options) == target
+
+
+def independent(questions: list[MmeQuestion]) -> tuple[list[MmeQuestion], int]:
+    """Leave out items until no item's options are told apart by the persona's other items (one option named by
+    them more or less often than another), and how many were left out. Reserving a topic keeps other items from
+    naming an answer; this also keeps them from naming only the distractors."""
+    from pipeline.mme.bias import same_case
+
+    kept = list(questions)
+    while True:
+        scores = same_case([q.model_dump(include={"id", "persona_id", "task", "query", "choices"}) for q in kept])
+        uneven = [i for i, s in enumerate(scores) if len(set(s)) > 1]
+        if not uneven:
+            return kept, len(questions) - len(kept)
+        kept.pop(uneven[-1])
 
 
 def build_questions(persona: Persona, events: list[Event], sessions: list[Session], images: list[Image], lex: Lexicon,
@@ -202,6 +217,8 @@ def build_questions(persona: Persona, events: list[Event], sessions: list[Sessio
         # numbered in a random order: neither an id nor the order of items says which one is right
         for k, i in enumerate(rng.permutation(len(made))):
             out.append(made[int(i)].model_copy(update={"id": f"{persona.id}/mme/{setting.name}/{k:02d}"}))
+    out, left_out = independent(out)
+    stats["mme_named_by_other_items"] = left_out
     out.sort(key=lambda q: q.id)
     stats["mme_questions"] = len(out)
     stats["mme_certified"] = sum(q.certified for q in out)

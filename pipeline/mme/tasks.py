@@ -55,20 +55,22 @@ Flip = Callable[[Window, list[str]], "tuple[Window, str] | None"]
 class Draft:
     query: str
     correct: str
-    distractors: list[str]  # best first; `choose_options` picks among them
+    distractors: list[str]  # of the answer's class, in a random order (hard negatives first); the first three are shown
     evidence: list[Evidence]
     gold: Gold  # the answer over any history, among given options (None: the history does not make it unique)
     flip: Flip | None  # a world where the evidence says one of the given options instead, and that option
     topics: frozenset[str]
     stated: tuple[str, ...] = ()  # must appear in the first evidence turn's text
     needs_image: bool = False
-    fixed: bool = False  # the distractors are exactly the other options (no length balancing)
     extra: dict = field(default_factory=dict)
 
 
 def choose_options(d: Draft, rng: np.random.Generator, n: int = 4) -> tuple[list[str], int] | None:
-    """n options with the correct one at a uniform position and a uniform length rank; None if the
-    distractors cannot give both (too few, or none longer when the draw asks for longer ones)."""
+    """n options: the correct one at a uniform position and the first n-1 distinct distractors.
+
+    Pools are drawn from the answer's own class in a random order, so every option text is shown as often
+    as it is right and no property of the text (its length, its words) says which option is the answer. None
+    when the pool is too small."""
     seen, pool = {norm(d.correct)}, []
     for x in d.distractors:
         if norm(x) not in seen:
@@ -76,16 +78,7 @@ def choose_options(d: Draft, rng: np.random.Generator, n: int = 4) -> tuple[list
             pool.append(x)
     if len(pool) < n - 1:
         return None
-    if d.fixed:
-        picked = pool[: n - 1]
-    else:  # the number of longer distractors is uniform in 0..n-1; a draw the pool cannot meet drops the question
-        top = pool[: 4 * n]
-        longer = [x for x in top if len(x) > len(d.correct)]
-        shorter = [x for x in top if len(x) < len(d.correct)] + [x for x in top if len(x) == len(d.correct)]
-        k = int(rng.integers(n))
-        if len(longer) < k or len(shorter) < n - 1 - k:
-            return None
-        picked = longer[:k] + shorter[: n - 1 - k]
+    picked = pool[: n - 1]
     picked = [picked[int(i)] for i in rng.permutation(len(picked))]
     pos = int(rng.integers(n))
     return picked[:pos] + [d.correct] + picked[pos:], pos
@@ -137,6 +130,12 @@ def _object_phrase(o: SceneObject) -> str:
     return o.name if o.count == 1 else _plural(o.name)
 
 
+def _unsaid(text: str) -> Callable[[list[str]], list[str]]:
+    """Distractors the photo's own turn does not mention: an answer it mentions is rejected (the photo would
+    not be needed), so the same must hold for the distractors, or a mentioned word would mean "not the answer"."""
+    return lambda xs: [x for x in xs if not mentions(text, x)]
+
+
 def _photo_told(w: Window, image_id: str) -> Told | None:
     event_id = w.images[image_id].event_id
     return next((x for x in w.told if x.event.id == event_id and x.fact.kind == "visual" and image_id in x.turn.image_ids), None)
@@ -165,6 +164,7 @@ def visual_detail_recall(w: Window, lex: Lexicon, rng: np.random.Generator) -> D
     t, im, o = unique[int(rng.integers(len(unique)))]
     when = _when(w, parse_time(t.time), rng)
     told = _photo_told(w, im.id)
+    unsaid = _unsaid(t.text)
 
     def spec_obj(v: Window):
         return next((x for x in v.images[im.id].spec.objects if x.name == o.name), None)
@@ -183,8 +183,8 @@ def visual_detail_recall(w: Window, lex: Lexicon, rng: np.random.Generator) -> D
             return v.with_objects(im.id, objs), target
 
         # uniform over the palette: colours are drawn uniformly, so no colour is a prior
-        return Draft(query=query, correct=o.colour, distractors=_shuffled(rng, list(COLOURS)), evidence=[_ev(told, im.id)],
-                     gold=gold, flip=flip, topics=frozenset({f"image:{im.id}"}), needs_image=True, fixed=True,
+        return Draft(query=query, correct=o.colour, distractors=unsaid(_shuffled(rng, list(COLOURS))), evidence=[_ev(told, im.id)],
+                     gold=gold, flip=flip, topics=frozenset({f"image:{im.id}"}), needs_image=True,
                      extra={"kind": "colour", "answer_text": o.colour})
     query = f"{_opener(rng)}in the photo I sent you {when}, how many {_plural(o.name)} were there?"
     counts = [NUMBER_WORDS[k] for k in range(1, MAX_COUNT + 1)]
@@ -199,8 +199,8 @@ def visual_detail_recall(w: Window, lex: Lexicon, rng: np.random.Generator) -> D
                 for x in v.images[im.id].spec.objects]
         return v.with_objects(im.id, objs), target
 
-    return Draft(query=query, correct=NUMBER_WORDS[o.count], distractors=_shuffled(rng, counts), evidence=[_ev(told, im.id)],
-                 gold=gold, flip=flip, topics=frozenset({f"image:{im.id}"}), needs_image=True, fixed=True,
+    return Draft(query=query, correct=NUMBER_WORDS[o.count], distractors=unsaid(_shuffled(rng, counts)), evidence=[_ev(told, im.id)],
+                 gold=gold, flip=flip, topics=frozenset({f"image:{im.id}"}), needs_image=True,
                  extra={"kind": "count", "answer_text": NUMBER_WORDS[o.count]})
 
 
@@ -210,7 +210,7 @@ def _object_in_photo(w: Window, t, im, lex: Lexicon, rng: np.random.Generator) -
     o = im.spec.objects[int(rng.integers(len(inside)))]
     query = f"{_opener(rng)}which of these was in the photo I sent you {when}?"
     # any object of the lexicon is as likely to be in a photo as any other (they are drawn uniformly)
-    others = _shuffled(rng, [n for n in sorted(lex.objects) if n not in inside])
+    others = _unsaid(t.text)(_shuffled(rng, [n for n in sorted(lex.objects) if n not in inside]))
     told = _photo_told(w, im.id)
 
     def gold(v: Window, options: list[str]) -> str | None:
@@ -259,7 +259,7 @@ def _which_photo(w: Window, shown, lex: Lexicon, rng: np.random.Generator) -> Dr
 
     return Draft(query=query, correct=label[im.id], distractors=[label[other.id] for _, other in picked[1:]],
                  evidence=[_ev(told, im.id)], gold=gold, flip=flip,
-                 topics=frozenset(f"image:{other.id}" for _, other in picked), needs_image=True, fixed=True,
+                 topics=frozenset(f"image:{other.id}" for _, other in picked), needs_image=True,
                  extra={"kind": "which", "answer_text": label[im.id]})
 
 
@@ -548,7 +548,7 @@ def interest_evolution_analysis(w: Window, lex: Lexicon, rng: np.random.Generato
     distractors = [option(new, old, true_reason), option(old, new, other), option(new, old, other)]
     query = f"{_opener(rng)}how has my favourite {lex.preferences[cat].noun} changed, and why?"
     return Draft(query=query, correct=option(old, new, true_reason), distractors=distractors, evidence=[_ev(x), _ev(r)],
-                 fixed=True, stated=(new,), gold=gold, flip=flip, topics=frozenset({f"pref:{cat}"}),
+                 stated=(new,), gold=gold, flip=flip, topics=frozenset({f"pref:{cat}"}),
                  extra={"answer_text": option(old, new, true_reason)})
 
 
@@ -598,7 +598,7 @@ def behavioral_pattern_recognition(w: Window, lex: Lexicon, rng: np.random.Gener
         return v.flipped(facts, {weekday: target.split()[1]}), target
 
     return Draft(query=query, correct=correct, distractors=_shuffled(rng, slots), evidence=[_ev(x)], stated=(weekday,),
-                 gold=gold, flip=flip, fixed=True, topics=frozenset({f"habit:{hid}"}), extra={"answer_text": correct})
+                 gold=gold, flip=flip, topics=frozenset({f"habit:{hid}"}), extra={"answer_text": correct})
 
 
 GOAL_STATES = {
@@ -672,7 +672,7 @@ def _goal_question(w: Window, lex: Lexicon, answers: dict[str, str], state_of, a
         return None
 
     return Draft(query=_opener(rng) + ask.format(goal=v["goal"]), correct=answers[state],
-                 distractors=[t for k, t in answers.items() if k != state], evidence=[_ev(_last(v))], fixed=True,
+                 distractors=[t for k, t in answers.items() if k != state], evidence=[_ev(_last(v))],
                  stated=(v["key"],), gold=gold, flip=flip, topics=frozenset({f"goal:{gid}"}), extra={"answer_text": answers[state]})
 
 
@@ -723,12 +723,14 @@ def relationship_recognition(w: Window, lex: Lexicon, rng: np.random.Generator) 
 
 
 def relationship_dynamics_comprehension(w: Window, lex: Lexicon, rng: np.random.Generator) -> Draft | None:
-    names = sorted({x.event.participants[0] for x in w.of_kind("relationship_change")})
+    latest = {x.event.participants[0]: x for x in w.of_kind("relationship_change")}  # the latest change told, per person
+    # the direction is drawn first, so that neither is a prior (the world moves people closer a little more often)
+    closer = bool(rng.random() < 0.5)
+    names = sorted(n for n, x in latest.items() if ("grew closer to" in x.fact.text) == closer)
     if not names:
         return None
     name = pick(rng, names)
-    x = [y for y in w.of_kind("relationship_change") if y.event.participants[0] == name][-1]  # the latest change told
-    closer = "grew closer to" in x.fact.text
+    x = latest[name]
     reasons = (*lex.relationships.closer, *lex.relationships.further)
     true = next(r for r in reasons if r.key == x.fact.terms[-1])
     same = [r for r in (lex.relationships.closer if closer else lex.relationships.further) if r.key != true.key]
@@ -751,7 +753,7 @@ def relationship_dynamics_comprehension(w: Window, lex: Lexicon, rng: np.random.
         return v.flipped([x.fact.id], {true.key: alt.key}, terms=[name, alt.key]), option(closer, alt)
 
     query = f"{_opener(rng)}where do {name} and I stand these days, and why?"
-    return Draft(query=query, correct=option(closer, true), distractors=distractors, evidence=[_ev(x)], fixed=True,
+    return Draft(query=query, correct=option(closer, true), distractors=distractors, evidence=[_ev(x)],
                  stated=(x.fact.terms[-1],), gold=gold, flip=flip, topics=frozenset({f"person:{name}"}),
                  extra={"answer_text": option(closer, true)})
 
@@ -831,7 +833,7 @@ def personality_alignment(w: Window, lex: Lexicon, rng: np.random.Generator) -> 
     chosen = sentence_case(STYLE[trait][0 if high else 1].format(item=item))
     rejected = sentence_case(STYLE[trait][1 if high else 0].format(item=item))
     return Draft(query=pick(rng, CHAT_TOPICS[cat]), correct=ALIGN_CHOICES[0], distractors=[ALIGN_CHOICES[1]],
-                 evidence=[_ev(told[-1])], fixed=True, stated=(item,), gold=lambda v, options: ALIGN_CHOICES[0], flip=None,
+                 evidence=[_ev(told[-1])], stated=(item,), gold=lambda v, options: ALIGN_CHOICES[0], flip=None,
                  topics=frozenset({f"pref:{cat}"}),
                  extra={"chosen": chosen, "rejected": rejected, "trait": trait, "high": high, "answer_text": ALIGN_CHOICES[0]})
 

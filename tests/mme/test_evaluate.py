@@ -92,3 +92,8 @@ def test_export_writes_the_release_layout(bench_run, bench, tmp_path):
             before = [s for s in user_data["sessions"] if item["history_start"] <= s["time"] < item["time"]]
             q = next(q for q in questions if q["id"] == item["id"])
             assert len(before) == sum(len(sessions[s]["turns"]) for s in q["history_sessions"]) // 2
+            # the profile is what the user said of themselves in their first session, nothing more
+            first = next(s for s in sessions.values() if s["persona_id"] == q["persona_id"] and s["index"] == 0)
+            said = " ".join(t["text"] for t in first["turns"] if t["role"] == "user")
+            assert user_data["profile"] and set(user_data["profile"]) <= {"name", "age", "occupation", "location"}
+            assert all(str(v) in said for v in user_data["profile"].values()), (user_data["profile"], said)
