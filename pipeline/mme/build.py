@@ -25,10 +25,10 @@ from pipeline.dedup import normalize as norm
 from pipeline.labels.rl import LETTERS
 from pipeline.mme.context import TokenCounter
 from pipeline.mme.history import Window
-from pipeline.mme.tasks import ALIGN_CHOICES, ASPECT_OF, TASKS, Draft, choose_options, personality_alignment, sentence_case
+from pipeline.mme.tasks import ALIGN_CHOICES, ASPECT_OF, DRAWN_FIRST, TASKS, Draft, choose_options, personality_alignment, sentence_case
 from pipeline.personas.lexicon import Lexicon
 from pipeline.records import Alignment, Choice, Event, Image, MmeQuestion, Persona, Session, fmt_time, parse_time
-from pipeline.rng import rng_for
+from pipeline.rng import pick, rng_for
 from pipeline.verbalize.match import mentions
 
 
@@ -41,7 +41,7 @@ class Setting:
 
 # goal states, explanation tiers, directions and trait poles are drawn first, and the draw often finds nothing to ask
 ATTEMPTS = {"Long-term Goal Tracking": 30, "Tiered Explanation Delivery": 30, "Personality Alignment": 20,
-            "Visual Detail Recall": 12, "Relationship Dynamics Comprehension": 6}
+            "Visual Detail Recall": 12, "Relationship Dynamics Comprehension": 8}
 SETTINGS = (Setting("32k", 20, 32_768), Setting("128k", 100, 131_072))
 VISUAL_SHARE = 0.35  # of each setting's multiple-choice questions, asked about the photos
 
@@ -153,11 +153,11 @@ def build_questions(persona: Persona, events: list[Event], sessions: list[Sessio
             continue
         made: list[MmeQuestion] = []
 
-        def attempt(task: str) -> list[MmeQuestion]:
+        def attempt(task: str, target: str | None) -> list[MmeQuestion]:
             start, end = windows[int(rng.integers(len(windows)))]
             w = Window(persona, sessions[start:end + 1], question_time(sessions, end, rng), by_event, by_image)
             fn = personality_alignment if task == "Personality Alignment" else TASKS[task]
-            d = fn(w, lex, rng)
+            d = fn(w, lex, rng, target) if target else fn(w, lex, rng)
             if d is None:
                 return []
             if d.topics & used:
@@ -201,8 +201,9 @@ def build_questions(persona: Persona, events: list[Event], sessions: list[Sessio
             for task in tasks:
                 if n >= want:
                     break
+                target = pick(rng, DRAWN_FIRST[task]) if task in DRAWN_FIRST else None
                 for _ in range(ATTEMPTS.get(task, 3)):
-                    qs = attempt(task)
+                    qs = attempt(task, target)
                     if qs:
                         made.extend(qs)
                         n += 1

@@ -627,16 +627,17 @@ def _tier(v: dict, lex: Lexicon) -> str:
     return "basics" if v["start"] is not None else "none"
 
 
-def long_term_goal_tracking(w: Window, lex: Lexicon, rng: np.random.Generator) -> Draft | None:
-    return _goal_question(w, lex, GOAL_STATES, _goal_state, "whatever happened with my plan to {goal}?", rng)
+def long_term_goal_tracking(w: Window, lex: Lexicon, rng: np.random.Generator, target: str | None = None) -> Draft | None:
+    return _goal_question(w, lex, GOAL_STATES, _goal_state, "whatever happened with my plan to {goal}?", rng, target)
 
 
 def _goal_question(w: Window, lex: Lexicon, answers: dict[str, str], state_of, ask: str,
-                   rng: np.random.Generator) -> Draft | None:
-    """A question whose options are every state in `answers`. The state is drawn first, over all of them,
-    so that no state becomes a prior; None when no goal is in the drawn state."""
+                   rng: np.random.Generator, target: str | None) -> Draft | None:
+    """A question whose options are every state in `answers`. The state is drawn first, over all of them
+    (by the build, once for all the attempts of a question), so that no state becomes a prior; None when
+    no goal is in that state."""
     status = _goal_status(w)
-    state = pick(rng, list(answers))
+    state = target or pick(rng, list(answers))
     matching = [gid for gid, v in status.items() if state_of(v, lex) == state]
     if not matching:
         return None
@@ -722,10 +723,11 @@ def relationship_recognition(w: Window, lex: Lexicon, rng: np.random.Generator) 
                  topics=frozenset({f"person:{name}"}), extra={"answer_text": f"My {role}"})
 
 
-def relationship_dynamics_comprehension(w: Window, lex: Lexicon, rng: np.random.Generator) -> Draft | None:
+def relationship_dynamics_comprehension(w: Window, lex: Lexicon, rng: np.random.Generator,
+                                        target: str | None = None) -> Draft | None:
     latest = {x.event.participants[0]: x for x in w.of_kind("relationship_change")}  # the latest change told, per person
     # the direction is drawn first, so that neither is a prior (the world moves people closer a little more often)
-    closer = bool(rng.random() < 0.5)
+    closer = (target or pick(rng, DIRECTIONS)) == "closer"
     names = sorted(n for n, x in latest.items() if ("grew closer to" in x.fact.text) == closer)
     if not names:
         return None
@@ -768,9 +770,9 @@ TIERS = {
 }
 
 
-def tiered_explanation_delivery(w: Window, lex: Lexicon, rng: np.random.Generator) -> Draft | None:
+def tiered_explanation_delivery(w: Window, lex: Lexicon, rng: np.random.Generator, target: str | None = None) -> Draft | None:
     return _goal_question(w, lex, TIERS, _tier, "I'd like your advice on my plan to {goal}. At what level should you "
-                          "pitch it for me right now?", rng)
+                          "pitch it for me right now?", rng, target)
 
 
 def generalizing_to_new_scenarios(w: Window, lex: Lexicon, rng: np.random.Generator) -> Draft | None:
@@ -782,8 +784,14 @@ def generalizing_to_new_scenarios(w: Window, lex: Lexicon, rng: np.random.Genera
     scenario = pick(rng, (f"I'm spending a long weekend in {city} soon. What should I look up there?",
                           f"Work is sending me to {city} for a week. What would make the evenings fun for me?",
                           f"I have a free day in {city} next month. Plan it around something I'd enjoy?"))
-    # no distractor the user ever backed: not their interests, nothing their own words mention
+    # no distractor the user ever backed: not their interests, nothing their own words mention; and, so that
+    # an interest the world often brings up is not thereby more often the answer, no answer that the user's
+    # words bring up except where they tell it
     said = w.user_text()
+    elsewhere = "\n".join(t.text for s in w.sessions for t in s.turns if t.role == "user" and not any(
+        y.turn is t and y.fact.value == x.fact.value for y in told))
+    if mentions(elsewhere, x.fact.value):
+        return None
     mine = set(w.persona.interests)
     others = [i for i in _shuffled(rng, [i for i in lex.interests if i not in mine])[:40] if not mentions(said, i)]
     def gold(v: Window, options: list[str]) -> str | None:
@@ -838,7 +846,11 @@ def personality_alignment(w: Window, lex: Lexicon, rng: np.random.Generator) -> 
                  extra={"chosen": chosen, "rejected": rejected, "trait": trait, "high": high, "answer_text": ALIGN_CHOICES[0]})
 
 
-TaskFn = Callable[[Window, Lexicon, np.random.Generator], Draft | None]
+DIRECTIONS = ("closer", "apart")
+# tasks whose answer class the build draws once per question, before looking for a history that has it
+DRAWN_FIRST = {"Long-term Goal Tracking": tuple(GOAL_STATES), "Tiered Explanation Delivery": tuple(TIERS),
+               "Relationship Dynamics Comprehension": DIRECTIONS}
+TaskFn = Callable[..., Draft | None]
 TASKS: dict[str, TaskFn] = {
     "Visual Detail Recall": visual_detail_recall,
     "Semantic Information Recall": semantic_information_recall,
