@@ -5,7 +5,7 @@ questions, verification, token counts) and the run-level audit (balancing and bi
 the question counts per task and setting, the certified and photo shares, the histories against their
 token budgets, and every task's best no-history baseline with its 95% interval. Usage:
 
-    python bench/mme_build.py [--bench-personas 200] [--workers 2]
+    python bench/mme_build.py [--bench-personas 200] [--workers 2] [--shuffles 8]
 """
 
 from __future__ import annotations
@@ -17,11 +17,13 @@ from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pipeline.config import load_config  # noqa: E402
 from pipeline.generate import generate_persona  # noqa: E402
-from pipeline.mme.bias import WorldPrior, _words, balance, bias_report, summary  # noqa: E402
+from pipeline.mme.bias import WorldPrior, _credit, _words, balance, bias_report, learned, summary  # noqa: E402
 from pipeline.mme.tasks import ASPECT_OF  # noqa: E402
 from pipeline.personas.lexicon import load_lexicon  # noqa: E402
 from pipeline.personas.sampler import sample_personas  # noqa: E402
@@ -44,6 +46,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--bench-personas", type=int, default=200)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--shuffles", type=int, default=0, help="also score the learned baseline on K answer shuffles per task "
+                    "(no signal), to show how far its cross-validated accuracy spreads by chance")
     args = ap.parse_args()
     global CFG
     CFG = load_config(overrides={"personas": 1, "bench_personas": args.bench_personas})
@@ -90,6 +94,19 @@ def main() -> None:
         verdict = "; ".join(r["failures"]) or r.get("note", "ok")
         print(f"{task:<38}{cells[(task, '32k')]:>5}{cells[(task, '128k')]:>6}{r['chance']:>8.0%}  {r['best']:<26}"
               f"{b['accuracy']:>7.1%}  [{b['ci95'][0]:.1%}, {b['ci95'][1]:.1%}]{'yes' if r['on_target'] else 'no':>10}  {verdict}")
+    if args.shuffles:
+        print(f"\nlearned baseline on {args.shuffles} answer shuffles per task (min-max accuracy; no signal by construction)")
+        rng = np.random.default_rng(0)
+        for task in ASPECT_OF:
+            sub = [q for q in kept if q["task"] == task]
+            accs = []
+            for _ in range(args.shuffles):
+                shuffled = []
+                for q in sub:
+                    c = q["choices"][int(rng.integers(len(q["choices"])))]
+                    shuffled.append({**q, "answer": c["key"], "answer_text": c["text"]})
+                accs.append(np.mean([_credit(q, s) for q, s in zip(shuffled, learned(shuffled))]))
+            print(f"{task:<38}{len(sub):>6}  {min(accs):.1%} - {max(accs):.1%}")
 
 
 if __name__ == "__main__":

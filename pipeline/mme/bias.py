@@ -7,7 +7,7 @@ Per task, no-history baselines each pick an option (ties count as a uniform gues
   in the other questions of the setting);
 - `learned`: a logistic regression over (query, option) features (option words, query-word x option-word
   pairs, length and its rank, position, overlap), trained and scored with 5-fold cross-validation split
-  by persona, so it learns whatever regularity the other personas' questions have;
+  by persona (averaged over 3 random fold assignments), so it learns whatever regularity the other personas' questions have;
 - `world`: a prior learnt from the other personas' world (how often the option's words occur in the same
   event fact as the query's words: which activities happen at which kind of venue, which milestones
   belong to which goal, which habits happen at which part of the day);
@@ -139,7 +139,7 @@ class WorldPrior:
         return out
 
 
-def learned(questions: list[dict], folds: int = 5, seed: int = 0) -> list[list[float]]:
+def learned(questions: list[dict], folds: int = 5, repeats: int = 3, seed: int = 0) -> list[list[float]]:
     """Cross-validated (split by persona) probability that each option is the answer, from its text alone."""
     from sklearn.feature_extraction import FeatureHasher
     from sklearn.linear_model import LogisticRegression
@@ -158,18 +158,22 @@ def learned(questions: list[dict], folds: int = 5, seed: int = 0) -> list[list[f
             rows.append(feats)
             labels.append(int(c["key"] == q["answer"]))
             owner.append(i)
-    x = FeatureHasher(n_features=2 ** 18, alternate_sign=False).transform(rows)
+    x = FeatureHasher(n_features=2 ** 16, alternate_sign=False).transform(rows)
     y, owner = np.array(labels), np.array(owner)
     groups = np.array([questions[i]["persona_id"] for i in owner])
     prob = np.zeros(len(y))
     n_groups = len(set(groups))
     if n_groups < 2 or len(set(y)) < 2:
         return [[0.0] * len(q["choices"]) for q in questions]
-    for train, test in GroupKFold(n_splits=min(folds, n_groups)).split(x, y, groups):
-        if len(set(y[train])) < 2:
-            continue
-        model = LogisticRegression(C=1.0, solver="liblinear").fit(x[train], y[train])
-        prob[test] = model.predict_proba(x[test])[:, 1]
+    # the out-of-fold probabilities averaged over several random fold assignments: one assignment's folds are
+    # small, and which personas share a fold moves a single estimate by several points
+    for repeat in range(repeats):
+        splits = GroupKFold(n_splits=min(folds, n_groups), shuffle=True, random_state=seed + repeat).split(x, y, groups)
+        for train, test in splits:
+            if len(set(y[train])) < 2:
+                continue
+            model = LogisticRegression(C=1.0, solver="liblinear").fit(x[train], y[train])
+            prob[test] += model.predict_proba(x[test])[:, 1] / repeats
     out: list[list[float]] = [[] for _ in questions]
     for i, p in zip(owner, prob):
         out[i].append(round(float(p), 9))

@@ -319,74 +319,61 @@ def _when_day(w: Window, x: Told, rng: np.random.Generator) -> str:
 # ---------------------------------------------------------------- Intent
 
 
-def _reason_flip(x: Told, reasons, render, correct_key: str) -> Flip:
-    """Flip a told reason to the one an option renders (its key is the fact's last term)."""
+def _lexicon_reason(x: Told, query: str, render, reasons, topic: str, rng: np.random.Generator) -> Draft:
+    """A reason told as a lexicon entry (its key is the fact's last term); the options are the other entries."""
+    true = next(r for r in reasons if r.key == x.fact.terms[-1])
+
+    def gold(v: Window, options: list[str]) -> str | None:
+        keys = [y.fact.terms[-1] for y in v.told if y.fact.id == x.fact.id]
+        return _unique(render(r) for r in reasons if r.key in keys)
+
     def flip(v: Window, options: list[str]):
-        target = _other(options, render(next(r for r in reasons if r.key == correct_key)))[0]
+        target = _other(options, render(true))[0]
         new = next(r for r in reasons if render(r) == target)
-        old = next(r for r in reasons if r.key == correct_key)
-        return v.flipped([x.fact.id], {old.key: new.key}, terms=[*x.fact.terms[:-1], new.key]), target
-    return flip
+        return v.flipped([x.fact.id], {true.key: new.key}, terms=[*x.fact.terms[:-1], new.key]), target
+
+    others = [render(r) for r in reasons if r.key != true.key]
+    return Draft(query=_opener(rng) + query, correct=render(true), distractors=_shuffled(rng, others), evidence=[_ev(x)],
+                 stated=(true.key,), gold=gold, flip=flip, topics=frozenset({topic}), extra={"answer_text": render(true)})
+
+
+def _abandon_reason(x: Told, lex: Lexicon, rng: np.random.Generator) -> Draft:
+    """Why a goal was given up: the reason is free text in the fact ('... because <reason>')."""
+    goal, why = x.fact.value.removeprefix("abandoned: "), _because(x.fact.text)
+
+    def gold(v: Window, options: list[str]) -> str | None:
+        return _unique(_because(y.fact.text) for y in v.told if y.fact.id == x.fact.id)
+
+    def flip(v: Window, options: list[str]):
+        return v.flipped([x.fact.id], {why: _other(options, why)[0]}), _other(options, why)[0]
+
+    others = _shuffled(rng, [r for r in lex.abandon_reasons if r != why])
+    return Draft(query=f"{_opener(rng)}what made me give up on my plan to {goal}?", correct=why, distractors=others,
+                 evidence=[_ev(x)], stated=(why,), gold=gold, flip=flip,
+                 topics=frozenset({f"goal:{x.fact.key.split('/', 1)[1]}"}), extra={"answer_text": why})
 
 
 def explicit_intent_inference(w: Window, lex: Lexicon, rng: np.random.Generator) -> Draft | None:
-    options = []
+    askable: list[Callable[[], Draft]] = []
     for x in w.of_kind("shift_reason"):
         shift = next((y for y in w.told if y.event is x.event and y.fact.kind == "preference_shift"), None)
-        if shift is None:
-            continue
-        old, new = shift.fact.terms
-        cat = x.fact.key.split("/", 1)[1]
-
-        def gold(v: Window, options: list[str], x=x) -> str | None:
-            keys = [y.fact.terms[-1] for y in v.of_kind("shift_reason") if y.event.id == x.event.id]
-            return _unique(_unnamed(r) for r in lex.reasons if r.key in keys)
-
-        options.append((f"why did I switch from {old} to {new}?", _unnamed, lex.reasons, x, gold, f"pref:{cat}"))
-    for x in w.of_kind("goal_outcome"):
-        if x.fact.value.startswith("abandoned: "):
-            goal = x.fact.value.removeprefix("abandoned: ")
-
-            def gold(v: Window, options: list[str], x=x) -> str | None:
-                return _unique(_because(y.fact.text) for y in v.of_kind("goal_outcome") if y.fact.key == x.fact.key
-                               and y.fact.value.startswith("abandoned: "))
-
-            def flip(v: Window, opts: list[str], x=x):
-                why = _because(x.fact.text)
-                return v.flipped([x.fact.id], {why: _other(opts, why)[0]}), _other(opts, why)[0]
-
-            why = _because(x.fact.text)
-            others = [r for r in lex.abandon_reasons if r != why]
-            options.append((f"what made me give up on my plan to {goal}?", why, _shuffled(rng, others), x, gold, flip,
-                            f"goal:{x.fact.key.split('/', 1)[1]}"))
-    for x in w.of_kind("relationship_change"):
-        name = x.event.participants[0]
-        closer = "grew closer to" in x.fact.text
-        same_way = [y for y in w.of_kind("relationship_change") if y.event.participants == x.event.participants
-                    and ("grew closer to" in y.fact.text) == closer]
-        if len(same_way) > 1:  # "why did I get closer to X" must have one answer
+        if shift is not None:
+            old, new = shift.fact.terms
+            askable.append(lambda x=x, q=f"why did I switch from {old} to {new}?", topic=f"pref:{x.fact.key.split('/', 1)[1]}":
+                           _lexicon_reason(x, q, _unnamed, lex.reasons, topic, rng))
+    askable += [lambda x=x: _abandon_reason(x, lex, rng) for x in w.of_kind("goal_outcome")
+                if x.fact.value.startswith("abandoned: ")]
+    changes = w.of_kind("relationship_change")
+    for x in changes:
+        name, closer = x.event.participants[0], "grew closer to" in x.fact.text
+        if sum(y.event.participants == x.event.participants and ("grew closer to" in y.fact.text) == closer
+               for y in changes) > 1:  # "why did I get closer to X" must have one answer
             continue
         pool = lex.relationships.closer if closer else lex.relationships.further
-
-        def gold(v: Window, options: list[str], x=x, pool=pool) -> str | None:
-            keys = [y.fact.terms[-1] for y in v.of_kind("relationship_change") if y.event.id == x.event.id]
-            return _unique(_they(r) for r in pool if r.key in keys)
-
         verb = "get closer to" if closer else "drift apart from"
-        options.append((f"why did I {verb} {name}?", _they, pool, x, gold, f"person:{name}"))
-    if not options:
-        return None
-    chosen = options[int(rng.integers(len(options)))]
-    if len(chosen) == 7:  # an abandoned goal: free-text reasons
-        q, why, others, x, gold, flip, topic = chosen
-        return Draft(query=_opener(rng) + q, correct=why, distractors=others, evidence=[_ev(x)], stated=(why,), gold=gold,
-                     flip=flip, topics=frozenset({topic}), extra={"answer_text": why})
-    q, render, reasons, x, gold, topic = chosen
-    true = next(r for r in reasons if r.key == x.fact.terms[-1])
-    others = [render(r) for r in reasons if r.key != true.key]
-    return Draft(query=_opener(rng) + q, correct=render(true), distractors=_shuffled(rng, others), evidence=[_ev(x)],
-                 stated=(true.key,), gold=gold, flip=_reason_flip(x, reasons, render, true.key), topics=frozenset({topic}),
-                 extra={"answer_text": render(true)})
+        askable.append(lambda x=x, q=f"why did I {verb} {name}?", pool=pool, topic=f"person:{name}":
+                       _lexicon_reason(x, q, _they, pool, topic, rng))
+    return askable[int(rng.integers(len(askable)))]() if askable else None
 
 
 def _unnamed(reason) -> str:
