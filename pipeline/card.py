@@ -123,11 +123,13 @@ def build_card(run_dir: Path, manifest: dict, license_id: str) -> str:
         for setting, c in audit.get("context_tokens", {}).items():
             lines.append(f"- {setting} histories: median {c['median']:,} tokens ({c['median_share']:.1%} of the budget), "
                          f"max {c['max']:,} ({c['max_share']:.1%})")
-        lines += ["", "| task | n | chance | best no-history baseline | accuracy | 95% CI |", "|---|---|---|---|---|---|"]
+        lines += ["", "| task | n | chance | best no-history baseline | accuracy | 95% CI | verdict |",
+                  "|---|---|---|---|---|---|---|"]
         for task, r in audit["bias"].items():
             b = r["baselines"][r["best"]]
+            verdict = "; ".join(r["failures"]) or r.get("note") or ("on target" if r["on_target"] else "ok")
             lines.append(f"| {task} | {r['n']} | {r['chance']:.0%} | {r['best']} | {b['accuracy']:.1%} | "
-                         f"{b['ci95'][0]:.1%}–{b['ci95'][1]:.1%} |")
+                         f"{b['ci95'][0]:.1%}–{b['ci95'][1]:.1%} | {verdict} |")
     if pending := manifest.get("pending", {}).get("personas"):
         lines += ["", f"**Incomplete**: {len(pending)} persona(s) were not generated because the endpoint failed; "
                   "rerunning the same command generates them."]
