@@ -36,7 +36,7 @@ def _one(persona) -> tuple[list[dict], dict[str, float], list[str], str]:
 
     timings: dict[str, float] = {}
     part = generate_persona(persona, CFG, timings)
-    profile = told_profile([s.model_dump() for s in part.sessions[:1]], [e.model_dump() for e in part.events])
+    profile = told_profile(part.sessions[0].model_dump(), [e.model_dump() for e in part.events])
     return ([q.model_dump(include={"id", "persona_id", "setting", "task", "query", "choices", "answer", "answer_text",
                                    "needs_image", "certified", "context_turns", "context_tokens"}) for q in part.mme],
             timings, [f.text for e in part.events for f in e.facts], " ".join(profile.values()))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from pipeline.mme.bias import verdict
 from pipeline.shards import HF_SPLIT
 from pipeline.tables import IMAGE_COLUMNS, IMAGE_LIST_COLUMNS, SCHEMAS, TABLES
 
@@ -127,9 +128,8 @@ def build_card(run_dir: Path, manifest: dict, license_id: str) -> str:
                   "|---|---|---|---|---|---|---|"]
         for task, r in audit["bias"].items():
             b = r["baselines"][r["best"]]
-            verdict = "; ".join(r["failures"]) or r.get("note") or ("on target" if r["on_target"] else "ok")
             lines.append(f"| {task} | {r['n']} | {r['chance']:.0%} | {r['best']} | {b['accuracy']:.1%} | "
-                         f"{b['ci95'][0]:.1%}–{b['ci95'][1]:.1%} | {verdict} |")
+                         f"{b['ci95'][0]:.1%}–{b['ci95'][1]:.1%} | {verdict(r)} |")
     if pending := manifest.get("pending", {}).get("personas"):
         lines += ["", f"**Incomplete**: {len(pending)} persona(s) were not generated because the endpoint failed; "
                   "rerunning the same command generates them."]

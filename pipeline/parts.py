@@ -83,8 +83,9 @@ def part_stats(run_dir: Path, persona_id: str) -> dict[str, float]:
     return json.loads((part_dir(run_dir, persona_id) / SUCCESS).read_text()).get("stats", {})
 
 
-def read_part(run_dir: Path, persona_id: str, table: str) -> pa.Table:
-    return pq.read_table(part_dir(run_dir, persona_id) / f"{table}.parquet")
+def read_part(run_dir: Path, persona_id: str, table: str, columns: list[str] | None = None, filters=None) -> pa.Table:
+    """One table of a persona's part; only `columns` and the rows `filters` keeps (pyarrow's filter syntax) are read."""
+    return pq.read_table(part_dir(run_dir, persona_id) / f"{table}.parquet", columns=columns, filters=filters)
 
 
 def remove_part(run_dir: Path, persona_id: str) -> None:

@@ -34,10 +34,11 @@ from scipy.stats import binomtest, chisquare
 
 from pipeline.atomic import write_json
 from pipeline.dedup import normalize as norm
+from pipeline.mme.context import BUDGET
 
 MARGIN = 0.05  # a baseline this far above chance fails
 UPPER = 0.08  # ... or the upper end of its 95% interval this far
-ALPHA = 0.01  # answer positions
+ALPHA = 0.01  # family-wise, for the baselines and for the answer positions
 _STOP = frozenset("a an the i me my you your to of in on at and or is it was were what did do with for".split())
 
 
@@ -53,13 +54,17 @@ def _credit(q: dict, scores) -> float:
     return (q["answer"] in top) / len(top)
 
 
-def wilson(successes: float, n: int, z: float = 1.96) -> tuple[float, float]:
+def wilson(successes: float, n: int) -> tuple[float, float]:
+    """95% Wilson interval of an accuracy (fractional credits from ties are rounded to a count)."""
     if n == 0:
         return 0.0, 1.0
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return float(centre - half), float(centre + half)
+    ci = binomtest(min(n, round(successes)), n).proportion_ci(0.95, method="wilson")
+    return float(ci.low), float(ci.high)
+
+
+def verdict(r: dict) -> str:
+    """One task's line in the card and the report."""
+    return "; ".join(r["failures"]) or r.get("note") or ("on target" if r["on_target"] else "ok")
 
 
 # ---------------------------------------------------------------- scores per option
@@ -123,19 +128,35 @@ class WorldPrior:
             total = total + self.own[pid]
         self.total = total.tocsr()
 
-    def scores(self, q: dict) -> list[float]:
-        own = self.own.get(q["persona_id"])
-        asked = sorted({self.index[w] for w in _words(q["query"]) if w in self.index})
-        out = []
-        for c in q["choices"]:
-            ids = sorted({self.index[w] for w in _words(c["text"]) if w in self.index})
-            if not ids or not asked:
-                out.append(0.0)
-                continue
-            rows = self.total[ids] - (own[ids] if own is not None else 0)
-            block = rows[:, asked].toarray()
-            alone = np.maximum(rows[np.arange(len(ids)), ids].A1, 1.0)[:, None]
-            out.append(float((block / alone).max(axis=1).mean()))  # how strongly the option's words predict the query's
+    def _ids(self, text: str) -> list[int]:
+        return [self.index[w] for w in _words(text) if w in self.index]
+
+    def scores(self, questions: list[dict]) -> list[list[float]]:
+        """Per question and option: how strongly the option's words predict the query's words in the other
+        personas' facts (the mean over option words of the best P(query word | option word))."""
+        out: list[list[float]] = [[] for _ in questions]
+        by_persona: dict[str, list[int]] = defaultdict(list)
+        for i, q in enumerate(questions):
+            by_persona[q["persona_id"]].append(i)
+        for pid, idx in by_persona.items():
+            # one dense block per persona, over the words of its own questions only
+            ids = self._ids
+            vocab = sorted({k for i in idx for k in ids(questions[i]["query"]) + [k for c in questions[i]["choices"]
+                                                                                 for k in ids(c["text"])]})
+            local = {k: j for j, k in enumerate(vocab)}
+            cooc = self.total[vocab][:, vocab].toarray()
+            if pid in self.own:
+                cooc -= self.own[pid][vocab][:, vocab].toarray()
+            alone = np.maximum(np.diag(cooc), 1.0)
+            for i in idx:
+                asked = sorted({local[k] for k in ids(questions[i]["query"])})
+                for c in questions[i]["choices"]:
+                    words = sorted({local[k] for k in ids(c["text"])})
+                    if not words or not asked:
+                        out[i].append(0.0)
+                        continue
+                    block = cooc[np.ix_(words, asked)] / alone[words, None]
+                    out[i].append(float(block.max(axis=1).mean()))
         return out
 
 
@@ -189,7 +210,7 @@ def bias_report(questions: list[dict], world: WorldPrior | None = None, profiles
         "longest": [longest(q) for q in questions], "overlap": [overlap(q) for q in questions],
         "frequent": frequent(questions), "same_case": same_case(questions)}
     if world is not None:
-        scored["world"] = [world.scores(q) for q in questions]
+        scored["world"] = world.scores(questions)
     if profiles is not None:
         scored["profile"] = profile(questions, profiles)
     by_task: dict[str, list[int]] = defaultdict(list)
@@ -275,7 +296,7 @@ def summary(questions: list[dict]) -> dict:
            "certified_share_multiple_choice": round(sum(q["certified"] for q in mc) / max(len(mc), 1), 4),
            "needs_image_share_multiple_choice": round(sum(q["needs_image"] for q in mc) / max(len(mc), 1), 4),
            "context_tokens": {}}
-    for setting, budget in (("32k", 32_768), ("128k", 131_072)):
+    for setting, budget in BUDGET.items():
         tokens = sorted(q["context_tokens"] for q in questions if q["setting"] == setting)
         if tokens:
             out["context_tokens"][setting] = {"median": int(np.median(tokens)), "max": tokens[-1],
@@ -291,13 +312,13 @@ def audit_run(run_dir: Path, bench_ids: list[str], seed: int) -> tuple[dict, lis
 
     columns = ["id", "persona_id", "setting", "task", "query", "choices", "answer", "answer_text", "certified",
                "needs_image", "context_tokens"]
-    rows = [r for pid in sorted(bench_ids) for r in read_part(run_dir, pid, "persona_mme").select(columns).to_pylist()]
+    rows = [r for pid in sorted(bench_ids) for r in read_part(run_dir, pid, "persona_mme", columns).to_pylist()]
     balanced = set(balance(rows, seed))
     rows = [r for r in rows if r["id"] not in balanced]
     vocabulary = {w for r in rows for w in _words(r["query"]) | {x for c in r["choices"] for x in _words(c["text"])}}
-    facts = {pid: [f["text"] for e in read_part(run_dir, pid, "events").select(["facts"]).to_pylist() for f in e["facts"]]
-             for pid in sorted(bench_ids)}
-    report = bias_report(rows, WorldPrior(facts, vocabulary), input_profiles(run_dir, bench_ids))
+    events = {pid: read_part(run_dir, pid, "events", ["facts"]).to_pylist() for pid in sorted(bench_ids)}
+    facts = {pid: [f["text"] for e in evs for f in e["facts"]] for pid, evs in events.items()}
+    report = bias_report(rows, WorldPrior(facts, vocabulary), input_profiles(run_dir, events))
     failing = sorted(t for t, r in report.items() if r["failures"])
     for task in failing:
         print(f"warning: Persona-MME task '{task}' is not shipped: " + "; ".join(report[task]["failures"]), file=sys.stderr)
@@ -308,14 +329,13 @@ def audit_run(run_dir: Path, bench_ids: list[str], seed: int) -> tuple[dict, lis
     return audit, sorted(balanced) + unshipped
 
 
-def input_profiles(run_dir: Path, bench_ids: list[str]) -> dict[str, str]:
-    """The profile the benchmark ships as input (what the user told in their first session), as text."""
+def input_profiles(run_dir: Path, events: dict[str, list[dict]]) -> dict[str, str]:
+    """The profile the benchmark ships as input (what the user told in their first session), as text, per persona."""
     from pipeline.mme.export import told_profile
     from pipeline.parts import read_part
 
     out = {}
-    for pid in bench_ids:
-        first = read_part(run_dir, pid, "sessions").select(["index", "turns"]).to_pylist()
-        events = read_part(run_dir, pid, "events").select(["facts"]).to_pylist()
-        out[pid] = " ".join(str(v) for v in told_profile(first, events).values())
+    for pid, evs in events.items():
+        first = read_part(run_dir, pid, "sessions", ["index", "turns"], filters=[("index", "=", 0)]).to_pylist()
+        out[pid] = " ".join(str(v) for v in told_profile(first[0], evs).values()) if first else ""
     return out

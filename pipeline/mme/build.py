@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass
 from datetime import timedelta
 
 import numpy as np
 
 from pipeline.dedup import normalize as norm
 from pipeline.labels.rl import LETTERS
-from pipeline.mme.context import TokenCounter
+from pipeline.mme.bias import same_case
+from pipeline.mme.context import SETTINGS, Setting, TokenCounter
 from pipeline.mme.history import Window
 from pipeline.mme.tasks import ALIGN_CHOICES, ASPECT_OF, DRAWN_FIRST, TASKS, Draft, choose_options, personality_alignment, sentence_case
 from pipeline.personas.lexicon import Lexicon
@@ -31,18 +31,9 @@ from pipeline.records import Alignment, Choice, Event, Image, MmeQuestion, Perso
 from pipeline.rng import pick, rng_for
 from pipeline.verbalize.match import mentions
 
-
-@dataclass(frozen=True)
-class Setting:
-    name: str
-    min_turns: int
-    budget: int  # tokens
-
-
 # goal states, explanation tiers, directions and trait poles are drawn first, and the draw often finds nothing to ask
 ATTEMPTS = {"Long-term Goal Tracking": 30, "Tiered Explanation Delivery": 30, "Personality Alignment": 20,
             "Visual Detail Recall": 12, "Relationship Dynamics Comprehension": 8}
-SETTINGS = (Setting("32k", 20, 32_768), Setting("128k", 100, 131_072))
 VISUAL_SHARE = 0.35  # of each setting's multiple-choice questions, asked about the photos
 
 
@@ -104,8 +95,8 @@ def _only_in_photo(w: Window, image_id: str, turn, d: Draft) -> list[str]:
     said = [t for s in w.sessions for t in s.turns if visual & set(t.fact_ids) and image_id not in t.image_ids]
     if said:
         return [f"turn {said[0].index} of the history tells what photo {image_id} shows"]
-    if mentions(turn.text, d.extra["answer_text"]):
-        return [f"the text of the photo's turn says the answer {d.extra['answer_text']!r}"]
+    if mentions(turn.text, d.correct):
+        return [f"the text of the photo's turn says the answer {d.correct!r}"]
     return []
 
 
@@ -124,8 +115,6 @@ def independent(questions: list[MmeQuestion]) -> tuple[list[MmeQuestion], int]:
     """Leave out items until no item's options are told apart by the persona's other items (one option named by
     them more or less often than another), and how many were left out. Reserving a topic keeps other items from
     naming an answer; this also keeps them from naming only the distractors."""
-    from pipeline.mme.bias import same_case
-
     kept = list(questions)
     while True:
         scores = same_case([q.model_dump(include={"id", "persona_id", "task", "query", "choices"}) for q in kept])

@@ -13,6 +13,7 @@ at the paper's 230,400 max pixels counts them (`image_tokens`), in both cases.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.config import ConfigError
@@ -36,6 +37,17 @@ def question_text(time: str, query: str, choices: list[tuple[str, str]]) -> str:
             "Answer with the letter of the right option, e.g. (a).")
 
 
+@dataclass(frozen=True)
+class Setting:
+    """A benchmark setting: a history of at least `min_turns` turns that fits `budget` tokens."""
+
+    name: str
+    min_turns: int
+    budget: int
+
+
+SETTINGS = (Setting("32k", 20, 32_768), Setting("128k", 100, 131_072))
+BUDGET = {s.name: s.budget for s in SETTINGS}
 MAX_PIXELS = 230_400  # the paper's Qwen2.5-VL setting
 
 

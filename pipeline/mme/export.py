@@ -20,14 +20,11 @@ from pipeline.atomic import write_json
 from pipeline.mme.evaluate import load_benchmark
 
 
-def told_profile(sessions: list[dict], events: list[dict]) -> dict[str, str]:
+def told_profile(first_session: dict, events: list[dict]) -> dict[str, str]:
     """The profile as the user gave it in their first session (the words they used: a first name, a city),
     nothing the history does not say."""
     facts = {f["id"]: f for e in events for f in e["facts"] if f["kind"] == "profile"}
-    first = min(sessions, key=lambda s: s["index"]) if sessions else {"index": None, "turns": []}
-    if first["index"] != 0:
-        return {}
-    said = [facts[fid] for t in first["turns"] if t["role"] == "user" for fid in t["fact_ids"] if fid in facts]
+    said = [facts[fid] for t in first_session["turns"] if t["role"] == "user" for fid in t["fact_ids"] if fid in facts]
     return {f["key"].split("/", 1)[1]: f["terms"][0] for f in said}
 
 
@@ -35,8 +32,10 @@ def export_release(run_dir: Path, out: Path) -> dict[str, int]:
     questions, sessions, images = load_benchmark(run_dir)
     events = pads.dataset(sorted(str(p) for p in (run_dir / "data" / "events").glob("answer_key-*.parquet")),
                           format="parquet").to_table(columns=["persona_id", "facts"]).to_pylist()
-    first = {s["persona_id"]: s for s in sessions.values() if s["index"] == 0}
-    profiles = {pid: told_profile([s], [e for e in events if e["persona_id"] == pid]) for pid, s in first.items()}
+    by_persona: dict[str, list[dict]] = defaultdict(list)
+    for e in events:
+        by_persona[e["persona_id"]].append(e)
+    profiles = {s["persona_id"]: told_profile(s, by_persona[s["persona_id"]]) for s in sessions.values() if s["index"] == 0}
     groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for q in questions:
         groups[(q["setting"], q["persona_id"])].append(q)

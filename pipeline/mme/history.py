@@ -83,8 +83,10 @@ class Window:
 
     # ------------------------------------------------------------ other worlds
 
-    def _rebuilt(self, events: dict[str, Event], turn_edit) -> Window:
-        sessions = [s.model_copy(update={"turns": [turn_edit(s, t) for t in s.turns]}) for s in self.sessions]
+    def _rebuilt(self, events: dict[str, Event], turn_edit, extra_turn: Turn | None = None) -> Window:
+        sessions = [s.model_copy(update={"turns": [turn_edit(t) for t in s.turns]}) for s in self.sessions]
+        if extra_turn is not None:
+            sessions[-1] = sessions[-1].model_copy(update={"turns": [*sessions[-1].turns, extra_turn]})
         return Window(self.persona, sessions, self.now, events, dict(self.images))
 
     def flipped(self, fact_ids: list[str], subs: dict[str, str], **update) -> Window:
@@ -100,30 +102,21 @@ class Window:
                          if f.id in ids else f for f in e.facts]
                 events[eid] = e.model_copy(update={"facts": facts, "place": e.place and substitute(e.place, subs),
                                                    "participants": [substitute(p, subs) for p in e.participants]})
-
-        def edit(s: Session, t: Turn) -> Turn:
-            return t.model_copy(update={"text": substitute(t.text, subs)}) if ids & set(t.fact_ids) else t
-
-        return self._rebuilt(events, edit)
+        return self._rebuilt(events, lambda t: t.model_copy(update={"text": substitute(t.text, subs)})
+                             if ids & set(t.fact_ids) else t)
 
     def without(self, fact_ids: set[str]) -> Window:
         """The world where the user never told these facts (the turns that told them say nothing of them)."""
-        def edit(s: Session, t: Turn) -> Turn:
-            if not fact_ids & set(t.fact_ids):
-                return t
-            return t.model_copy(update={"fact_ids": [f for f in t.fact_ids if f not in fact_ids], "text": "..."})
-
-        return self._rebuilt(dict(self.events), edit)
+        return self._rebuilt(dict(self.events), lambda t: t.model_copy(update={
+            "fact_ids": [f for f in t.fact_ids if f not in fact_ids], "text": "..."}) if fact_ids & set(t.fact_ids) else t)
 
     def telling(self, fact: Fact, event: Event) -> Window:
         """The world where, at the end of the history, the user also told `fact` (in the fact's own words)."""
-        last = self.sessions[-1]
-        time = parse_time(last.turns[-1].time) + timedelta(minutes=1)
-        turn = Turn(index=len(last.turns), role="user", time=fmt_time(time), text=fact.text, image_ids=[], fact_ids=[fact.id], time_refs=[])
+        last = self.sessions[-1].turns[-1]
+        turn = Turn(index=last.index + 1, role="user", time=fmt_time(parse_time(last.time) + timedelta(minutes=1)),
+                    text=fact.text, image_ids=[], fact_ids=[fact.id], time_refs=[])
         events = {**self.events, event.id: event.model_copy(update={"facts": [*event.facts, fact]})}
-        w = self._rebuilt(events, lambda s, t: t)
-        w.sessions[-1] = w.sessions[-1].model_copy(update={"turns": [*w.sessions[-1].turns, turn]})
-        return Window(self.persona, w.sessions, self.now, events, dict(self.images))
+        return self._rebuilt(events, lambda t: t, turn)
 
     def with_objects(self, image_id: str, objects: list[SceneObject]) -> Window:
         """The world where the photo showed these objects instead."""

@@ -62,7 +62,7 @@ class Draft:
     topics: frozenset[str]
     stated: tuple[str, ...] = ()  # must appear in the first evidence turn's text
     needs_image: bool = False
-    extra: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)  # Personality Alignment: the aligned and the misaligned reply
 
 
 def choose_options(d: Draft, rng: np.random.Generator, n: int = 4) -> tuple[list[str], int] | None:
@@ -166,42 +166,31 @@ def visual_detail_recall(w: Window, lex: Lexicon, rng: np.random.Generator) -> D
     told = _photo_told(w, im.id)
     unsaid = _unsaid(t.text)
 
-    def spec_obj(v: Window):
-        return next((x for x in v.images[im.id].spec.objects if x.name == o.name), None)
-
     if kind == "colour":
         pronoun = "was it" if o.count == 1 else "were they"
         query = f"{_opener(rng)}that photo I sent you {when}, the one with the {_object_phrase(o)}: what colour {pronoun}?"
-
-        def gold(v: Window, options: list[str]) -> str | None:
-            x = spec_obj(v)
-            return x.colour if x else None
-
-        def flip(v: Window, options: list[str]):
-            target = _other(options, o.colour)[0]
-            objs = [x.model_copy(update={"colour": target}) if x.name == o.name else x for x in v.images[im.id].spec.objects]
-            return v.with_objects(im.id, objs), target
-
         # uniform over the palette: colours are drawn uniformly, so no colour is a prior
-        return Draft(query=query, correct=o.colour, distractors=unsaid(_shuffled(rng, list(COLOURS))), evidence=[_ev(told, im.id)],
-                     gold=gold, flip=flip, topics=frozenset({f"image:{im.id}"}), needs_image=True,
-                     extra={"kind": "colour", "answer_text": o.colour})
+        return _object_attribute(im, o, told, query, "colour", list(COLOURS), str, str, unsaid, rng)
     query = f"{_opener(rng)}in the photo I sent you {when}, how many {_plural(o.name)} were there?"
-    counts = [NUMBER_WORDS[k] for k in range(1, MAX_COUNT + 1)]
+    return _object_attribute(im, o, told, query, "count", list(range(1, MAX_COUNT + 1)), NUMBER_WORDS.__getitem__,
+                             NUMBER_WORDS.index, unsaid, rng)
 
+
+def _object_attribute(im, o: SceneObject, told: Told, query: str, attr: str, values: list, text, value, unsaid,
+                      rng: np.random.Generator) -> Draft:
+    """A question about one attribute (colour, count) of an object in a photo; `text`/`value` turn an attribute
+    into its option text and back."""
     def gold(v: Window, options: list[str]) -> str | None:
-        x = spec_obj(v)
-        return NUMBER_WORDS[x.count] if x else None
+        x = next((x for x in v.images[im.id].spec.objects if x.name == o.name), None)
+        return text(getattr(x, attr)) if x else None
 
     def flip(v: Window, options: list[str]):
-        target = _other(options, NUMBER_WORDS[o.count])[0]
-        objs = [x.model_copy(update={"count": NUMBER_WORDS.index(target)}) if x.name == o.name else x
-                for x in v.images[im.id].spec.objects]
+        target = _other(options, text(getattr(o, attr)))[0]
+        objs = [x.model_copy(update={attr: value(target)}) if x.name == o.name else x for x in v.images[im.id].spec.objects]
         return v.with_objects(im.id, objs), target
 
-    return Draft(query=query, correct=NUMBER_WORDS[o.count], distractors=unsaid(_shuffled(rng, counts)), evidence=[_ev(told, im.id)],
-                 gold=gold, flip=flip, topics=frozenset({f"image:{im.id}"}), needs_image=True,
-                 extra={"kind": "count", "answer_text": NUMBER_WORDS[o.count]})
+    return Draft(query=query, correct=text(getattr(o, attr)), distractors=unsaid(_shuffled(rng, [text(x) for x in values])),
+                 evidence=[_ev(told, im.id)], gold=gold, flip=flip, topics=frozenset({f"image:{im.id}"}), needs_image=True)
 
 
 def _object_in_photo(w: Window, t, im, lex: Lexicon, rng: np.random.Generator) -> Draft | None:
@@ -223,7 +212,7 @@ def _object_in_photo(w: Window, t, im, lex: Lexicon, rng: np.random.Generator) -
         return v.with_objects(im.id, objs), target
 
     return Draft(query=query, correct=o.name, distractors=others, evidence=[_ev(told, im.id)], gold=gold, flip=flip,
-                 topics=frozenset({f"image:{im.id}"}), needs_image=True, extra={"kind": "object", "answer_text": o.name})
+                 topics=frozenset({f"image:{im.id}"}), needs_image=True)
 
 
 def _which_photo(w: Window, shown, lex: Lexicon, rng: np.random.Generator) -> Draft | None:
@@ -252,15 +241,14 @@ def _which_photo(w: Window, shown, lex: Lexicon, rng: np.random.Generator) -> Dr
     def flip(v: Window, options: list[str]):
         target = _other(options, label[im.id])[0]
         dest = next(other for _, other in picked if label[other.id] == target)
-        moved = v.with_objects(im.id, [x for x in v.images[im.id].spec.objects if x.name != o.name] or
-                               [x.model_copy(update={"colour": next(c for c in COLOURS if c != o.colour)})
-                                for x in v.images[im.id].spec.objects])
+        other_colour = next(c for c in COLOURS if c != o.colour)  # the photo no longer shows the {colour} {object}
+        moved = v.with_objects(im.id, [x.model_copy(update={"colour": other_colour}) if x.name == o.name else x
+                                       for x in v.images[im.id].spec.objects])
         return moved.with_objects(dest.id, [*v.images[dest.id].spec.objects, o]), target
 
     return Draft(query=query, correct=label[im.id], distractors=[label[other.id] for _, other in picked[1:]],
                  evidence=[_ev(told, im.id)], gold=gold, flip=flip,
-                 topics=frozenset(f"image:{other.id}" for _, other in picked), needs_image=True,
-                 extra={"kind": "which", "answer_text": label[im.id]})
+                 topics=frozenset(f"image:{other.id}" for _, other in picked), needs_image=True)
 
 
 def _activity(x: Told) -> str:
@@ -293,11 +281,9 @@ def semantic_information_recall(w: Window, lex: Lexicon, rng: np.random.Generato
 
         return Draft(query=query, correct=who, distractors=_shuffled(rng, people), evidence=[_ev(x)], stated=(who,),
                      gold=gold, flip=lambda v, opts: (swap(v, who, _other(opts, who)[0]), _other(opts, who)[0]),
-                     topics=frozenset({f"event:{x.event.id}", f"person:{who}"}), extra={"answer_text": who})
+                     topics=frozenset({f"event:{x.event.id}", f"person:{who}"}))
     # only what one does at the same kind of place: the venue names no option more than another
-    venue = lex.places.venues[place.split()[-1]].activities
-    if len(venue) < 4:
-        return None
+    venue = lex.places.venues[place.split()[-1]].activities  # at least four (the lexicon requires it)
     query = f"{_opener(rng)}what was I doing at {place} {when}?"
     act = _activity(x)
 
@@ -306,7 +292,7 @@ def semantic_information_recall(w: Window, lex: Lexicon, rng: np.random.Generato
 
     return Draft(query=query, correct=act, distractors=_shuffled(rng, [a for a in venue if a != act]), evidence=[_ev(x)],
                  stated=(act,), gold=gold, flip=lambda v, opts: (swap(v, act, _other(opts, act)[0]), _other(opts, act)[0]),
-                 topics=frozenset({f"event:{x.event.id}"}), extra={"answer_text": act})
+                 topics=frozenset({f"event:{x.event.id}"}))
 
 
 def _when_day(w: Window, x: Told, rng: np.random.Generator) -> str:
@@ -334,7 +320,7 @@ def _lexicon_reason(x: Told, query: str, render, reasons, topic: str, rng: np.ra
 
     others = [render(r) for r in reasons if r.key != true.key]
     return Draft(query=_opener(rng) + query, correct=render(true), distractors=_shuffled(rng, others), evidence=[_ev(x)],
-                 stated=(true.key,), gold=gold, flip=flip, topics=frozenset({topic}), extra={"answer_text": render(true)})
+                 stated=(true.key,), gold=gold, flip=flip, topics=frozenset({topic}))
 
 
 def _abandon_reason(x: Told, lex: Lexicon, rng: np.random.Generator) -> Draft:
@@ -350,7 +336,7 @@ def _abandon_reason(x: Told, lex: Lexicon, rng: np.random.Generator) -> Draft:
     others = _shuffled(rng, [r for r in lex.abandon_reasons if r != why])
     return Draft(query=f"{_opener(rng)}what made me give up on my plan to {goal}?", correct=why, distractors=others,
                  evidence=[_ev(x)], stated=(why,), gold=gold, flip=flip,
-                 topics=frozenset({f"goal:{x.fact.key.split('/', 1)[1]}"}), extra={"answer_text": why})
+                 topics=frozenset({f"goal:{x.fact.key.split('/', 1)[1]}"}))
 
 
 def explicit_intent_inference(w: Window, lex: Lexicon, rng: np.random.Generator) -> Draft | None:
@@ -423,6 +409,7 @@ def implicit_intent_recognition(w: Window, lex: Lexicon, rng: np.random.Generato
     ask = pick(rng, ("and I want to spend it on the thing I've been working towards. Can you tell what I mean?",
                      "and I'd like to put it towards my big plan. Which one do you think that is?",
                      "and I want to use it to get closer to my goal. Any idea which goal?"))
+
     def gold(u: Window, options: list[str]) -> str | None:
         opened = {x["goal"] for x in _goal_status(u).values() if x["outcome"] is None and x["start"] is not None}
         return _unique(c for c in options if c in opened)
@@ -432,7 +419,7 @@ def implicit_intent_recognition(w: Window, lex: Lexicon, rng: np.random.Generato
         return u.flipped([v["start"].fact.id], {v["goal"]: target}), target
 
     return Draft(query=f"{_opener(rng)}{lead}, {ask}", correct=v["goal"], distractors=others, evidence=[_ev(v["start"])],
-                 stated=(v["key"],), gold=gold, flip=flip, topics=frozenset({f"goal:{gid}"}), extra={"answer_text": v["goal"]})
+                 stated=(v["key"],), gold=gold, flip=flip, topics=frozenset({f"goal:{gid}"}))
 
 
 # ---------------------------------------------------------------- Preference
@@ -462,47 +449,36 @@ def _earlier_items(told: list[Told]) -> list[str]:
     return list(dict.fromkeys(i for i in reversed(items) if i != latest))
 
 
-def _latest_preference(cat: str) -> Gold:
+def _latest_preference(w: Window, lex: Lexicon, rng: np.random.Generator, query) -> Draft | None:
+    """The favourite told last in a category; `query(category, noun)` asks for it. Distractors: the earlier
+    favourites, then the category's other items."""
+    got = _preference_pick(w, rng)
+    if got is None:
+        return None
+    cat, told = got
+    latest = told[-1].fact.value
+    earlier = _earlier_items(told)
+
     def gold(v: Window, options: list[str]) -> str | None:
-        told = _preference_histories(v).get(cat)
-        return told[-1].fact.value if told else None
-    return gold
+        hist = _preference_histories(v).get(cat)
+        return hist[-1].fact.value if hist else None
 
-
-def _preference_flip(cat: str, latest: Told, earlier: list[str]) -> Flip:
     def flip(v: Window, options: list[str]):
-        fresh = [o for o in _other(options, latest.fact.value) if o not in earlier] or _other(options, latest.fact.value)
-        return v.flipped([latest.fact.id], {latest.fact.value: fresh[0]}), fresh[0]
-    return flip
+        fresh = [o for o in _other(options, latest) if o not in earlier] or _other(options, latest)
+        return v.flipped([told[-1].fact.id], {latest: fresh[0]}), fresh[0]
+
+    pool = earlier + _shuffled(rng, [i for i in lex.preferences[cat].items if i != latest])
+    return Draft(query=query(cat, lex.preferences[cat].noun), correct=latest, distractors=pool, evidence=[_ev(told[-1])],
+                 stated=(latest,), gold=gold, flip=flip, topics=frozenset({f"pref:{cat}"}))
 
 
 def latest_preference_recognition(w: Window, lex: Lexicon, rng: np.random.Generator) -> Draft | None:
-    got = _preference_pick(w, rng)
-    if got is None:
-        return None
-    cat, told = got
-    noun = lex.preferences[cat].noun
-    latest = told[-1]
     ask = pick(rng, ("what is my favourite", "which is my go-to", "what would you say is my favourite"))
-    query = f"{_opener(rng)}{ask} {noun} these days?"
-    earlier = _earlier_items(told)
-    pool = earlier + _shuffled(rng, [i for i in lex.preferences[cat].items if i != latest.fact.value])
-    return Draft(query=query, correct=latest.fact.value, distractors=pool, evidence=[_ev(latest)], stated=(latest.fact.value,),
-                 gold=_latest_preference(cat), flip=_preference_flip(cat, latest, earlier), topics=frozenset({f"pref:{cat}"}),
-                 extra={"answer_text": latest.fact.value})
+    return _latest_preference(w, lex, rng, lambda cat, noun: f"{_opener(rng)}{ask} {noun} these days?")
 
 
 def implicit_preference_recommendation(w: Window, lex: Lexicon, rng: np.random.Generator) -> Draft | None:
-    got = _preference_pick(w, rng)
-    if got is None:
-        return None
-    cat, told = got
-    latest = told[-1]
-    earlier = _earlier_items(told)
-    pool = earlier + _shuffled(rng, [i for i in lex.preferences[cat].items if i != latest.fact.value])
-    return Draft(query=pick(rng, CHAT_TOPICS[cat]), correct=latest.fact.value, distractors=pool, evidence=[_ev(latest)],
-                 stated=(latest.fact.value,), gold=_latest_preference(cat), flip=_preference_flip(cat, latest, earlier),
-                 topics=frozenset({f"pref:{cat}"}), extra={"answer_text": latest.fact.value})
+    return _latest_preference(w, lex, rng, lambda cat, noun: pick(rng, CHAT_TOPICS[cat]))
 
 
 def interest_evolution_analysis(w: Window, lex: Lexicon, rng: np.random.Generator) -> Draft | None:
@@ -535,14 +511,10 @@ def interest_evolution_analysis(w: Window, lex: Lexicon, rng: np.random.Generato
     distractors = [option(new, old, true_reason), option(old, new, other), option(new, old, other)]
     query = f"{_opener(rng)}how has my favourite {lex.preferences[cat].noun} changed, and why?"
     return Draft(query=query, correct=option(old, new, true_reason), distractors=distractors, evidence=[_ev(x), _ev(r)],
-                 stated=(new,), gold=gold, flip=flip, topics=frozenset({f"pref:{cat}"}),
-                 extra={"answer_text": option(old, new, true_reason)})
+                 stated=(new,), gold=gold, flip=flip, topics=frozenset({f"pref:{cat}"}))
 
 
 # ---------------------------------------------------------------- Behavior
-
-PARTS = ("morning", "afternoon", "evening")
-
 
 def _habit_slot(x: Told) -> tuple[str, str, str]:
     """(activity, weekday, part) of a told habit fact ('<activity> every <Weekday> <part>')."""
@@ -572,7 +544,7 @@ def behavioral_pattern_recognition(w: Window, lex: Lexicon, rng: np.random.Gener
         return Draft(query=query, correct=activity, distractors=_shuffled(rng, same_part), evidence=[_ev(x)],
                      stated=(weekday,), gold=gold,
                      flip=lambda v, opts: (v.flipped(facts, {activity: _other(opts, activity)[0]}), _other(opts, activity)[0]),
-                     topics=frozenset({f"habit:{hid}"}), extra={"answer_text": activity})
+                     topics=frozenset({f"habit:{hid}"}))
     query = f"{_opener(rng)}when do I usually {activity}?"
     correct = f"Every {weekday} {part}"
     slots = [f"Every {d} {part}" for d in WEEKDAYS if d != weekday]
@@ -585,7 +557,7 @@ def behavioral_pattern_recognition(w: Window, lex: Lexicon, rng: np.random.Gener
         return v.flipped(facts, {weekday: target.split()[1]}), target
 
     return Draft(query=query, correct=correct, distractors=_shuffled(rng, slots), evidence=[_ev(x)], stated=(weekday,),
-                 gold=gold, flip=flip, topics=frozenset({f"habit:{hid}"}), extra={"answer_text": correct})
+                 gold=gold, flip=flip, topics=frozenset({f"habit:{hid}"}))
 
 
 GOAL_STATES = {
@@ -661,7 +633,7 @@ def _goal_question(w: Window, lex: Lexicon, answers: dict[str, str], state_of, a
 
     return Draft(query=_opener(rng) + ask.format(goal=v["goal"]), correct=answers[state],
                  distractors=[t for k, t in answers.items() if k != state], evidence=[_ev(_last(v))],
-                 stated=(v["key"],), gold=gold, flip=flip, topics=frozenset({f"goal:{gid}"}), extra={"answer_text": answers[state]})
+                 stated=(v["key"],), gold=gold, flip=flip, topics=frozenset({f"goal:{gid}"}))
 
 
 # ---------------------------------------------------------------- Relationship
@@ -694,7 +666,7 @@ def relationship_recognition(w: Window, lex: Lexicon, rng: np.random.Generator) 
             return v.flipped(ids, {name: target, target: name}), target
 
         return Draft(query=query, correct=name, distractors=others, evidence=[_ev(x)], stated=(name,), gold=gold, flip=flip,
-                     topics=frozenset({f"person:{name}"}), extra={"answer_text": name})
+                     topics=frozenset({f"person:{name}"}))
     query = f"{_opener(rng)}who is {name} to me, again?"
     others = [f"My {r}" for r in _shuffled(rng, sorted(lex.relationships.roles)) if r != role]
 
@@ -707,7 +679,7 @@ def relationship_recognition(w: Window, lex: Lexicon, rng: np.random.Generator) 
         return v.flipped([x.fact.id], {role: target.removeprefix("My ")}), target
 
     return Draft(query=query, correct=f"My {role}", distractors=others, evidence=[_ev(x)], stated=(role,), gold=gold, flip=flip,
-                 topics=frozenset({f"person:{name}"}), extra={"answer_text": f"My {role}"})
+                 topics=frozenset({f"person:{name}"}))
 
 
 def relationship_dynamics_comprehension(w: Window, lex: Lexicon, rng: np.random.Generator,
@@ -743,8 +715,7 @@ def relationship_dynamics_comprehension(w: Window, lex: Lexicon, rng: np.random.
 
     query = f"{_opener(rng)}where do {name} and I stand these days, and why?"
     return Draft(query=query, correct=option(closer, true), distractors=distractors, evidence=[_ev(x)],
-                 stated=(x.fact.terms[-1],), gold=gold, flip=flip, topics=frozenset({f"person:{name}"}),
-                 extra={"answer_text": option(closer, true)})
+                 stated=(x.fact.terms[-1],), gold=gold, flip=flip, topics=frozenset({f"person:{name}"}))
 
 
 # ---------------------------------------------------------------- Growth
@@ -781,6 +752,7 @@ def generalizing_to_new_scenarios(w: Window, lex: Lexicon, rng: np.random.Genera
         return None
     mine = set(w.persona.interests)
     others = [i for i in _shuffled(rng, [i for i in lex.interests if i not in mine])[:40] if not mentions(said, i)]
+
     def gold(v: Window, options: list[str]) -> str | None:
         liked = {f"Something to do with {y.fact.value}" for y in v.of_kind("interest")}
         return _unique(c for c in options if c in liked)
@@ -791,8 +763,7 @@ def generalizing_to_new_scenarios(w: Window, lex: Lexicon, rng: np.random.Genera
 
     return Draft(query=scenario, correct=f"Something to do with {x.fact.value}",
                  distractors=[f"Something to do with {i}" for i in others], evidence=[_ev(x)], stated=(x.fact.value,),
-                 gold=gold, flip=flip, topics=frozenset({f"interest:{x.fact.value}"}),
-                 extra={"answer_text": f"Something to do with {x.fact.value}"})
+                 gold=gold, flip=flip, topics=frozenset({f"interest:{x.fact.value}"}))
 
 
 # ---------------------------------------------------------------- Alignment
@@ -830,7 +801,7 @@ def personality_alignment(w: Window, lex: Lexicon, rng: np.random.Generator) -> 
     return Draft(query=pick(rng, CHAT_TOPICS[cat]), correct=ALIGN_CHOICES[0], distractors=[ALIGN_CHOICES[1]],
                  evidence=[_ev(told[-1])], stated=(item,), gold=lambda v, options: ALIGN_CHOICES[0], flip=None,
                  topics=frozenset({f"pref:{cat}"}),
-                 extra={"chosen": chosen, "rejected": rejected, "trait": trait, "high": high, "answer_text": ALIGN_CHOICES[0]})
+                 extra={"chosen": chosen, "rejected": rejected})
 
 
 DIRECTIONS = ("closer", "apart")

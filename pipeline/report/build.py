@@ -24,6 +24,8 @@ import pyarrow.compute as pc  # noqa: E402
 import pyarrow.dataset as pads  # noqa: E402
 
 from pipeline.labels.rl import uniquely_longest  # noqa: E402
+from pipeline.mme.bias import verdict  # noqa: E402
+from pipeline.mme.context import BUDGET  # noqa: E402
 from pipeline.records import TRAITS  # noqa: E402
 from pipeline.world.clock import WEEKDAYS  # noqa: E402
 
@@ -311,10 +313,9 @@ def _mme(run_dir: Path, out: Path) -> dict:
     audit = json.loads((run_dir / "mme_build.json").read_text()) if (run_dir / "mme_build.json").exists() else {}
     fig, (a, b, c) = plt.subplots(1, 3, figsize=(20, 5.5), gridspec_kw={"width_ratios": [3, 2, 3]})
     y = np.arange(len(tasks))
-    budgets = {"32k": 32_768, "128k": 131_072}
     for k, setting in enumerate(settings):
         a.barh(y + 0.4 * k, [per[(task, setting)] for task in tasks], height=0.4, label=setting)
-        b.hist([100 * r["context_tokens"] / budgets[setting] for r in rows if r["setting"] == setting], bins=30, alpha=0.6,
+        b.hist([100 * r["context_tokens"] / BUDGET[setting] for r in rows if r["setting"] == setting], bins=30, alpha=0.6,
                label=setting)
     a.set_yticks(y + 0.2, tasks, fontsize=8)
     a.set_title(f"Persona-MME questions per task ({len(rows)}; {stats['mme_needs_image']:.0%} need a photo)")
@@ -401,7 +402,7 @@ def _write_html(path: Path, name: str, stats: dict, samples: list[dict]) -> None
             f"<tr><td>{html.escape(task)}</td><td>{r['n']}</td><td>{r['chance']:.0%}</td><td>{html.escape(r['best'])}</td>"
             f"<td>{r['baselines'][r['best']]['accuracy']:.1%}</td><td>{r['baselines'][r['best']]['ci95'][0]:.1%}–"
             f"{r['baselines'][r['best']]['ci95'][1]:.1%}</td><td>{'yes' if r['on_target'] else 'no'}</td>"
-            f"<td>{html.escape('; '.join(r['failures']) or r.get('note', 'ok'))}</td></tr>" for task, r in audit["bias"].items())
+            f"<td>{html.escape(verdict(r))}</td></tr>" for task, r in audit["bias"].items())
         sizes = "; ".join(f"{k}: median {v['median']:,} tokens ({v['median_share']:.0%} of the budget), max {v['max']:,} "
                           f"({v['max_share']:.0%})" for k, v in audit.get("context_tokens", {}).items())
         bias = (f"<h2>Persona-MME leak checks</h2><p>{audit['questions']:,} questions shipped; "

@@ -6,8 +6,8 @@ from datetime import timedelta
 import pytest
 
 from pipeline.dedup import normalize as norm
-from pipeline.mme.build import SETTINGS, certify, verify
-from pipeline.mme.context import TokenCounter
+from pipeline.mme.build import certify, verify
+from pipeline.mme.context import SETTINGS, TokenCounter, image_tokens
 from pipeline.mme.history import Window
 from pipeline.mme.tasks import ALIGN_CHOICES, ASPECT_OF, TASKS, Draft
 from pipeline.records import Evidence, parse_time
@@ -185,3 +185,14 @@ def test_a_real_tokenizer_counts_tokens_and_a_bad_path_says_what_to_do(tmp_path,
     assert real.name.startswith("tokenizer: tok") and real.turn(turn) != approx.turn(turn) > 0
     with pytest.raises(ValueError, match="mme_tokenizer"):
         TokenCounter(tmp_path / "missing", 320)
+
+
+def test_image_tokens_match_the_qwen2_vl_processor():
+    """The counter's image tokens equal the grid Qwen2-VL's own resize gives (14-pixel patches merged 2x2), plus
+    the two vision markers, at the paper's 230,400 max pixels."""
+    from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import smart_resize
+
+    for h, w in ((320, 320), (64, 64), (1024, 768), (2048, 2048), (333, 1000), (100, 3000)):
+        rh, rw = smart_resize(h, w, factor=28, min_pixels=56 * 56, max_pixels=230_400)
+        assert image_tokens(h, w) == (rh // 28) * (rw // 28) + 2, (h, w)
+    assert TokenCounter(None, 320).image_tokens == 123

@@ -21,7 +21,7 @@ CFG = load_config(overrides={"personas": 1})  # the default 200 benchmark person
 
 def _questions(persona) -> tuple[list[dict], list[str], str]:
     part = generate_persona(persona, CFG)
-    profile = told_profile([s.model_dump() for s in part.sessions[:1]], [e.model_dump() for e in part.events])
+    profile = told_profile(part.sessions[0].model_dump(), [e.model_dump() for e in part.events])
     return [q.model_dump() for q in part.mme], [f.text for e in part.events for f in e.facts], " ".join(profile.values())
 
 
