@@ -32,7 +32,7 @@ CFG = load_config(overrides={"personas": 1})
 
 
 def _one(persona) -> tuple[list[dict], dict[str, float], list[str], str]:
-    from pipeline.mme.export import told_profile
+    from pipeline.mme.history import told_profile
 
     timings: dict[str, float] = {}
     part = generate_persona(persona, CFG, timings)

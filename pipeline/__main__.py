@@ -8,9 +8,9 @@ import sys
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     commands = {"run": "generate a dataset (see `run --help`)", "schemas": "regenerate schemas/ from the records",
-                "export-sft": "write a run's SFT samples in PersonaVLM's conversations layout",
+                "export": "`export personavlm RUN`: the benchmark, SFT and RL data in PersonaVLM's own layouts",
                 "publish": "upload a finished run to a Hugging Face dataset repo (see `publish --help`)",
-                "mme": "Persona-MME: `mme eval` scores a model, `mme export` writes the release layout",
+                "mme": "Persona-MME: `mme eval` scores an OpenAI-compatible model on a run's benchmark",
                 "train": "SFT or GRPO on a run's shards (`train sft|grpo --data outputs/<run>`; needs the train extra)"}
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in commands:
         print("usage: python -m pipeline <command> [options]\n\ncommands:")
@@ -34,8 +34,8 @@ def main(argv: list[str] | None = None) -> int:
         from pipeline.mme.cli import main as mme_main
 
         return mme_main(rest)
-    if command == "export-sft":
-        from pipeline.export import main as export_main
+    if command == "export":
+        from pipeline.personavlm.export import main as export_main
 
         return export_main(rest)
     from pipeline.schemas import write_schemas

@@ -31,7 +31,7 @@ ABOUT = {
     "rl": "GRPO prompts with checkable references: multiple-choice, two-choice and open questions, group size 6.",
     "persona_mme": "Persona-MME benchmark (test split): in-situ multiple-choice questions over the benchmark personas' "
                    "real histories at 32k and 128k, 14 tasks in 7 aspects, with evidence, context sizes, and the aligned/"
-                   "misaligned replies of Personality Alignment. Export to the release layout with `python -m pipeline mme export`.",
+                   "misaligned replies of Personality Alignment. Export to the release layout with `python -m pipeline export personavlm`.",
     "quarantine": "Personas left out, with the reason: too many of their turns fell back to the scripted draft (LLM "
                   "text backend), or their generation raised; their data is not shipped.",
 }

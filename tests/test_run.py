@@ -89,19 +89,3 @@ def test_run_loads_resumes_and_is_byte_identical(tmp_path, capsys):
     assert main([*SMALL[:-3], "--months", "2", "--out", str(tmp_path / "a"), "--run-name", "p3-b2-m1-s0"]) == 2
     assert "different configuration (months: 1 -> 2)" in capsys.readouterr().err
     assert _shard_bytes(run_a) == before
-
-
-def test_export_sft_to_personavlm_layout(tmp_path):
-    assert main([*SMALL, "--out", str(tmp_path)]) == 0
-    from pipeline.__main__ import main as cli
-
-    run_dir = tmp_path / "p3-b2-m1-s0"
-    assert cli(["export-sft", str(run_dir), "--out", str(tmp_path / "x")]) == 0
-    rows = json.loads((tmp_path / "x" / "sft_conversations.json").read_text())
-    manifest = json.loads((run_dir / "manifest.json").read_text())
-    assert len(rows) == manifest["counts"]["sft"]["train"]
-    for r in rows:
-        assert r["conversations"][0]["from"] == "human" and r["conversations"][-1]["from"] == "gpt"
-        assert sum(t["value"].count("<image>") for t in r["conversations"]) == len(r["image"])
-        assert all((tmp_path / "x" / p).exists() for p in r["image"])
-    assert cli(["export-sft", str(tmp_path / "nothing")]) == 2

@@ -41,9 +41,11 @@ def words(s: str) -> list[str]:
 
 
 def option_letter(answer: str) -> str | None:
-    """PersonaVLM's parse: the character right before the first ')' ("(c) Pink" -> "(c)")."""
-    i = answer.find(")")
-    return f"({answer[i - 1].lower()})" if i >= 1 else None
+    """PersonaVLM's eval parse: the character right before the first ')' ("(c) Pink" -> "(c)"), or the
+    answer's last character when it has no ')' ("... so c" -> "(c)"); None where the release's rule fails
+    (an empty answer, or one that starts with ')')."""
+    head = answer.split(")", 1)[0]
+    return f"({head[-1].lower()})" if head else None
 
 
 def f_format(completion: str) -> float:

@@ -331,7 +331,7 @@ def audit_run(run_dir: Path, bench_ids: list[str], seed: int) -> tuple[dict, lis
 
 def input_profiles(run_dir: Path, events: dict[str, list[dict]]) -> dict[str, str]:
     """The profile the benchmark ships as input (what the user told in their first session), as text, per persona."""
-    from pipeline.mme.export import told_profile
+    from pipeline.mme.history import told_profile
     from pipeline.parts import read_part
 
     out = {}

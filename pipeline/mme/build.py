@@ -141,10 +141,12 @@ def build_questions(persona: Persona, events: list[Event], sessions: list[Sessio
             stats[f"mme_no_history_{setting.name}"] += 1
             continue
         made: list[MmeQuestion] = []
+        # one case per persona and setting, as PersonaVLM's benchmark asks it: every item of the setting is
+        # asked at one moment, after one history (an evaluator replays that history once, then asks them all)
+        start, end = windows[int(rng.integers(len(windows)))]
+        w = Window(persona, sessions[start:end + 1], question_time(sessions, end, rng), by_event, by_image)
 
         def attempt(task: str, target: str | None) -> list[MmeQuestion]:
-            start, end = windows[int(rng.integers(len(windows)))]
-            w = Window(persona, sessions[start:end + 1], question_time(sessions, end, rng), by_event, by_image)
             fn = personality_alignment if task == "Personality Alignment" else TASKS[task]
             d = fn(w, lex, rng, target) if target else fn(w, lex, rng)
             if d is None:

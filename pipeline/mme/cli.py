@@ -1,4 +1,4 @@
-"""`python -m pipeline mme eval|export`: score a model on a run's Persona-MME, or export it."""
+"""`python -m pipeline mme eval`: score a model on a run's Persona-MME (`export personavlm` writes the release layout)."""
 
 from __future__ import annotations
 
@@ -38,15 +38,6 @@ def _eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def _export(args: argparse.Namespace) -> int:
-    from pipeline.mme.export import export_release
-
-    out = args.out or args.run_dir / "export" / "persona_mme"
-    counts = export_release(args.run_dir, out)
-    print(f"exported {counts} questions to {out}")
-    return 0
-
-
 def main(argv: list[str] | None = None) -> int:
     from pipeline.mme.evaluate import BenchmarkError
 
@@ -69,12 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     ev.add_argument("--out", type=Path, default=None, help="results folder (default: RUN_DIR/mme_eval/<model>-<setting>-<mode>)")
     ev.add_argument("--cache-dir", type=Path, default=None, help="request cache (default: <out>/cache)")
     ev.add_argument("--no-progress", action="store_true")
-    ex = sub.add_parser("export", help="write the release layout (user_data.json per persona, questions.json)")
-    ex.add_argument("run_dir", type=Path)
-    ex.add_argument("--out", type=Path, default=None, help="default: RUN_DIR/export/persona_mme")
     args = ap.parse_args(argv)
     try:
-        return _eval(args) if args.command == "eval" else _export(args)
+        return _eval(args)
     except BenchmarkError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

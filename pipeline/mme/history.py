@@ -123,3 +123,11 @@ class Window:
         image = self.images[image_id]
         images = {**self.images, image_id: image.model_copy(update={"spec": image.spec.model_copy(update={"objects": objects})})}
         return Window(self.persona, self.sessions, self.now, dict(self.events), images)
+
+
+def told_profile(first_session: dict, events: list[dict]) -> dict[str, str]:
+    """The profile as the user gave it in their first session (the words they used: a first name, a city),
+    nothing the history does not say."""
+    facts = {f["id"]: f for e in events for f in e["facts"] if f["kind"] == "profile"}
+    said = [facts[fid] for t in first_session["turns"] if t["role"] == "user" for fid in t["fact_ids"] if fid in facts]
+    return {f["key"].split("/", 1)[1]: f["terms"][0] for f in said}

@@ -418,6 +418,12 @@ def _write_html(path: Path, name: str, stats: dict, samples: list[dict]) -> None
         ("Persona-MME", "mme.png"), ("Text sources", "text_sources.png"), ("SFT training", "train_sft.png"),
         ("GRPO training", "train_grpo.png"))
         if (path.parent / f).exists())
+    from pipeline.personavlm.export import RELEASE_BEHAVIOURS
+
+    release = ("<h2>Use with PersonaVLM's code</h2><p><code>python -m pipeline export personavlm "
+               f"outputs/{html.escape(name)}</code> writes the benchmark, SFT and RL data in the release's own layouts. "
+               "The export is tested (tests/personavlm) against these behaviours of the release's code:</p><ul>"
+               + "".join(f"<li>{html.escape(b)}</li>" for b in RELEASE_BEHAVIOURS) + "</ul>")
     convs = ""
     for s in samples:
         convs += f"<h3>{html.escape(s['id'])}</h3><div class='conv'>"
@@ -431,5 +437,5 @@ def _write_html(path: Path, name: str, stats: dict, samples: list[dict]) -> None
 .conv p{{padding:6px 10px;border-radius:8px;max-width:70%}} .user{{background:#e8f0fe}}
 .assistant{{background:#f1f1f1;margin-left:25%}}</style>
 </head><body><h1>PersonaForge run report: {html.escape(name)}</h1><h2>Statistics</h2><table>{rows}</table>
-{plots}{bias}<h2>Sample conversations</h2>{convs}</body></html>
+{plots}{bias}{release}<h2>Sample conversations</h2>{convs}</body></html>
 """)

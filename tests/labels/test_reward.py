@@ -25,7 +25,10 @@ def test_format():
 
 
 def test_accuracy():
-    assert option_letter("(c) Green") == "(c)" and option_letter("c)") == "(c)" and option_letter("green") is None
+    assert option_letter("(c) Green") == "(c)" and option_letter("c)") == "(c)"
+    # no ")": the release's eval reads the reply's last character
+    assert option_letter("the answer is b") == "(b)" and option_letter("green") == "(n)"
+    assert option_letter("") is None and option_letter(") b") is None
     assert f_acc("(c) green", _mc()) == 1.0 and f_acc("(b)", _mc()) == 0.0 and f_acc("green", _mc()) == 0.0
     assert f_acc("You went to the Maple Park.", _open()) == 1.0 and f_acc("Maple Cafe", _open()) == 0.0
 

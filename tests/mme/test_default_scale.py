@@ -11,7 +11,7 @@ import pytest
 from pipeline.config import load_config
 from pipeline.generate import generate_persona
 from pipeline.mme.bias import WorldPrior, _words, balance, bias_report, summary
-from pipeline.mme.export import told_profile
+from pipeline.mme.history import told_profile
 from pipeline.mme.tasks import ASPECT_OF
 from pipeline.personas.sampler import sample_personas
 

@@ -1,4 +1,4 @@
-"""The evaluator against the local OpenAI-compatible test server, and the release export."""
+"""The evaluator against the local OpenAI-compatible test server."""
 
 from __future__ import annotations
 
@@ -75,25 +75,3 @@ def test_cli_prints_the_table_writes_results_and_reuses_its_cache(bench_run, tmp
     assert summary["all_items"]["n"] == 40 and "sk-never" not in json.dumps(summary)
     assert main(["eval", "--data", str(tmp_path / "nothing"), "--base-url", url, "--model", "m"]) == 2
     assert "not a finished run" in capsys.readouterr().err
-
-
-def test_export_writes_the_release_layout(bench_run, bench, tmp_path):
-    questions, sessions, _ = bench
-    assert main(["export", str(bench_run), "--out", str(tmp_path / "x")]) == 0
-    for setting in ("32k", "128k"):
-        items = json.loads((tmp_path / "x" / setting / "questions.json").read_text())
-        assert items and {"type", "question_type", "time", "query", "choices", "answer"} <= set(items[0])
-        assert all(set(i["choices"]) == ({"(a)", "(b)"} if "alignment" in i else {"(a)", "(b)", "(c)", "(d)"}) for i in items)
-        for item in items[:20]:
-            user_data = json.loads((tmp_path / "x" / setting / item["user_data"]).read_text())
-            markers = sum(s["user"].count("<img>") for s in user_data["sessions"])
-            assert markers == len(user_data["imgs"])
-            assert all((tmp_path / "x" / setting / item["user_data"]).parent.joinpath(p).is_file() for p in user_data["imgs"])
-            before = [s for s in user_data["sessions"] if item["history_start"] <= s["time"] < item["time"]]
-            q = next(q for q in questions if q["id"] == item["id"])
-            assert len(before) == sum(len(sessions[s]["turns"]) for s in q["history_sessions"]) // 2
-            # the profile is what the user said of themselves in their first session, nothing more
-            first = next(s for s in sessions.values() if s["persona_id"] == q["persona_id"] and s["index"] == 0)
-            said = " ".join(t["text"] for t in first["turns"] if t["role"] == "user")
-            assert user_data["profile"] and set(user_data["profile"]) <= {"name", "age", "occupation", "location"}
-            assert all(str(v) in said for v in user_data["profile"].values()), (user_data["profile"], said)
