@@ -26,9 +26,12 @@ ABOUT = {
                   "with the evidence turns. Replaying a persona's ops rebuilds its memory after every session.",
     "personality": "Per session: observed integer Big Five p', the EMA estimate (PersonaVLM's lambda schedule) and "
                    "the truth.",
-    "sft": "SFT samples (messages + images, TRL conversational format): reasoning with <think>/<retrieve>/<answer>, "
-           "personality inference, and memory updates.",
-    "rl": "GRPO prompts with checkable references: multiple-choice, two-choice and open questions, group size 6.",
+    "sft": "SFT samples (messages + images, TRL conversational format): the PersonaVLM agent's own calls in its "
+           "templates and line formats: reasoning with <think>/<retrieve>/<answer>, per-message personality and "
+           "semantic decisions, per-session episodic topics and core/procedural rewrites.",
+    "rl": "GRPO prompts with checkable references for questions that need a search: the START prompt with the options, "
+          "the search and what it retrieves (the asked exchange among others on the same people); multiple-choice, "
+          "two-choice and open, group size 6.",
     "persona_mme": "Persona-MME benchmark (test split): in-situ multiple-choice questions over the benchmark personas' "
                    "real histories at 32k and 128k, 14 tasks in 7 aspects, with evidence, context sizes, and the aligned/"
                    "misaligned replies of Personality Alignment. Export to the release layout with `python -m pipeline export personavlm`.",
@@ -102,6 +105,13 @@ def build_card(run_dir: Path, manifest: dict, license_id: str) -> str:
                 "rl_mc_correct_uniquely_longest", "personality_final_mae"):
         if key in stats:
             lines.append(f"- {key}: {json.dumps(stats[key])}")
+    totals = stats.get("totals", {})
+    if "audit_targets" in totals:
+        lines += ["", f"Training-label audit (`pipeline.labels.audit`): {totals['audit_targets_unsupported']:,.0f} of "
+                  f"{totals['audit_targets']:,.0f} agent-call targets hold an id, clock time or number their input does not "
+                  f"show; {totals['audit_photo_samples_without_photo']:,.0f} of {totals['audit_photo_samples']:,.0f} samples "
+                  f"about a photo lack it; {totals['audit_rl_matchable']:,.0f} of {totals['audit_rl_choice_prompts']:,.0f} "
+                  "choice prompts are solved by finding the one option written in the prompt."]
     text = manifest.get("text", {})
     if text.get("share_by_source"):
         lines += ["", "### Who wrote the text", "", "| source | turns | share |", "|---|---|---|"]

@@ -1,13 +1,12 @@
+"""SFT samples are the PersonaVLM agent's calls: its protocol, PersonaVLM's mix, targets equal to the native labels."""
+
 from __future__ import annotations
 
-import re
 from collections import Counter
 
-from pipeline.labels.sft import MIX, to_conversations
-from pipeline.verbalize.match import mentions
-
-STEP = re.compile(r'^<think>.+?</think>(<answer>.+?</answer>|<retrieve>"keywords": \[.*?\], "start_time": "[^"]+", '
-                  r'"end_time": "[^"]+"</retrieve>)$', re.DOTALL)
+from pipeline.labels.memory import replay
+from pipeline.labels.sft import MEMORY_TASKS, MIX
+from tests.personavlm import release as R
 
 
 def _samples(parts, task=None):
@@ -15,62 +14,66 @@ def _samples(parts, task=None):
 
 
 def _text(m):
-    return "".join(c.text or "" for c in m.content)
+    return "".join("<image>" if c.type == "image" else c.text or "" for c in m.content)
 
 
 def test_mix_is_personavlm_like(small_parts):
     counts = Counter(s.task for s in _samples(small_parts))
     total = sum(counts.values())
-    memory = sum(counts[t] for t in ("core", "semantic", "episodic", "procedural"))
     assert abs(counts["reasoning"] / total - MIX["reasoning"]) < 0.03
     assert abs(counts["personality"] / total - MIX["personality"]) < 0.03
-    assert abs(memory / total - MIX["memory"]) < 0.03
-    assert all(counts[t] for t in ("core", "semantic", "episodic", "procedural"))
+    assert abs(sum(counts[t] for t in MEMORY_TASKS) / total - MIX["memory"]) < 0.03
+    assert all(counts[t] for t in MEMORY_TASKS)
     assert not [p for p in small_parts if p.persona.split == "bench" and (p.sft or p.rl or p.memory_ops)]
 
 
-def test_reasoning_follows_the_protocol_and_is_supported(small_parts):
-    multi = 0
-    for s in _samples(small_parts, "reasoning"):
-        roles = [m.role for m in s.messages]
-        assert roles[0] == "system" and roles[1] == "user" and roles[-1] == "assistant"
-        steps = [_text(m) for m in s.messages if m.role == "assistant"]
-        assert 1 <= len(steps) <= 4
-        assert all(STEP.match(x) for x in steps), steps
-        assert all("<retrieve>" in x for x in steps[:-1]) and "<answer>" in steps[-1]
-        assert _text(s.messages[1]).startswith("{'time': '")
-        if len(steps) > 1:
-            multi += 1
-            retrieved = _text(s.messages[3])
-            think = steps[-1].split("</think>")[0]
-            answer = steps[-1].split("<answer>")[1]
-            # the evidence the reasoning quotes was really retrieved, and the answer states it
-            assert think.split("says: ")[1] in retrieved
-            place = re.search(r" at (.+?)(?: with|\.| \()", think.split("says: ")[1])
-            if place:
-                assert mentions(answer, place.group(1))
-    assert multi > 10
+def test_reasoning_follows_the_agent_protocol(small_parts):
+    searched = 0
+    for p in small_parts:
+        turns = {(s.id, t.index): t for s in p.sessions for t in s.turns}
+        for s in (x for x in p.sft if x.task == "reasoning"):
+            assert [m.role for m in s.messages] == ["user", "assistant"] * (len(s.messages) // 2)
+            start = _text(s.messages[0])
+            assert "\n\nUser Input:\n{'time': '" in start and "Openness:" in start and "Recent Conversations:" in start
+            steps = [R.parse_reasoning(_text(m)) for m in s.messages[1::2]]
+            assert [x["action"] for x in steps] == ["retrieve"] * (len(steps) - 1) + ["answer"]
+            if len(steps) > 1:
+                searched += 1
+                assert "[" not in steps[0]["keywords"] and steps[0]["start_time"]
+                retrieved = _text(s.messages[2])
+                assert retrieved.startswith("Retrieved Procedural Memory:")
+                # the retrieved exchange is the one that told what is asked, from an earlier session
+                told = [t for (sid, _), t in turns.items() if sid != s.session_id and t.role == "user" and t.text in retrieved]
+                assert told and all(t.time < start.split("'time': '")[1][:16] for t in told)
+    assert searched > 10
 
 
-def test_images_line_up_and_export_to_conversations(small_parts):
+def test_images_line_up(small_parts):
     with_images = [s for s in _samples(small_parts) if s.images]
     assert with_images
     for s in with_images:
-        parts = sum(c.type == "image" for m in s.messages for c in m.content)
-        assert parts == len(s.images) == len(s.image_ids)
-        conv = to_conversations(s)
-        assert sum(t["value"].count("<image>") for t in conv["conversations"]) == len(conv["image"])
-        assert [t["from"] for t in conv["conversations"]][::2][0] == "human"
+        assert sum(c.type == "image" for m in s.messages for c in m.content) == len(s.images) == len(s.image_ids)
 
 
-def test_memory_targets_are_the_ops(small_parts):
-    import json
-
+def test_memory_targets_are_the_native_labels(small_parts):
     for p in small_parts:
-        ops = {}
-        for o in p.memory_ops:
-            ops.setdefault((o.session_id, o.memory), []).append(o)
+        if p.persona.split != "train":
+            continue
+        after = replay(p.memory_ops)
         for s in p.sft:
-            if s.task in ("core", "semantic", "episodic", "procedural"):
-                target = json.loads(_text(s.messages[-1]))["operations"]
-                assert [(t["op"], t["key"]) for t in target] == [(o.op, o.key) for o in ops[(s.session_id, s.task)] if o.key]
+            target = _text(s.messages[-1])
+            if s.task == "core":
+                keys = set(R.parse_profile(target, "x")) - {"name"}
+                native = {k.split("/", 1)[1] if k.startswith("profile/") else f"favourite {k.split('/', 1)[1]}"
+                          for k in after[s.session_id]["core"] if k != "profile/name"}
+                assert keys == native
+            elif s.task == "procedural":
+                assert len(R.parse_procedural(target)) == len(after[s.session_id]["procedural"])
+            elif s.task == "semantic":
+                t = R.parse_semantic(target)
+                query = _text(s.messages[0]).split("'query': ")[1]
+                turn = next(x for x in next(ss for ss in p.sessions if ss.id == s.session_id).turns
+                            if x.role == "user" and repr(x.text)[1:-1] in query)
+                new = [o for o in p.memory_ops if o.session_id == s.session_id and o.evidence == [turn.index]
+                       and o.memory != "episodic" and o.op != "NOOP"]
+                assert t["decision"] == bool(new)

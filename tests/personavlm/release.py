@@ -163,12 +163,16 @@ def rl_query(row: dict) -> tuple[str, str]:
 
 
 def reward(completion: str, row: dict, consistency: float = 1.0) -> float:
-    """f_acc · f_cons + 0.5 · f_format, a judge scoring the reasoning `consistency`."""
+    """f_acc · f_cons + 0.5 · f_format, a judge scoring the reasoning `consistency` and an open answer by its
+    match with the reference (10 for the same content)."""
     if "</answer>" not in completion:
         return 0.0
     fmt = 1.0 if FORMAT.match(completion) else 0.0
     pred = completion.split("<answer>")[-1].split("</answer>")[0].strip()
     gold = row["messages"][-1]["content"].strip()
     rl_query(row)  # raises where the plugin's own parse would
-    acc = 1.0 if gold.lower() in ("(a)", "(b)", "(c)", "(d)") and pred.lower()[:3] == gold.lower() else 0.0
+    if gold.lower() in ("(a)", "(b)", "(c)", "(d)"):
+        acc = 1.0 if pred.lower()[:3] == gold.lower() else 0.0
+    else:
+        acc = 1.0 if pred.strip().lower() == gold.lower() else 0.0
     return acc * consistency + 0.5 * fmt

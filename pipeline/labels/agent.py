@@ -165,7 +165,7 @@ class Replay:
             content, keywords = None, []
             entry = {"reason": reason, "decision": False, "content": "", "keywords": ""}
         self.calls.append(Call("semantic", s.id, [(prompt, P.semantic_lines(reason, content, keywords))],
-                               ids + list(user.image_ids)))
+                               ids + list(user.image_ids), meta={"decision": bool(new)}))
         self.store_sessions[-1]["semantic_memory"].append(entry)
         for o in ops:
             apply_op(self.memory, o)
@@ -287,25 +287,63 @@ class Replay:
                                ids + retrieved_ids, user.index, {"query": q, "source": q.source, "start": start,
                                                                  "start_images": ids}))
 
-    def retrieved(self, q: Query) -> tuple[str | None, list[str], list[str]]:
-        """The MID prompt: what the agent's retriever would bring back for the search (procedural entries that
-        share a keyword, the semantic entries found, and the exchanges that told the event, with their photos)."""
-        told = [(s, u, a) for s in self.sessions for u, a in zip(s.turns[::2], s.turns[1::2])
-                if any(fid.startswith(q.event.id + "/") for fid in u.fact_ids) and u.time < q.turn.time]
-        if not told:
-            return None, [], []
-        words = [k.lower() for k in q.keywords]
+    def _exchanges_before(self, q: Query):
+        """Every exchange the agent's retriever may return for the question: from before its session."""
+        return [(u, a) for s in self.sessions if s.id != q.session.id and s.start_time < q.turn.time
+                for u, a in zip(s.turns[::2], s.turns[1::2])]
+
+    def _mid(self, keywords: list[str], told: list) -> tuple[str, list[str]]:
+        """The MID prompt: procedural entries and semantic memories that share a keyword, and the retrieved
+        exchanges with their photos."""
+        words = [k.lower() for k in keywords]
         procedural = [f"{k}: {v}" for k, v in self.procedural.items() if any(w in f"{k} {v}".lower() for w in words)]
-        semantic = []
-        for sess in self.store_sessions:
-            for (u, _), entry in zip(((i[0], i[1]) for i in sess["interactions"]), sess["semantic_memory"]):
-                if entry["decision"] and any(w in (entry["content"] + entry["keywords"]).lower() for w in words):
-                    semantic.append(f"Time: {P.stamp(u['time'])}\nMemory: {entry['content']}")
-        dialog = [P.exchange(u.time, self.user_turn(u), a.text) for _, u, a in told[: TOP_K["episodic"]]]
-        ids = [i for _, u, _ in told[: TOP_K["episodic"]] for i in u.image_ids]
+        semantic = [f"Time: {P.stamp(i[0]['time'])}\nMemory: {entry['content']}" for sess in self.store_sessions
+                    for i, entry in zip(sess["interactions"], sess["semantic_memory"])
+                    if entry["decision"] and any(w in (entry["content"] + entry["keywords"]).lower() for w in words)]
+        dialog = [P.exchange(u.time, self.user_turn(u), a.text) for u, a in told]
         prompt = P.fill(self.t["MLLM_REASONING_PROMPT_MID"], ProceduralMemory="\n".join(procedural[: TOP_K["procedural"]]),
                         SemanticMemory="\n".join(semantic[-TOP_K["semantic"]:]), DialogHistory="\n".join(dialog))
-        return prompt, ids, [u.time for _, u, _ in told]
+        return prompt, [i for u, _ in told for i in u.image_ids]
+
+    def _tells(self, u, event_id: str) -> bool:
+        return any(fid.startswith(event_id + "/") for fid in u.fact_ids)
+
+    def retrieved(self, q: Query) -> tuple[str | None, list[str], list[str]]:
+        """What the search within the question's window brings back: the exchanges that told the event."""
+        told = [(u, a) for u, a in self._exchanges_before(q) if self._tells(u, q.event.id)][: TOP_K["episodic"]]
+        if not told:
+            return None, [], []
+        prompt, ids = self._mid(q.keywords, told)
+        return prompt, ids, [u.time for u, _ in told]
+
+    def search(self, q: Query) -> tuple[str, list[str], list[str]] | None:
+        """A search by the question's keywords alone (no window): the asked exchange and the latest other ones
+        about the same people (or the same object in another photo), and those others' answers, which the
+        question's time phrase must tell apart. None when nothing else comes back for an activity."""
+        before = self._exchanges_before(q)
+        asked = [(u, a) for u, a in before if self._tells(u, q.event.id)][:1]
+        if not asked:
+            return None
+        name = q.fact.key.rsplit("/", 1)[1] if q.fact.kind == "visual" else None
+        words = {k.lower() for k in q.keywords}
+        others, decoys = [], []
+        for u, a in reversed(before):
+            for eid in dict.fromkeys(fid.rsplit("/", 1)[0] for fid in u.fact_ids):
+                e = self.events[eid]
+                if eid == q.event.id or e.kind != q.event.kind or len(others) >= TOP_K["episodic"]:
+                    continue
+                if name is None and words & {p.lower() for p in e.participants}:
+                    decoys.append(e.facts[0].value.split(" with ")[0])
+                elif name and e.image_spec and any(o.name == name for o in e.image_spec.objects):
+                    decoys.append(next(o.colour for o in e.image_spec.objects if o.name == name))
+                else:
+                    continue
+                others.append((u, a))
+        if name is None and not others:
+            return None
+        told = sorted(asked + others, key=lambda x: x[0].time)
+        prompt, ids = self._mid(q.keywords, told)
+        return prompt, ids, decoys
 
     # ------------------------------------------------------------------ the store
 
