@@ -10,34 +10,7 @@ import pyarrow as pa
 
 from pipeline.mme.bias import verdict
 from pipeline.shards import HF_SPLIT
-from pipeline.tables import IMAGE_COLUMNS, IMAGE_LIST_COLUMNS, SCHEMAS, TABLES
-
-ABOUT = {
-    "personas": "One row per persona (benchmark personas: `answer_key` split, for audit only): Big Five (1-5, Latin "
-                "hypercube per split), style, rhythm, demographics, "
-                "relationships, goals, habits, starting preferences.",
-    "events": "The simulated world, for audit (benchmark personas: `answer_key` split): time-stamped events made of "
-              "atomic facts (each with the terms a text "
-              "must contain to state it), scene specs of photos, personality effects of strong events.",
-    "sessions": "Conversations: one row per session with its turns (role, time, text, image ids, the fact ids a "
-                "user turn conveys or an assistant turn recalls, relative-date references) and the true Big Five.",
-    "images": "Every picture shown in a conversation: PNG, its scene spec (objects, colours, counts) and caption.",
-    "memory_ops": "Update-stage targets: ADD/UPDATE/DELETE/NOOP on core, semantic, episodic and procedural memory, "
-                  "with the evidence turns. Replaying a persona's ops rebuilds its memory after every session.",
-    "personality": "Per session: observed integer Big Five p', the EMA estimate (PersonaVLM's lambda schedule) and "
-                   "the truth.",
-    "sft": "SFT samples (messages + images, TRL conversational format): the PersonaVLM agent's own calls in its "
-           "templates and line formats: reasoning with <think>/<retrieve>/<answer>, per-message personality and "
-           "semantic decisions, per-session episodic topics and core/procedural rewrites.",
-    "rl": "GRPO prompts with checkable references for questions that need a search: the START prompt with the options, "
-          "the search and what it retrieves (the asked exchange among others on the same people); multiple-choice, "
-          "two-choice and open, group size 6.",
-    "persona_mme": "Persona-MME benchmark (test split): in-situ multiple-choice questions over the benchmark personas' "
-                   "real histories at 32k and 128k, 14 tasks in 7 aspects, with evidence, context sizes, and the aligned/"
-                   "misaligned replies of Personality Alignment. Export to the release layout with `python -m pipeline export personavlm`.",
-    "quarantine": "Personas left out, with the reason: too many of their turns fell back to the scripted draft (LLM "
-                  "text backend), or their generation raised; their data is not shipped.",
-}
+from pipeline.tables import BY_NAME, SCHEMAS, TABLES, image_column
 
 
 def _size_category(n: int) -> str:
@@ -49,10 +22,9 @@ def _size_category(n: int) -> str:
 
 
 def _type(t: pa.DataType, column: str, table: str) -> str:
-    if IMAGE_COLUMNS.get(table) == column:
-        return "Image"
-    if IMAGE_LIST_COLUMNS.get(table) == column:
-        return "list of Image"
+    image = image_column(table)
+    if image and image[0] == column:
+        return "list of Image" if image[1] else "Image"
     return str(t).replace("\n", " ")
 
 
@@ -84,7 +56,7 @@ def build_card(run_dir: Path, manifest: dict, license_id: str) -> str:
              "## Tables", "", "| config | train rows | test rows | answer_key rows | what it holds |", "|---|---|---|---|---|"]
     for table in TABLES:
         c = counts.get(table, {})
-        lines.append(f"| `{table}` | {c.get('train', 0):,} | {c.get('test', 0):,} | {c.get('answer_key', 0):,} | {ABOUT[table]} |")
+        lines.append(f"| `{table}` | {c.get('train', 0):,} | {c.get('test', 0):,} | {c.get('answer_key', 0):,} | {BY_NAME[table].about} |")
     lines += ["", "### Columns", ""]
     for table in TABLES:
         cols = ", ".join(f"`{f.name}` ({_type(f.type, f.name, table)})" for f in SCHEMAS[table])

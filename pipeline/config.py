@@ -83,6 +83,8 @@ class RunConfig(BaseModel):
     workers: int | None = Field(None, ge=1, description="parallel persona workers (default: one per CPU Ray sees)")
     card_license: str = Field("cc-by-4.0", description="license id written into the dataset card")
     lexicon_dir: Path = Field(DEFAULT_LEXICONS, description="folder with the persona lexicons")
+    agent_prompts: Path | None = Field(None, description="a copy of PersonaVLM's prompts.py: the SFT and RL samples use "
+                                                         "its templates verbatim (default: ours, prompts/personavlm)")
 
     @field_validator("run_name")
     @classmethod
@@ -103,6 +105,10 @@ class RunConfig(BaseModel):
     def _lexicons_exist(self) -> RunConfig:
         if not self.lexicon_dir.is_dir():
             raise ValueError(f"lexicon_dir {self.lexicon_dir} is not a folder")
+        if self.agent_prompts is not None:
+            from pipeline.personavlm.protocol import load_templates
+
+            load_templates(self.agent_prompts)  # TemplateError (a ValueError) says what is missing
         if self.image_backend == "diffusers" and not self.image_model:
             raise ValueError("image_model: the diffusers image backend needs --image-model (a Hub id or a local folder "
                              "with model_index.json)")
@@ -128,6 +134,8 @@ class RunConfig(BaseModel):
         """The fields that determine the data (not where it goes or how fast): the resume key."""
         d = json.loads(self.model_dump_json(exclude=set(_NON_CONTENT)))
         d["lexicon_dir"] = _dir_digest(self.lexicon_dir)
+        if self.agent_prompts is not None:
+            d["agent_prompts"] = "sha256:" + hashlib.sha256(self.agent_prompts.read_bytes()).hexdigest()[:16]
         return d
 
     def fingerprint(self) -> str:

@@ -91,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     opt("--shard-size-mb", "shard_size_mb", float, "MB")
     opt("--workers", "workers", int, "N")
     opt("--lexicon-dir", "lexicon_dir", Path, "DIR")
+    opt("--agent-prompts", "agent_prompts", Path, "PROMPTS_PY")
     opt("--card-license", "card_license", str, "ID")
     ap.add_argument("--publish", metavar="REPO_ID", help="publish the finished run to this Hugging Face dataset repo "
                     "(token from $HF_TOKEN); see `python -m pipeline publish --help` for more options")

@@ -12,12 +12,9 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from pipeline.config import REPO_ROOT
-from pipeline.records import Event, Image, MemoryOp, MmeQuestion, Persona, PersonalityObs, RlSample, Session, SftSample
+from pipeline.tables import DECLARED
 
-RECORDS: dict[str, type[BaseModel]] = {
-    "persona": Persona, "event": Event, "session": Session, "image": Image,
-    "memory_op": MemoryOp, "personality": PersonalityObs, "sft": SftSample, "rl": RlSample, "mme_question": MmeQuestion,
-}
+RECORDS: dict[str, type[BaseModel]] = {t.schema_name: t.record for t in DECLARED}
 SCHEMA_DIR = REPO_ROOT / "schemas"
 
 

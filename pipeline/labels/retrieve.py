@@ -41,12 +41,3 @@ def retrieve(snapshot: dict[str, dict[str, str]], keywords: list[str], start: da
                 scored.append((-score, -(parse_time(t).timestamp() if t else 0), key, value))
         out[memory] = [(key, value) for *_, key, value in sorted(scored)[:k]]
     return out
-
-
-def render_retrieved(found: dict[str, list[tuple[str, str]]]) -> str:
-    heads = {"procedural": "Procedural memory", "semantic": "Semantic memory", "episodic": "Dialogue history"}
-    parts = []
-    for memory, title in heads.items():
-        items = found.get(memory, [])
-        parts.append(f"## {title}\n" + ("\n".join(f"- {k}: {v}" for k, v in items) if items else "- (nothing found)"))
-    return "Retrieved memories:\n" + "\n".join(parts)

@@ -101,7 +101,8 @@ def export_training(run_dir: Path, out: Path, templates: Path | None) -> dict:
         if not sessions:  # quarantined
             counts["personas_quarantined"] += 1
             continue
-        _, _, samples, prompts, stats, agent = build_labels(persona, sessions, events, images, cfg, lex, templates)
+        _, _, samples, prompts, stats, agent = build_labels(persona, sessions, events, images, cfg, lex,
+                                                            templates or cfg.agent_prompts)
         counts.update({k: v for k, v in stats.items() if k.startswith(("audit_", "rl_", "agent_"))})
         by_id = {im.id: im for im in images}
         for sample in samples:

@@ -16,6 +16,20 @@ EVAL_DIRS = {"32k": ("./data/Persona-MME/samples/50", "./data/Persona-MME/sample
              "128k": ("./data/Persona-MME/samples/200", "./data/Persona-MME/samples/500")}
 
 
+# ---------------------------------------------------------------- a release-shaped prompts.py
+
+def write_prompts(path, placeholders: dict[str, tuple[str, ...]]) -> None:
+    """A prompts.py laid out as the release's (module constants, triple-quoted and .strip()ped), each template
+    short: its name, its placeholders, and for START the two sections the RL plugin cuts the query between."""
+    body = []
+    for name, needed in placeholders.items():
+        text = f"RELEASE {name} " + " ".join(needed)
+        if name.endswith("START"):
+            text += "\n\nUser Input:\n{UserQuery}\n\n# Core Instructions\nthink, then answer or retrieve"
+        body.append(f"{name} = '''\n{text}\n'''.strip()\n")
+    path.write_text("\n".join(body))
+
+
 # ---------------------------------------------------------------- eval.py
 
 def check_result(answer: str, response: str) -> bool:

@@ -150,17 +150,14 @@ def test_every_rl_row_rewards_an_ideal_completion_and_finds_its_store(exported):
 
 def test_a_users_copy_of_the_release_prompts_is_used_verbatim(run, tmp_path):
     prompts = tmp_path / "prompts.py"
-    body = "\n".join(f"{name} = '''\nRELEASE {name} " + " ".join(ph) +
-                     ("\n\nUser Input:\n{UserQuery}\n\n# Core Instructions\ngo" if name.endswith("START") else "") +
-                     "\n'''.strip()\n" for name, ph in PLACEHOLDERS.items())
-    prompts.write_text(body)
+    R.write_prompts(prompts, PLACEHOLDERS)
     templates = load_templates(prompts)
     assert templates["MLLM_REASONING_PROMPT_MID"].startswith("RELEASE MLLM_REASONING_PROMPT_MID")
     export_personavlm(run, tmp_path / "out", prompts)
     firsts = {s["conversations"][0]["value"].split(" ", 2)[1] for s in _sft(tmp_path / "out")}
     assert firsts <= set(PLACEHOLDERS) and len(firsts) >= 6
 
-    prompts.write_text(body.replace("{DialogHistory}", ""))
+    prompts.write_text(prompts.read_text().replace("{DialogHistory}", ""))
     with pytest.raises(TemplateError, match="lacks the placeholder"):
         load_templates(prompts)
 

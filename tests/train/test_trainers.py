@@ -7,14 +7,25 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.config import load_config
+from pipeline.generate import generate_persona
+from pipeline.personas.sampler import sample_personas
+from pipeline.personavlm.protocol import PLACEHOLDERS
 from tests.conftest import write_run
+from tests.personavlm.release import write_prompts
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def run_dir(small_parts, tmp_path_factory) -> Path:
-    return write_run(small_parts, tmp_path_factory.mktemp("train") / "run")
+def run_dir(lex, tmp_path_factory) -> Path:
+    """A small run whose agent calls use short templates (a release-shaped prompts.py): the tiny model's
+    context is short, and the samples' targets must fit in it."""
+    root = tmp_path_factory.mktemp("train")
+    prompts = root / "prompts.py"
+    write_prompts(prompts, PLACEHOLDERS)
+    cfg = load_config(overrides={"personas": 6, "bench_personas": 0, "months": 2, "seed": 7, "agent_prompts": str(prompts)})
+    return write_run([generate_persona(p, cfg) for p in sample_personas(cfg, lex)], root / "run")
 
 
 @pytest.fixture(scope="module")
