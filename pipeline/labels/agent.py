@@ -17,12 +17,13 @@ import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from pipeline.labels.memory import apply_op, empty_memory
 from pipeline.labels.queries import Query
 from pipeline.labels.retrieve import TOP_K
 from pipeline.personavlm import protocol as P
-from pipeline.records import TRAITS, Event, Fact, Image, MemoryOp, Persona, PersonalityObs, Session, parse_time
+from pipeline.records import TRAITS, Event, Fact, MemoryOp, Persona, PersonalityObs, Session, fmt_time, parse_time
 from pipeline.verbalize.match import mentions
 
 _CLOSENESS = re.compile(r"\s*\(closeness \d/5\)|;? closeness now \d/5")  # a number no turn states
@@ -39,7 +40,6 @@ class Call:
     session_id: str
     rounds: list[tuple[str, str]]
     images: list[str]  # image ids
-    query_turn: int | None = None
     meta: dict = field(default_factory=dict)
 
 
@@ -52,8 +52,8 @@ class Replay:
     """The agent's state while a persona's sessions are replayed, and the calls it makes."""
 
     def __init__(self, persona: Persona, sessions: list[Session], ops: list[MemoryOp], track: list[PersonalityObs],
-                 events: dict[str, Event], images: dict[str, Image], templates: dict[str, str]):
-        self.persona, self.sessions, self.events, self.images, self.t = persona, sessions, events, images, templates
+                 events: dict[str, Event], templates: dict[str, str]):
+        self.persona, self.sessions, self.events, self.t = persona, sessions, events, templates
         self.first = persona.name.split()[0]
         self.facts: dict[str, Fact] = {f.id: f for e in events.values() for f in e.facts}
         self.ops: dict[str, list[MemoryOp]] = defaultdict(list)
@@ -113,8 +113,6 @@ class Replay:
             self.store_sessions.append({"profile": dict(self.profile), "ProceduralMemory": dict(self.procedural),
                                         "semantic_memory": [], "interactions": []})
             self.turn_scores.append([])
-            if s.index > 0:
-                self.store_sessions[-1]["profile"]["update time"] = _plus_hour(self.sessions[s.index - 1].end_time)
             for user, reply in zip(s.turns[::2], s.turns[1::2]):
                 q = by_turn.get((s.id, user.index))
                 if q is not None:
@@ -197,7 +195,9 @@ class Replay:
         profile = self.core_entries(s)
         prompt = P.fill(self.t["MLLM_CORE_MEMORY_UPDATE_PROMPT"], UserProfile=self.profile_text(), DialogHistory=plain)
         self.calls.append(Call("core", s.id, [(prompt, P.key_value_lines(profile))], ids))
-        self.procedural, self.profile = procedural, profile
+        # the agent stamps the rewrite an hour after the session's last message
+        last = [t.time for t in s.turns if t.role == "user"][-1]
+        self.procedural, self.profile = procedural, {**profile, "update time": _plus_hour(last)}
 
     def topics(self, s: Session, ops: list[MemoryOp]) -> list[tuple[str, list[str], list[int]]]:
         out, covered = [], set()
@@ -262,13 +262,12 @@ class Replay:
                        UserQuery=P.query(user.time, user.text, len(user.image_ids)), **P.big_five(self.estimate))
         ids = ids + list(user.image_ids)
         f = q.fact
-        shown = f"{start}"
         if q.source == "core":
             noun = f.key.split("/", 1)[1]
-            if not mentions(shown, f.value):
+            if not mentions(start, f.value):
                 return  # the answer is in memory the agent has not written down yet
             think = f"{self.first} wants a suggestion, and the profile and recent conversation say the favourite {noun} is {f.value}."
-            self.calls.append(Call("reasoning", s.id, [(start, P.answer_block(think, q.reply.text))], ids, user.index,
+            self.calls.append(Call("reasoning", s.id, [(start, P.answer_block(think, q.reply.text))], ids,
                                    {"query": q, "source": "core"}))
             return
         retrieved, retrieved_ids, told_at = self.retrieved(q)
@@ -284,22 +283,22 @@ class Replay:
         think = (f"The retrieved conversation shows {what} {phrase}." if f.kind == "activity" else
                  f"The retrieved conversation holds the photo; I read the {f.key.rsplit('/', 1)[1]} in it.")
         self.calls.append(Call("reasoning", s.id, [(start, step1), (retrieved, P.answer_block(think, q.reply.text))],
-                               ids + retrieved_ids, user.index, {"query": q, "source": q.source, "start": start,
-                                                                 "start_images": ids}))
+                               ids + retrieved_ids, {"query": q, "source": q.source, "start": start, "start_images": ids}))
 
     def _exchanges_before(self, q: Query):
         """Every exchange the agent's retriever may return for the question: from before its session."""
         return [(u, a) for s in self.sessions if s.id != q.session.id and s.start_time < q.turn.time
                 for u, a in zip(s.turns[::2], s.turns[1::2])]
 
-    def _mid(self, keywords: list[str], told: list) -> tuple[str, list[str]]:
-        """The MID prompt: procedural entries and semantic memories that share a keyword, and the retrieved
-        exchanges with their photos."""
-        words = [k.lower() for k in keywords]
+    def _mid(self, q: Query, told: list) -> tuple[str, list[str]]:
+        """The MID prompt: procedural entries and semantic memories (from before the question's session) that
+        share a keyword, and the retrieved exchanges with their photos."""
+        words = [k.lower() for k in q.keywords]
         procedural = [f"{k}: {v}" for k, v in self.procedural.items() if any(w in f"{k} {v}".lower() for w in words)]
         semantic = [f"Time: {P.stamp(i[0]['time'])}\nMemory: {entry['content']}" for sess in self.store_sessions
                     for i, entry in zip(sess["interactions"], sess["semantic_memory"])
-                    if entry["decision"] and any(w in (entry["content"] + entry["keywords"]).lower() for w in words)]
+                    if entry["decision"] and i[0]["time"] < q.session.start_time
+                    and any(w in (entry["content"] + entry["keywords"]).lower() for w in words)]
         dialog = [P.exchange(u.time, self.user_turn(u), a.text) for u, a in told]
         prompt = P.fill(self.t["MLLM_REASONING_PROMPT_MID"], ProceduralMemory="\n".join(procedural[: TOP_K["procedural"]]),
                         SemanticMemory="\n".join(semantic[-TOP_K["semantic"]:]), DialogHistory="\n".join(dialog))
@@ -313,7 +312,7 @@ class Replay:
         told = [(u, a) for u, a in self._exchanges_before(q) if self._tells(u, q.event.id)][: TOP_K["episodic"]]
         if not told:
             return None, [], []
-        prompt, ids = self._mid(q.keywords, told)
+        prompt, ids = self._mid(q, told)
         return prompt, ids, [u.time for u, _ in told]
 
     def search(self, q: Query) -> tuple[str, list[str], list[str]] | None:
@@ -342,7 +341,7 @@ class Replay:
         if name is None and not others:
             return None
         told = sorted(asked + others, key=lambda x: x[0].time)
-        prompt, ids = self._mid(q.keywords, told)
+        prompt, ids = self._mid(q, told)
         return prompt, ids, decoys
 
     # ------------------------------------------------------------------ the store
@@ -359,10 +358,6 @@ class Replay:
 
 
 def _plus_hour(t: str) -> str:
-    from datetime import timedelta
-
-    from pipeline.records import fmt_time
-
     return fmt_time(parse_time(t) + timedelta(minutes=P.SESSION_GAP_MIN))
 
 

@@ -35,7 +35,7 @@ def build_labels(persona: Persona, sessions: list[Session], events: list[Event],
     track = personality_track(persona, sessions)
     queries = [q for q in find_queries(persona, sessions, ops, by_id, facts) if q.supported]
     image_by_id = {im.id: im for im in images}
-    agent = Replay(persona, sessions, ops, track, by_id, image_by_id, load_templates(templates))
+    agent = Replay(persona, sessions, ops, track, by_id, load_templates(templates))
     calls = agent.run(queries)
     sft, stats = build_sft(persona, calls, image_by_id, rng_for(cfg.seed, persona.id, "sft"))
     rl, rl_counts = build_rl(persona, calls, agent, events, image_by_id, lex, rng_for(cfg.seed, persona.id, "rl"),
