@@ -40,7 +40,8 @@ def cases(questions: list[dict]) -> tuple[dict[str, list[dict]], dict[str, int]]
     out: dict[str, list[dict]] = defaultdict(list)
     counts = {"alignment_pairs": 0, "alignment_unattached": 0}
     for (setting, pid, time, history), qs in sorted(groups.items()):
-        items = [dict(q) for q in sorted(qs, key=lambda q: q["id"]) if q["task"] != "Personality Alignment"]
+        items = [{k: v for k, v in q.items() if k != "alignment"} for q in sorted(qs, key=lambda q: q["id"])
+                 if q["task"] != "Personality Alignment"]
         pairs = list(dict.fromkeys((q["alignment"]["chosen"], q["alignment"]["rejected"]) for q in qs
                                    if q["task"] == "Personality Alignment"))
         for item, (chosen, rejected) in zip(items, pairs):

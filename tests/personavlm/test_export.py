@@ -55,7 +55,10 @@ def test_every_case_loads_replays_only_its_past_and_scores(exported):
                 assert not R.check_result(q["answer"], f"I think {wrong}")
             asked += len(mine)
     assert asked == len(questions), "every question is reached by eval.py's folder rules"
-    assert any("alignment" in q for q in questions), "eval.py's evaluate() needs an alignment item"
+    carried = [q["alignment"] for q in questions if "alignment" in q]
+    assert carried, "eval.py's evaluate() needs an alignment item"
+    assert all(isinstance(a["chosen"], str) and isinstance(a["rejected"], str) and a["chosen"] != a["rejected"]
+               for a in carried), "eval.py reads alignment['chosen'] and ['rejected'] of every item that has the key"
     assert not any(q["question_type"] == "Personality Alignment" for q in questions)
 
 
