@@ -73,6 +73,18 @@ def test_run_loads_resumes_and_is_byte_identical(tmp_path, capsys):
     first = datasets.load_dataset(str(run_a), "sessions", split="train", cache_dir=cache)[0]
     assert first == read_part(run_a, "train-00000", "sessions").to_pylist()[0]
 
+    # the PersonaVLM export re-renders the run's own SFT and RL rows, no more, no fewer
+    from pipeline.personavlm.export import export_personavlm
+
+    export_personavlm(run_a, tmp_path / "pv")
+    released = json.loads((tmp_path / "pv" / "data" / "training" / "sft" / "personaforge_sft.json").read_text())
+    assert sorted(r["id"] for r in released) == sorted(sft["id"])
+    row = next(r for r in sft if r["id"] == released[0]["id"])
+    assert [c["value"] for c in released[0]["conversations"][:-2]] == [
+        "".join("<image>" if p["type"] == "image" else p["text"] for p in m["content"]) for m in row["messages"]]
+    rl_rows = (tmp_path / "pv" / "data" / "training" / "rl" / "rl.jsonl").read_text().splitlines()
+    assert len(rl_rows) == manifest["counts"]["rl"]["train"]
+
     # another output folder, run name and worker count: the same bytes
     assert main([*SMALL, "--out", str(tmp_path / "b"), "--run-name", "other", "--workers", "1"]) == 0
     assert _shard_bytes(run_a) == _shard_bytes(tmp_path / "b" / "other")

@@ -48,9 +48,10 @@ RELEASE_BEHAVIOURS = (
 
 
 def run_config(run_dir: Path) -> RunConfig:
-    """The run's own config (its seed draws the samples), or the defaults for a folder without run.json."""
+    """The run's own config (its seed draws the samples, its --agent-prompts renders them), from the manifest;
+    the defaults for a folder without one (a run assembled by hand)."""
     try:
-        return RunConfig(**json.loads((run_dir / "run.json").read_text())["config"])
+        return RunConfig(**json.loads((run_dir / "manifest.json").read_text())["config"])
     except (OSError, KeyError, ValueError):
         return RunConfig()
 
@@ -89,7 +90,12 @@ def release_rl(sample: RlSample, image_path) -> dict:
 def export_training(run_dir: Path, out: Path, templates: Path | None) -> dict:
     cfg = run_config(run_dir)
     lex = load_lexicon(cfg.lexicon_dir)
-    pids = sorted(p.name for p in (run_dir / "parts").glob("train-*") if p.is_dir())
+    try:  # what the run's near-duplicate removal left out of its shards stays out of the export
+        dedup = json.loads((run_dir / "dedup.json").read_text())
+    except OSError:
+        dedup = {}
+    dropped = set(dedup.get("drop_personas", [])) | {i for ids in dedup.get("drop_ids", {}).values() for i in ids}
+    pids = sorted(p.name for p in (run_dir / "parts").glob("train-*") if p.is_dir() and p.name not in dropped)
     sft_dir, rl_dir = out / "data" / "training" / "sft", out / "data" / "training" / "rl"
     (sft_dir / "imgs").mkdir(parents=True, exist_ok=True)
     (rl_dir / "imgs").mkdir(parents=True, exist_ok=True)
@@ -105,6 +111,7 @@ def export_training(run_dir: Path, out: Path, templates: Path | None) -> dict:
                                                             templates or cfg.agent_prompts)
         counts.update({k: v for k, v in stats.items() if k.startswith(("audit_", "rl_", "agent_"))})
         by_id = {im.id: im for im in images}
+        samples, prompts = [x for x in samples if x.id not in dropped], [x for x in prompts if x.id not in dropped]
         for sample in samples:
             for i in sample.image_ids:
                 (sft_dir / "imgs" / file(i)).write_bytes(by_id[i].png)
