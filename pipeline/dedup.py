@@ -79,8 +79,10 @@ def signatures(texts: list[str]) -> np.ndarray:
     return out
 
 
-def documents(run_dir: Path, persona_id: str) -> dict[str, list[tuple[str, str]]]:
-    """(id, text) per level for one persona, in part order."""
+def documents(run_dir: Path, persona_id: str, boilerplate: frozenset[str] = frozenset()) -> dict[str, list[tuple[str, str]]]:
+    """(id, text) per level for one persona, in part order. SFT and RL texts leave out the lines of the
+    prompt templates (`boilerplate`): every sample of a task shares them, and two samples are duplicates
+    only if what fills the template is."""
     sessions = read_part(run_dir, persona_id, "sessions").to_pylist()
     docs = {
         "turns": [(f"{s['id']}/t{t['index']}", t["text"]) for s in sessions for t in s["turns"] if t["role"] == "user"],
@@ -88,8 +90,9 @@ def documents(run_dir: Path, persona_id: str) -> dict[str, list[tuple[str, str]]
     }
     for table, column in (("sft", "messages"), ("rl", "prompt")):
         rows = read_part(run_dir, persona_id, table).select(["id", column]).to_pylist()
-        docs[table] = [(r["id"], "\n".join(c["text"] or "" for m in r[column] if m["role"] != "system"
-                                           for c in m["content"])) for r in rows]
+        docs[table] = [(r["id"], "\n".join(line for m in r[column] if m["role"] != "system" for c in m["content"]
+                                           for line in (c["text"] or "").split("\n") if line.strip() not in boilerplate))
+                       for r in rows]
     return docs
 
 
@@ -101,9 +104,9 @@ def hash_docs(persona_id: str, docs: dict[str, list[tuple[str, str]]]) -> dict:
         for level, d in docs.items()}}
 
 
-def hash_chunk(run_dir: str, persona_ids: list[str]) -> list[dict]:
+def hash_chunk(run_dir: str, persona_ids: list[str], boilerplate: frozenset[str] = frozenset()) -> list[dict]:
     """The parallel part: hash a chunk of personas' parts."""
-    return [hash_docs(pid, documents(Path(run_dir), pid)) for pid in persona_ids]
+    return [hash_docs(pid, documents(Path(run_dir), pid, boilerplate)) for pid in persona_ids]
 
 
 @dataclass
@@ -177,13 +180,14 @@ def unique_texts(texts: list[str], threshold: float) -> list[int]:
             if index.check(str(i), str(i), hashlib.sha1(normalize(t).encode()).hexdigest(), sig) is not None]
 
 
-def run_dedup(run_dir: Path, persona_ids: list[str], threshold: float, chunk: int = 25) -> DedupResult:
+def run_dedup(run_dir: Path, persona_ids: list[str], threshold: float, chunk: int = 25,
+              boilerplate: frozenset[str] = frozenset()) -> DedupResult:
     """Hash on Ray (one task per chunk of personas), decide in the driver, save dedup.json."""
     import ray
 
     hash_task = ray.remote(num_cpus=1)(hash_chunk)
     ids = sorted(persona_ids)
-    refs = [hash_task.remote(str(run_dir), ids[i:i + chunk]) for i in range(0, len(ids), chunk)]
+    refs = [hash_task.remote(str(run_dir), ids[i:i + chunk], boilerplate) for i in range(0, len(ids), chunk)]
     hashed = [h for part in ray.get(refs) for h in part]
     result = find_duplicates(hashed, threshold)
     write_json(run_dir / "dedup.json", result.to_json(), indent=1)

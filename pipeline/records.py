@@ -6,6 +6,7 @@ sortable as text, identical in Parquet, JSON and prompts.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -22,7 +23,9 @@ def fmt_time(t: datetime) -> str:
     return t.strftime(TIME_FORMAT)
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def parse_time(s: str) -> datetime:
+    """Cached: a persona's few thousand distinct times are parsed over and over by the labels."""
     return datetime.strptime(s, TIME_FORMAT)
 
 

@@ -271,6 +271,7 @@ def run(cfg: RunConfig, progress: bool = True, retry_quarantined: bool = False) 
     from pipeline.dedup import run_dedup
     from pipeline.mme.bias import audit_run
     from pipeline.parts import clean_partial, is_complete, remove_part, sha256_file
+    from pipeline.personavlm.protocol import boilerplate, load_templates
     from pipeline.report.build import build_report
     from pipeline.shards import write_shards
 
@@ -317,7 +318,7 @@ def run(cfg: RunConfig, progress: bool = True, retry_quarantined: bool = False) 
     done = [p.id for p in personas if p.id not in pending]
 
     t = _enter_stage(run_dir, "dedup")
-    dedup = run_dedup(run_dir, done, cfg.dedup_threshold)
+    dedup = run_dedup(run_dir, done, cfg.dedup_threshold, boilerplate=boilerplate(load_templates(cfg.agent_prompts)))
     dedup.counts["bios"] = bio_stats
     kept = [pid for pid in done if pid not in set(dedup.drop_personas)]
     wall["dedup"] = time.perf_counter() - t

@@ -56,3 +56,25 @@ def test_duplicate_bios_are_drawn_again(small_cfg, lex):
     fixed = _unique_bios(list(personas), small_cfg, stats)
     assert stats["regenerated"] >= 1 and fixed[2].bio != personas[0].bio
     assert len({p.bio for p in fixed}) == 3
+
+
+def test_prompt_templates_do_not_make_samples_alike(small_parts, tmp_path):
+    """Every sample of an agent call shares its template; only what fills it can make two samples duplicates."""
+    from pipeline.dedup import documents
+    from pipeline.parts import write_part
+    from pipeline.personavlm.protocol import boilerplate, load_templates
+
+    train = [p for p in small_parts if p.persona.split == "train"][:2]
+    for part in train:
+        write_part(tmp_path, part, "fp")
+    fixed = boilerplate(load_templates())
+    assert "# Core Instructions" in fixed and not any("{" in line for line in fixed)
+    semantic = []
+    for part in train:
+        docs = documents(tmp_path, part.persona.id, fixed)
+        assert docs["sft"] and not any(line.strip() in fixed for _, text in docs["sft"] for line in text.split("\n"))
+        plain = dict(documents(tmp_path, part.persona.id)["sft"])
+        first = next(i for i, _ in docs["sft"] if "/semantic/" in i)
+        semantic.append((plain[first], dict(docs["sft"])[first]))
+    (plain_a, kept_a), (plain_b, kept_b) = semantic
+    assert _jaccard(kept_a, kept_b) < _jaccard(plain_a, plain_b) / 2

@@ -26,7 +26,9 @@ from pipeline.personavlm import protocol as P
 from pipeline.records import TRAITS, Event, Fact, MemoryOp, Persona, PersonalityObs, Session, fmt_time, parse_time
 from pipeline.verbalize.match import mentions
 
-_CLOSENESS = re.compile(r"\s*\(closeness \d/5\)|;? closeness now \d/5")  # a number no turn states
+# what a fact's text says that its turn need not: the closeness number, the goal's full wording before a step
+_UNSTATED = re.compile(r"\s*\(closeness \d/5\)|;? closeness now \d/5|^Progress on '[^']*': ")
+_QUOTED = re.compile(r"(?:the goal |(?<= ))'[^']+'(?=[ .,;:]|$)")
 _NUMBER = re.compile(r"\d+")
 _FIRST_PERSON = {"i": "they", "i'm": "they're", "i've": "they've", "my": "their", "me": "them", "mine": "theirs",
                  "myself": "themselves", "am": "are", "we": "they", "we're": "they're", "our": "their", "us": "them"}
@@ -102,7 +104,9 @@ class Replay:
 
     def sentence(self, fact: Fact) -> str:
         """A fact in the third person, without what no turn states."""
-        text = _CLOSENESS.sub("", fact.text).strip()
+        text = _UNSTATED.sub("", fact.text).strip()
+        if fact.kind.startswith("goal"):  # the goal's full wording ('run a 30-day ...') is the world's, not the turn's
+            text = _QUOTED.sub(f"their {fact.terms[0]} goal", text)
         return third_person(text if text.endswith(".") else text + ".")
 
     # ------------------------------------------------------------------ the calls
@@ -264,7 +268,7 @@ class Replay:
         f = q.fact
         if q.source == "core":
             noun = f.key.split("/", 1)[1]
-            if not mentions(start, f.value):
+            if not mentions(self.profile_text() + "\n" + recent, f.value):
                 return  # the answer is in memory the agent has not written down yet
             think = f"{self.first} wants a suggestion, and the profile and recent conversation say the favourite {noun} is {f.value}."
             self.calls.append(Call("reasoning", s.id, [(start, P.answer_block(think, q.reply.text))], ids,

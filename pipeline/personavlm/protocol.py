@@ -66,6 +66,11 @@ def load_templates(path: Path | None = None) -> dict[str, str]:
     return templates
 
 
+def boilerplate(templates: dict[str, str]) -> frozenset[str]:
+    """The templates' fixed lines (those without a placeholder): the same in every sample of a call."""
+    return frozenset(line.strip() for t in templates.values() for line in t.split("\n") if line.strip() and "{" not in line)
+
+
 def _string(node: ast.expr) -> str | None:
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return node.value
