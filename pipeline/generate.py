@@ -119,8 +119,7 @@ def _finish(persona: Persona, cfg: RunConfig, events: list[Event], sessions: lis
     part = PersonaPart(persona=persona, events=events, sessions=sessions, images=images)
     if persona.split == "train":  # benchmark personas get no training labels: nothing of them leaks into training
         with _timed(timings, "labels"):
-            ops, track, sft, rl, stats, _ = build_labels(persona, sessions, events, images, cfg, load_lexicon(cfg.lexicon_dir),
-                                                         cfg.agent_prompts)
+            ops, track, sft, rl, stats, _ = build_labels(persona, sessions, events, images, cfg, cfg.agent_prompts)
         part = part.model_copy(update={"memory_ops": ops, "personality": track, "sft": sft, "rl": rl, "stats": stats})
     else:
         with _timed(timings, "mme"):

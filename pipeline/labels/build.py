@@ -10,7 +10,6 @@ from pipeline.labels.personality import final_mae, personality_track
 from pipeline.labels.queries import find_queries
 from pipeline.labels.rl import build_rl
 from pipeline.labels.sft import build_sft
-from pipeline.personas.lexicon import Lexicon
 from pipeline.personavlm.protocol import load_templates
 from pipeline.records import Event, Image, MemoryOp, Persona, PersonalityObs, RlSample, Session, SftSample
 from pipeline.rng import rng_for
@@ -21,7 +20,7 @@ class LabelError(ValueError):
 
 
 def build_labels(persona: Persona, sessions: list[Session], events: list[Event], images: list[Image], cfg: RunConfig,
-                 lex: Lexicon, templates=None
+                 templates=None
                  ) -> tuple[list[MemoryOp], list[PersonalityObs], list[SftSample], list[RlSample], dict, Replay]:
     """The labels, and the agent replay they come from (its store is what the export writes); `templates`:
     a prompts file to render the agent's calls with (default: ours)."""
@@ -38,7 +37,7 @@ def build_labels(persona: Persona, sessions: list[Session], events: list[Event],
     agent = Replay(persona, sessions, ops, track, by_id, load_templates(templates))
     calls = agent.run(queries)
     sft, stats = build_sft(persona, calls, image_by_id, rng_for(cfg.seed, persona.id, "sft"))
-    rl, rl_counts = build_rl(persona, calls, agent, events, image_by_id, lex, rng_for(cfg.seed, persona.id, "rl"),
+    rl, rl_counts = build_rl(persona, calls, agent, events, image_by_id, rng_for(cfg.seed, persona.id, "rl"),
                              cfg.rl_per_persona)
     stats.update(rl_counts)
     stats.update(audit(calls, rl))

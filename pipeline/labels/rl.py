@@ -14,7 +14,6 @@ from pipeline.labels.agent import Call, Replay
 from pipeline.labels.audit import matchable
 from pipeline.labels.queries import Query
 from pipeline.labels.sft import content
-from pipeline.personas.lexicon import Lexicon
 from pipeline.personavlm import protocol as P
 from pipeline.records import Choice, ContentPart, Event, Image, Message, Persona, RlSample
 from pipeline.world.simulate import COLOURS
@@ -26,26 +25,21 @@ MC_INSTRUCTION = "\nAnswer with the letter of the right option."
 OPEN_INSTRUCTION = "\nAnswer in a few words."
 
 
-def answer_and_pool(q: Query, events: list[Event], lex: Lexicon, rng: np.random.Generator) -> tuple[str, list[str]]:
-    """The short correct answer and plausible wrong ones from the same persona (best first)."""
+def answer_and_pool(q: Query, events: list[Event], rng: np.random.Generator) -> tuple[str, list[str]]:
+    """The short correct answer of a search question (an activity, a colour in a photo) and plausible wrong ones
+    from the same persona (best first)."""
     f = q.fact
     if f.kind == "activity":
         correct = f.value.split(" with ")[0]
         others = [e.facts[0].value.split(" with ")[0] for e in events if e.kind == "activity" and e.id != q.event.id]
         pool = [o for o in dict.fromkeys(others) if o != correct and o.split(" at ")[-1] != correct.split(" at ")[-1]]
         return correct, [pool[int(i)] for i in rng.permutation(len(pool))]
-    if f.kind == "visual":
-        name = f.key.rsplit("/", 1)[1]
-        spec = q.event.image_spec
-        correct = next(o.colour for o in spec.objects if o.name == name)
-        same_photo = [o.colour for o in spec.objects if o.colour != correct]
-        rest = [c for c in COLOURS if c != correct and c not in same_photo]
-        return correct, same_photo + [rest[int(i)] for i in rng.permutation(len(rest))]
-    category = f.key.split("/", 1)[1]
-    earlier = [e.facts[0].terms for e in events if e.kind == "preference_shift" and e.facts[0].key == f.key]
-    before = [t for terms in earlier for t in terms if t != f.value]
-    rest = [x for x in lex.preferences[category].items if x != f.value and x not in before]
-    return f.value, list(dict.fromkeys(before)) + [rest[int(i)] for i in rng.permutation(len(rest))]
+    name = f.key.rsplit("/", 1)[1]
+    spec = q.event.image_spec
+    correct = next(o.colour for o in spec.objects if o.name == name)
+    same_photo = [o.colour for o in spec.objects if o.colour != correct]
+    rest = [c for c in COLOURS if c != correct and c not in same_photo]
+    return correct, same_photo + [rest[int(i)] for i in rng.permutation(len(rest))]
 
 
 def options_for(kind: str, correct: str, decoys: list[str], pool: list[str], rng: np.random.Generator
@@ -63,7 +57,7 @@ def options_for(kind: str, correct: str, decoys: list[str], pool: list[str], rng
 
 
 def build_rl(persona: Persona, calls: list[Call], replay: Replay, events: list[Event], images: dict[str, Image],
-             lex: Lexicon, rng: np.random.Generator, per_persona: int, group_size: int = 6) -> tuple[list[RlSample], dict]:
+             rng: np.random.Generator, per_persona: int, group_size: int = 6) -> tuple[list[RlSample], dict]:
     """GRPO prompts from the questions that need a search: the START prompt with the options in the query, the
     search by keywords alone, and what it retrieves (the asked exchange and the latest others on the same
     keywords, with their photos). The policy answers from that; an answer already written in the START prompt
@@ -77,7 +71,7 @@ def build_rl(persona: Persona, calls: list[Call], replay: Replay, events: list[E
             break
         call = searches[int(k)]
         q = call.meta["query"]
-        correct, pool = answer_and_pool(q, events, lex, rng)
+        correct, pool = answer_and_pool(q, events, rng)
         if correct.lower() in call.meta["start"].lower():
             counts["rl_answer_in_prompt"] += 1
             continue

@@ -26,7 +26,6 @@ from pipeline.atomic import write_json, write_jsonl
 from pipeline.config import RunConfig
 from pipeline.labels.build import build_labels
 from pipeline.parts import read_part
-from pipeline.personas.lexicon import load_lexicon
 from pipeline.personavlm import protocol as P
 from pipeline.personavlm.bench import ExportError, export_benchmark
 from pipeline.records import Event, Image, Persona, RlSample, Session, SftSample
@@ -89,7 +88,6 @@ def release_rl(sample: RlSample, image_path) -> dict:
 
 def export_training(run_dir: Path, out: Path, templates: Path | None) -> dict:
     cfg = run_config(run_dir)
-    lex = load_lexicon(cfg.lexicon_dir)
     try:  # what the run's near-duplicate removal left out of its shards stays out of the export
         dedup = json.loads((run_dir / "dedup.json").read_text())
     except OSError:
@@ -107,7 +105,7 @@ def export_training(run_dir: Path, out: Path, templates: Path | None) -> dict:
         if not sessions:  # quarantined
             counts["personas_quarantined"] += 1
             continue
-        _, _, samples, prompts, stats, agent = build_labels(persona, sessions, events, images, cfg, lex,
+        _, _, samples, prompts, stats, agent = build_labels(persona, sessions, events, images, cfg,
                                                             templates or cfg.agent_prompts)
         counts.update({k: v for k, v in stats.items() if k.startswith(("audit_", "rl_", "agent_"))})
         by_id = {im.id: im for im in images}

@@ -8,6 +8,8 @@ import json
 import os
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.__main__ import main as cli
 from pipeline.personavlm import bench as bench_module
@@ -174,3 +176,15 @@ def test_bad_input_is_refused_and_leaves_the_previous_export(run, exported, tmp_
     assert cli(["export", "personavlm", str(run), "--out", str(exported), "--prompts", str(bad)]) == 2
     assert "defines no string constant" in capsys.readouterr().err
     assert (exported / "export_report.json").read_bytes() == before
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from("abcdABCD() .\n:xyz"), max_size=12), st.sampled_from(["(a)", "(b)", "(c)", "(d)"]))
+def test_our_evaluator_reads_a_reply_as_the_release_does(reply, answer):
+    """`mme eval` scores a reply right exactly when eval.py's check_result does (where eval.py does not crash)."""
+    from pipeline.labels.reward import option_letter
+
+    if not reply or reply.startswith(")"):  # eval.py raises on these; ours counts them wrong
+        assert option_letter(reply) is None
+        return
+    assert (option_letter(reply) == answer) == R.check_result(answer, reply)
