@@ -56,11 +56,13 @@ def run_config(run_dir: Path) -> RunConfig:
 
 
 def load_persona(run_dir: Path, pid: str):
-    """A training persona's records from its part."""
+    """A training persona's records from its part; None for a quarantined persona (its part ships nothing else)."""
     rows = lambda table: read_part(run_dir, pid, table).to_pylist()  # noqa: E731
+    personas = rows("personas")
+    if not personas:
+        return None
     images = [Image(**{k: v for k, v in r.items() if k != "image"}, png=r["image"]["bytes"]) for r in rows("images")]
-    return (Persona(**rows("personas")[0]), [Session(**r) for r in rows("sessions")], [Event(**r) for r in rows("events")],
-            images)
+    return Persona(**personas[0]), [Session(**r) for r in rows("sessions")], [Event(**r) for r in rows("events")], images
 
 
 def flat(message) -> str:
@@ -86,8 +88,7 @@ def release_rl(sample: RlSample, image_path) -> dict:
     return row
 
 
-def export_training(run_dir: Path, out: Path, templates: Path | None) -> dict:
-    cfg = run_config(run_dir)
+def export_training(run_dir: Path, out: Path, cfg: RunConfig, templates: Path | None) -> dict:
     try:  # what the run's near-duplicate removal left out of its shards stays out of the export
         dedup = json.loads((run_dir / "dedup.json").read_text())
     except OSError:
@@ -101,12 +102,12 @@ def export_training(run_dir: Path, out: Path, templates: Path | None) -> dict:
     counts: Counter = Counter()
     file = lambda i: i.replace("/", "_") + ".png"  # noqa: E731
     for pid in tqdm(pids, desc="export personas", unit="persona", disable=len(pids) < 20):
-        persona, sessions, events, images = load_persona(run_dir, pid)
-        if not sessions:  # quarantined
+        records = load_persona(run_dir, pid)
+        if records is None:
             counts["personas_quarantined"] += 1
             continue
-        _, _, samples, prompts, stats, agent = build_labels(persona, sessions, events, images, cfg,
-                                                            templates or cfg.agent_prompts)
+        persona, sessions, events, images = records
+        _, _, samples, prompts, stats, agent = build_labels(persona, sessions, events, images, cfg, templates)
         counts.update({k: v for k, v in stats.items() if k.startswith(("audit_", "rl_", "agent_"))})
         by_id = {im.id: im for im in images}
         samples, prompts = [x for x in samples if x.id not in dropped], [x for x in prompts if x.id not in dropped]
@@ -141,20 +142,29 @@ def export_training(run_dir: Path, out: Path, templates: Path | None) -> dict:
 def export_personavlm(run_dir: Path, out: Path, prompts: Path | None = None) -> dict:
     if not (run_dir / "parts").is_dir():
         raise ExportError(f"{run_dir} is not a run directory (no parts/): pass outputs/<run> of a finished run")
-    P.load_templates(prompts)  # a bad prompts file fails before anything is written
-    staging = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:8]}"
+    cfg = run_config(run_dir)
+    templates = prompts or cfg.agent_prompts  # the run's own templates unless the user gives the release's
+    P.load_templates(templates)  # a bad prompts file fails before anything is written
+    tag = uuid.uuid4().hex[:8]
+    staging, previous = out.parent / f".{out.name}.tmp-{tag}", out.parent / f".{out.name}.old-{tag}"
     try:
-        report = {"run": str(run_dir), "prompts": str(prompts) if prompts else "personaforge (prompts/personavlm)",
+        report = {"run": str(run_dir), "prompts": str(templates) if templates else "personaforge (prompts/personavlm)",
                   "release_behaviours_tested": list(RELEASE_BEHAVIOURS)}
         has_bench = any((run_dir / "data" / "persona_mme").glob("test-*.parquet"))
         report["benchmark"] = export_benchmark(run_dir, staging) if has_bench else None
-        report["training"] = export_training(run_dir, staging, prompts)
+        report["training"] = export_training(run_dir, staging, cfg, templates)
         write_json(staging / "export_report.json", report, indent=1, sort_keys=False)
         if out.exists():
-            shutil.rmtree(out)
-        staging.rename(out)
+            out.rename(previous)
+        try:
+            staging.rename(out)
+        except OSError:
+            if previous.exists():
+                previous.rename(out)
+            raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(previous, ignore_errors=True)
     return report
 
 

@@ -188,3 +188,16 @@ def test_our_evaluator_reads_a_reply_as_the_release_does(reply, answer):
         assert option_letter(reply) is None
         return
     assert (option_letter(reply) == answer) == R.check_result(answer, reply)
+
+
+def test_a_quarantined_persona_is_counted_not_exported(small_parts, tmp_path):
+    from pipeline.parts import write_part
+    from pipeline.personavlm.export import export_training, load_persona, run_config
+    from pipeline.records import Quarantine
+
+    part = next(p for p in small_parts if p.persona.split == "train")
+    held = Quarantine(persona_id=part.persona.id, split="train", session_id=part.sessions[0].id, reason="test", attempts=1)
+    write_part(tmp_path / "run", part.model_copy(update={"quarantine": [held]}), "fp")
+    assert load_persona(tmp_path / "run", part.persona.id) is None
+    counts = export_training(tmp_path / "run", tmp_path / "out", run_config(tmp_path / "run"), None)
+    assert counts["personas_quarantined"] == 1 and counts["sft_samples"] == 0
