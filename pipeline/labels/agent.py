@@ -72,7 +72,6 @@ class Replay:
         self.interactions = 0
         self.store_sessions: list[dict] = []
         self.image_names: list[str] = []  # the store's imgs, in the order they were shown
-        self.turn_scores: list[list[dict[str, int]]] = []  # per session, the personality read from each user turn
 
     # ------------------------------------------------------------------ rendering
 
@@ -116,7 +115,6 @@ class Replay:
         for s in self.sessions:
             self.store_sessions.append({"profile": dict(self.profile), "ProceduralMemory": dict(self.procedural),
                                         "semantic_memory": [], "interactions": []})
-            self.turn_scores.append([])
             for user, reply in zip(s.turns[::2], s.turns[1::2]):
                 q = by_turn.get((s.id, user.index))
                 if q is not None:
@@ -139,7 +137,6 @@ class Replay:
         prompt = P.fill(self.t["MLLM_INFERENCE_PERSONALITY_PROMPT"], UserProfile=self.profile_text(), DialogHistory=history,
                         UserQuery=P.query(user.time, user.text, len(user.image_ids)))
         scores = self.observed[s.id]  # the session's evidence, which every message of it shows
-        self.turn_scores[-1].append(scores)
         self.calls.append(Call("personality", s.id, [(prompt, P.personality_lines(scores))], ids + list(user.image_ids)))
         lam = decay(self.interactions)
         for trait in TRAITS:

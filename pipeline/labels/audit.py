@@ -57,11 +57,9 @@ def matchable(sample: RlSample) -> bool:
     if not sample.choices:
         return False
     text = prompt_text(sample).lower()
-    listed = "".join(f"{c.key}. {c.text}".lower() for c in sample.choices)
     for c in sample.choices:
         text = text.replace(f"{c.key}. {c.text}".lower(), " ")
-    present = [c.key for c in sample.choices if c.text.lower() in text]
-    return bool(listed) and present == [sample.reference]
+    return [c.key for c in sample.choices if c.text.lower() in text] == [sample.reference]
 
 
 def audit(calls: list[Call], rl: list[RlSample]) -> dict[str, int]:

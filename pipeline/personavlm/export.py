@@ -29,6 +29,7 @@ from pipeline.parts import read_part
 from pipeline.personavlm import protocol as P
 from pipeline.personavlm.bench import ExportError, export_benchmark
 from pipeline.records import Event, Image, Persona, RlSample, Session, SftSample
+from pipeline.train.data import flatten
 
 # the closing round the release's SFT loader leaves unsupervised (it masks the last round of every sample)
 CLOSING_ROUND = ({"from": "human", "value": "Thanks."}, {"from": "gpt", "value": "You're welcome."})
@@ -65,12 +66,9 @@ def load_persona(run_dir: Path, pid: str):
     return Persona(**personas[0]), [Session(**r) for r in rows("sessions")], [Event(**r) for r in rows("events")], images
 
 
-def flat(message) -> str:
-    return "".join(P.IMAGE if part.type == "image" else part.text for part in message.content)
-
-
 def release_sft(sample: SftSample, image_path) -> dict:
-    conversations = [{"from": "human" if m.role == "user" else "gpt", "value": flat(m)} for m in sample.messages]
+    conversations = [{"from": "human" if m["role"] == "user" else "gpt", "value": m["content"]}
+                     for m in flatten([m.model_dump() for m in sample.messages])]
     row = {"id": sample.id, "conversations": conversations + [dict(m) for m in CLOSING_ROUND]}
     if sample.image_ids:
         row["image"] = [image_path(i) for i in sample.image_ids]
@@ -80,7 +78,7 @@ def release_sft(sample: SftSample, image_path) -> dict:
 def release_rl(sample: RlSample, image_path) -> dict:
     """The START prompt and the gold (the option key, or the short answer a judge scores); the release's rollout
     searches the user's store itself."""
-    start = flat(sample.prompt[0])
+    start = flatten([sample.prompt[0].model_dump()])[0]["content"]
     row = {"messages": [{"role": "user", "content": start}, {"role": "assistant", "content": sample.reference}],
            "id": sample.id, "kind": sample.kind, "choices": {c.key: c.text for c in sample.choices}}
     if start.count(P.IMAGE):
@@ -123,9 +121,9 @@ def export_training(run_dir: Path, out: Path, cfg: RunConfig, templates: Path | 
         agent_store = agent.store(lambda i: f"./data/training/rl/samples/{pid}/media/imgs/{file(i)}")  # noqa: B023
         write_json(store / "user_data.json", agent_store, ensure_ascii=False, indent=1, sort_keys=False)
         # the release's rollout scheduler also reads a numbered raw file with each message's personality reading
-        raw = {**agent_store, "sessions": [{**s, "big_five_personality": [[{t: {"score": v} for t, v in obs.items()}, {}]
-                                                                          for obs in per_turn]}
-                                           for s, per_turn in zip(agent_store["sessions"], agent.turn_scores)]}
+        reading = lambda sid: {t: {"score": v} for t, v in agent.observed[sid].items()}  # noqa: E731
+        raw = {**agent_store, "sessions": [{**st, "big_five_personality": [[reading(s.id), {}]] * len(st["interactions"])}
+                                           for s, st in zip(sessions, agent_store["sessions"])]}
         write_json(store / "0.json", raw, ensure_ascii=False, indent=1, sort_keys=False)
         for sample in prompts:
             row = release_rl(sample, lambda i: f"./data/training/rl/imgs/{file(i)}")

@@ -9,6 +9,7 @@ nothing after the last field).
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 from pipeline.records import TRAITS, parse_time
@@ -35,6 +36,19 @@ class TemplateError(ValueError):
 
 
 def load_templates(path: Path | None = None) -> dict[str, str]:
+    """Our templates, or a prompts file's; parsed and checked once per file content (every persona's replay
+    asks for them)."""
+    if path is None:
+        return dict(_load_templates(None, b""))
+    try:
+        text = Path(path).read_bytes()
+    except OSError as e:
+        raise TemplateError(f"cannot read prompts file {path}: {e}") from e
+    return dict(_load_templates(Path(path), text))
+
+
+@functools.lru_cache(maxsize=8)
+def _load_templates(path: Path | None, text: bytes) -> dict[str, str]:
     """Our templates, or the module constants of a user's copy of the release's `prompts.py`.
 
     The file is read, not imported: each template must be a string literal (optionally `.strip()`ped)."""
@@ -42,8 +56,8 @@ def load_templates(path: Path | None = None) -> dict[str, str]:
         templates = {name: (TEMPLATE_DIR / f"{name}.txt").read_text().strip() for name in PLACEHOLDERS}
     else:
         try:
-            tree = ast.parse(Path(path).read_text(), filename=str(path))
-        except (OSError, SyntaxError) as e:
+            tree = ast.parse(text.decode(), filename=str(path))
+        except (UnicodeDecodeError, SyntaxError) as e:
             raise TemplateError(f"cannot read prompts file {path}: {e}") from e
         templates = {}
         for node in tree.body:
