@@ -50,7 +50,7 @@ def main() -> None:
     print(f"turn duplicates across personas: {result.counts['turns']}")
 
     t = time.perf_counter()
-    shards = write_shards(tmp, list(turns_by_persona), cfg.shard_size_mb, progress=False)
+    shards = write_shards(tmp, list(turns_by_persona), cfg.shard_size_mb)
     write_s = time.perf_counter() - t
     mb = sum(s["bytes"] for s in shards) / 2**20
     print(f"shard writing: {mb:.1f} MB in {write_s:.1f}s = {mb / write_s:.1f} MB/s, "

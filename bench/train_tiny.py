@@ -63,7 +63,7 @@ def main() -> None:
     parts = [generate_persona(p, cfg) for p in sample_personas(cfg, load_lexicon(cfg.lexicon_dir))]
     for part in parts:
         write_part(run, part, "fp")
-    write_shards(run, [p.persona.id for p in parts], 64, progress=False)
+    write_shards(run, [p.persona.id for p in parts], 64)
 
     sft_cfg = trainers.TrainConfig(max_steps=args.sft_steps, max_length=512)
     result, clock, wall = _timed(trainers.train_sft, run, run / "train" / "sft", sft_cfg)

@@ -18,7 +18,8 @@ DEFAULT_LEXICONS = REPO_ROOT / "personas"
 _NON_CONTENT = frozenset({"out", "run_name", "workers", "shard_size_mb", "card_license", "llm_base_url",
                           "llm_concurrency", "llm_cache_dir", "offline_replay", "llm_timeout_s", "image_gpus",
                           "llm_serve_accelerator", "llm_serve_replicas", "llm_serve_port", "llm_serve_builder",
-                          "llm_max_tokens", "llm_retry_budget_s", "llm_price_prompt", "llm_price_completion"})
+                          "llm_max_tokens", "llm_retry_budget_s", "llm_price_prompt", "llm_price_completion",
+                          "llm_retry_quarantined", "progress", "train", "publish"})
 
 
 class ConfigError(ValueError):
@@ -85,6 +86,15 @@ class RunConfig(BaseModel):
     lexicon_dir: Path = Field(DEFAULT_LEXICONS, description="folder with the persona lexicons")
     agent_prompts: Path | None = Field(None, description="a copy of PersonaVLM's prompts.py: the SFT and RL samples use "
                                                          "its templates verbatim (default: ours, prompts/personavlm)")
+    # what the job does besides generating; like the rest, each is a flag and a YAML key
+    llm_retry_quarantined: bool = Field(False, description="generate the personas an earlier run quarantined again, with "
+                                                           "fresh samples (new seeds, so cached rejected replies are not reused)")
+    train: bool = Field(False, description="train SFT then GRPO on the finished run with the tiny embedded model (needs "
+                                           "the train extra); see `python -m pipeline train --help` for real models")
+    publish: str | None = Field(None, description="publish the finished run to this Hugging Face dataset repo, "
+                                                  "namespace/name (token from $HF_TOKEN)",
+                                  json_schema_extra={"metavar": "REPO_ID"})
+    progress: bool = Field(True, description="progress on stderr: bars on a terminal, a line every 10 s otherwise")
 
     @field_validator("run_name")
     @classmethod
@@ -186,7 +196,7 @@ def load_config(path: Path | str | None = None, overrides: dict[str, Any] | None
         data.update({str(k).replace("-", "_"): v for k, v in loaded.items()})
     if overrides:
         data.update({k: v for k, v in overrides.items() if v is not None})
-        source += " + command line" if path is not None else "command line"
+        source = f"{path} + command line" if path is not None else "command line"
     try:
         return RunConfig(**data)
     except ValidationError as e:

@@ -11,7 +11,6 @@ stale shards. The token comes from `--token` or `HF_TOKEN` and is never printed.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import os
@@ -20,6 +19,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from pipeline.cli import parser
 from pipeline.parts import sha256_file
 
 REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
@@ -124,7 +124,7 @@ def publish(run_dir: Path, repo_id: str, token: str | None, *, private: bool = F
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m pipeline publish", description="Publish a finished run to the Hugging Face Hub.")
+    ap = parser("python -m pipeline publish", "Publish a finished run to the Hugging Face Hub.")
     ap.add_argument("run_dir", type=Path, help="outputs/<run>")
     ap.add_argument("--repo-id", required=True, help="namespace/name of the dataset repo")
     ap.add_argument("--private", action="store_true", help="create the repo as private")

@@ -21,10 +21,11 @@ if __package__ in (None, ""):  # run as a script: make the package importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pipeline import __version__
-from pipeline.atomic import write_json, write_text
+from pipeline.atomic import write_json
 from pipeline.config import ConfigError, RunConfig, load_config
 from pipeline.personas.lexicon import LexiconError, load_lexicon
 from pipeline.personas.sampler import sample_personas
+from pipeline.progress import Progress, Task
 
 RUN_FORMAT = 1
 
@@ -34,82 +35,28 @@ class RunError(RuntimeError):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    fields = RunConfig.model_fields
-    ap = argparse.ArgumentParser(
-        prog="pipeline/run.py",
-        description="Generate a PersonaForge dataset: personas -> simulated months -> conversations with images -> "
-                    "Parquet shards, a report and a manifest under <out>/<run-name>/. Rerunning resumes.",
-    )
-    ap.add_argument("--config", type=Path, metavar="FILE", help="YAML file with any of the keys below (underscored)")
+    from pipeline.cli import add_model_options, parser
+    from pipeline.config import REPO_ROOT
 
-    def opt(flag: str, key: str, type_=str, metavar: str | None = None, **kw) -> None:
-        default = fields[key].default
-        ap.add_argument(flag, dest=key, type=type_, metavar=metavar, default=None,
-                        help=f"{fields[key].description} (default: {default if default is not None else 'auto'})", **kw)
-
-    opt("--out", "out", Path, "DIR")
-    opt("--run-name", "run_name", str, "NAME")
-    opt("--personas", "personas", int, "N")
-    opt("--bench-personas", "bench_personas", int, "N")
-    opt("--months", "months", int, "M")
-    opt("--seed", "seed", int, "S")
-    opt("--text-backend", "text_backend", str, "NAME")
-    opt("--llm-base-url", "llm_base_url", str, "URL")
-    opt("--llm-model", "llm_model", str, "NAME")
-    opt("--llm-temperature", "llm_temperature", float, "T")
-    opt("--llm-concurrency", "llm_concurrency", int, "N")
-    opt("--llm-repairs", "llm_repairs", int, "N")
-    opt("--llm-timeout-s", "llm_timeout_s", float, "S")
-    opt("--llm-max-tokens", "llm_max_tokens", int, "N")
-    opt("--llm-retry-budget-s", "llm_retry_budget_s", float, "S")
-    opt("--llm-max-fallback-share", "llm_max_fallback_share", float, "F")
-    opt("--llm-price-prompt", "llm_price_prompt", float, "USD")
-    opt("--llm-price-completion", "llm_price_completion", float, "USD")
-    opt("--llm-cache-dir", "llm_cache_dir", Path, "DIR")
-    opt("--llm-serve-model", "llm_serve_model", str, "MODEL")
-    opt("--llm-serve-accelerator", "llm_serve_accelerator", str, "TYPE")
-    opt("--llm-serve-replicas", "llm_serve_replicas", int, "N")
-    opt("--llm-serve-port", "llm_serve_port", int, "PORT")
-    ap.add_argument("--offline-replay", dest="offline_replay", action="store_const", const=True, default=None,
-                    help="answer every LLM request from the cache and fail on a miss (no endpoint needed)")
-    ap.add_argument("--llm-api-key", dest="llm_api_key", metavar="KEY",
-                    help="API key for the endpoint (default: $OPENAI_API_KEY); never written anywhere")
-    opt("--image-backend", "image_backend", str, "NAME")
-    opt("--image-rate", "image_rate", float, "F")
-    opt("--image-model", "image_model", str, "MODEL")
-    opt("--image-steps", "image_steps", int, "N")
-    opt("--image-guidance", "image_guidance", float, "G")
-    opt("--image-gpus", "image_gpus", float, "G")
-    opt("--turns-per-session", "turns_per_session", int, "N", nargs=2)
-    opt("--start-date", "start_date", str, "YYYY-MM-DD")
-    opt("--rl-per-persona", "rl_per_persona", int, "N")
-    opt("--dedup-threshold", "dedup_threshold", float, "J")
-    opt("--mme-per-setting", "mme_per_setting", int, "N")
-    opt("--mme-alignment-pairs", "mme_alignment_pairs", int, "N")
-    opt("--mme-tokenizer", "mme_tokenizer", str, "DIR")
-    opt("--image-size", "image_size", int, "PX")
-    opt("--shard-size-mb", "shard_size_mb", float, "MB")
-    opt("--workers", "workers", int, "N")
-    opt("--lexicon-dir", "lexicon_dir", Path, "DIR")
-    opt("--agent-prompts", "agent_prompts", Path, "PROMPTS_PY")
-    opt("--card-license", "card_license", str, "ID")
-    ap.add_argument("--publish", metavar="REPO_ID", help="publish the finished run to this Hugging Face dataset repo "
-                    "(token from $HF_TOKEN); see `python -m pipeline publish --help` for more options")
-    ap.add_argument("--train", action="store_true", help="train SFT then GRPO on the finished run with the tiny embedded "
-                    "model (needs the train extra); see `python -m pipeline train --help` for real models")
-    ap.add_argument("--llm-retry-quarantined", action="store_true", help="generate the personas an earlier run "
-                    "quarantined again, with fresh samples (new seeds, so the cached rejected replies are not reused)")
-    ap.add_argument("--plan", action="store_true", help="print the LLM requests, tokens and cost this run will take "
-                    "(from the world plan alone; nothing is sent or written) and exit")
-    ap.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    ap = parser("pipeline/run.py", "Generate a PersonaForge dataset: personas -> simulated months -> conversations with "
+                "images -> Parquet shards, a report and a manifest under <out>/<run-name>/. Rerunning resumes; a finished "
+                "run is verified and left as it is.")
+    job = ap.add_argument_group("flags only")
+    job.add_argument("--config", type=Path, metavar="FILE", help="YAML file with any of the run options below "
+                     "(same names, '_' or '-'); flags given here override it")
+    job.add_argument("--plan", action="store_true", help="print the LLM requests, tokens and cost this run will take "
+                     "(from the world plan alone; nothing is sent or written) and exit")
+    job.add_argument("--llm-api-key", dest="llm_api_key", metavar="KEY",
+                     help="API key for the endpoint (default: $OPENAI_API_KEY); never written anywhere")
+    add_model_options(ap.add_argument_group("run options (also YAML keys)"), RunConfig, root=REPO_ROOT)
     return ap
 
 
+FLAGS_ONLY = ("config", "plan", "llm_api_key")
+
+
 def config_from_args(args: argparse.Namespace) -> RunConfig:
-    flags = ("config", "no_progress", "publish", "llm_api_key", "train", "plan", "llm_retry_quarantined")
-    overrides = {k: v for k, v in vars(args).items() if k not in flags and v is not None}
-    if "turns_per_session" in overrides:
-        overrides["turns_per_session"] = tuple(overrides["turns_per_session"])
+    overrides = {k: v for k, v in vars(args).items() if k not in FLAGS_ONLY and v is not None}
     return load_config(args.config, overrides)
 
 
@@ -205,21 +152,23 @@ def _generate_batch(batch: dict, cfg_json: str, run_dir: str, fingerprint: str, 
 
 
 def init_ray() -> None:
-    """Attach to the cluster when there is one (RAY_ADDRESS, or inside `ray job submit`), else start Ray here."""
+    """Attach to the cluster when there is one (RAY_ADDRESS, or inside `ray job submit`), else start Ray here.
+    Ray's own logging stays off the console (set RAY_DATA_LOG_LEVEL=INFO to see Ray Data's again)."""
+    os.environ.setdefault("RAY_DATA_LOG_LEVEL", "ERROR")
     import ray
 
     if not ray.is_initialized():
         ray.init(logging_level="ERROR", log_to_driver=False, include_dashboard=False, configure_logging=True)
 
 
-def generate_parts(cfg: RunConfig, run_dir: Path, todo: list, progress: bool, base_url: str | None = None,
+def generate_parts(cfg: RunConfig, run_dir: Path, todo: list, task: Task, base_url: str | None = None,
                    context_tokens: int | None = None, retry_rounds: dict[str, int] | None = None) -> list[dict]:
     import ray
 
     from pipeline.verbalize.backend import backend_class
 
     ctx = ray.data.DataContext.get_current()
-    ctx.enable_progress_bars = progress
+    ctx.enable_progress_bars = False  # one display: the job's own (pipeline/progress.py)
     ctx.print_on_execution_start = False
     workers = cfg.workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
     shape = backend_class(cfg).shape(cfg, len(todo), workers)
@@ -232,7 +181,11 @@ def generate_parts(cfg: RunConfig, run_dir: Path, todo: list, progress: bool, ba
     ds = ray.data.from_items(items, override_num_blocks=blocks).map_batches(
         _generate_batch, batch_size=per_task, fn_kwargs=kwargs, num_cpus=shape.num_cpus, num_gpus=cfg.image_gpus or None,
         compute=ray.data.TaskPoolStrategy(size=min(workers, blocks)))
-    return list(ds.iter_rows())
+    rows = []
+    for row in ds.iter_rows():
+        rows.append(row)
+        task.advance()
+    return rows
 
 
 def probe_backend(cfg: RunConfig, base_url: str | None = None) -> int | None:
@@ -266,16 +219,12 @@ def _retry_quarantined(run_dir: Path, done: set[str]) -> list[str]:
     return again
 
 
-def run(cfg: RunConfig, progress: bool = True, retry_quarantined: bool = False) -> dict:
-    from pipeline.card import build_card
-    from pipeline.dedup import run_dedup
-    from pipeline.mme.bias import audit_run
-    from pipeline.parts import clean_partial, is_complete, remove_part, sha256_file
-    from pipeline.personavlm.protocol import boilerplate, load_templates
-    from pipeline.report.build import build_report
-    from pipeline.shards import write_shards
+def run(cfg: RunConfig) -> dict:
+    """Generate what is missing, then run or reuse the driver stages; returns the manifest."""
+    from pipeline.parts import clean_partial, is_complete, remove_part
+    from pipeline.stages import STAGES, RunState, run_stages
 
-    wall: dict[str, float] = {}
+    progress = Progress(cfg.progress)
     t = time.perf_counter()
     lex = load_lexicon(cfg.lexicon_dir)
     bio_stats: dict = {}
@@ -288,85 +237,71 @@ def run(cfg: RunConfig, progress: bool = True, retry_quarantined: bool = False) 
     clean_partial(run_dir)
     fingerprint = cfg.fingerprint()
     done_before = {p.id for p in personas if is_complete(run_dir, p.id, fingerprint)}
-    again = _retry_quarantined(run_dir, done_before) if retry_quarantined else []
+    again = _retry_quarantined(run_dir, done_before) if cfg.llm_retry_quarantined else []
     todo = [p for p in personas if p.id not in done_before or p.id in again]
-    for p in todo:
-        remove_part(run_dir, p.id)
-    wall["sample"] = time.perf_counter() - t
-    _say(progress, f"{run_dir}: {len(personas)} personas ({cfg.personas} train + {cfg.bench_personas} bench); "
-                   f"{len(personas) - len(todo)} already done, generating {len(todo)}"
-                   + (f" ({len(again)} quarantined, tried again)" if again else ""))
+    wall = {"sample": time.perf_counter() - t}
+    progress.say(f"{run_dir}: {len(personas)} personas ({cfg.personas} train + {cfg.bench_personas} bench); "
+                 f"{len(personas) - len(todo)} already done, generating {len(todo)}"
+                 + (f" ({len(again)} quarantined, tried again)" if again else ""))
 
-    t = _enter_stage(run_dir, "generate")
-    context_tokens = probe_backend(cfg) if todo and not cfg.llm_serve_model else None
-    init_ray()
-    if todo and cfg.llm_serve_model:
-        from pipeline.serve import served_llm
-
-        _say(progress, f"launching {cfg.llm_serve_model} on the cluster with Ray Serve LLM (waits for the model to load)")
-        with served_llm(cfg) as base_url:
-            summaries = generate_parts(cfg, run_dir, todo, progress, base_url, probe_backend(cfg, base_url),
-                                       _retry_rounds(run_dir))
-    else:
-        summaries = generate_parts(cfg, run_dir, todo, progress, context_tokens=context_tokens,
-                                   retry_rounds=_retry_rounds(run_dir)) if todo else []
-    wall["generate"] = time.perf_counter() - t
+    summaries = []
+    if todo:
+        for p in todo:
+            remove_part(run_dir, p.id)
+        t = _enter_stage(run_dir, "generate")
+        summaries = _generate(cfg, run_dir, todo, progress)
+        wall["generate"] = time.perf_counter() - t
     pending = {r["persona_id"]: r["pending"] for r in summaries if r["pending"]}
     if pending:
-        _say(progress, f"WARNING: {len(pending)} persona(s) not generated because the endpoint failed "
-                       f"({next(iter(pending.values()))}); the rest is written. Rerun the same command to generate them.")
-    done = [p.id for p in personas if p.id not in pending]
-
-    t = _enter_stage(run_dir, "dedup")
-    dedup = run_dedup(run_dir, done, cfg.dedup_threshold, boilerplate=boilerplate(load_templates(cfg.agent_prompts)))
-    dedup.counts["bios"] = bio_stats
-    kept = [pid for pid in done if pid not in set(dedup.drop_personas)]
-    wall["dedup"] = time.perf_counter() - t
-    _say(progress, "dedup: " + ", ".join(f"{k} {v.get('removed', v.get('regenerated', 0))}/{v['seen']} removed"
-                                         for k, v in dedup.counts.items()))
-
-    t = _enter_stage(run_dir, "mme_audit")
-    mme, mme_drops = audit_run(run_dir, [pid for pid in kept if pid.startswith("bench-")], cfg.seed)
-    wall["mme_audit"] = time.perf_counter() - t
-    _say(progress, f"persona_mme: {mme['questions']} questions ({mme['certified_share']:.0%} certified by an evidence flip, "
-                   f"{mme['needs_image_share_multiple_choice']:.0%} of multiple-choice need a photo); "
-                   f"{mme['balanced_away']} dropped to balance answers"
-                   + (f"; NOT SHIPPED (bias checks failed): {', '.join(mme['failing_tasks'])}" if mme["failing_tasks"] else ""))
-
-    t = _enter_stage(run_dir, "shards")
-    shards = write_shards(run_dir, kept, cfg.shard_size_mb, progress, {**dedup.drop_ids, "persona_mme": mme_drops})
-    wall["shards"] = time.perf_counter() - t
-
-    t = _enter_stage(run_dir, "report")
-    stats = build_report(run_dir, extra={
-        "dedup": dedup.counts, "totals": part_totals(run_dir, kept), "persona_mme_audit": mme})
-    wall["report"] = time.perf_counter() - t
-
-    manifest = make_manifest(cfg, shards, stats, summaries, wall)
-    manifest["pending"] = {"personas": sorted(pending), "reasons": sorted(set(pending.values()))[:5]}
-    card = run_dir / "README.md"
-    write_text(card, build_card(run_dir, manifest, cfg.card_license))
-    manifest["card_sha256"] = sha256_file(card)
-    write_json(run_dir / "manifest.json", manifest)
-    _enter_stage(run_dir, "done")
-    _say(progress, f"done: {sum(s['rows'] for s in shards if s['table'] == 'sessions')} sessions, "
-                   f"{stats['turns']} turns, {stats.get('images', 0)} images in {sum(wall.values()):.0f}s -> {run_dir}"
-                   + (f"; {len(pending)} persona(s) wait for a rerun" if pending else ""))
+        progress.say(f"WARNING: {len(pending)} persona(s) not generated because the endpoint failed "
+                     f"({next(iter(pending.values()))}); the rest is written. Rerun the same command to generate them.")
+    state = RunState(cfg, run_dir, [p.id for p in personas if p.id not in pending], bio_stats, summaries, pending, wall)
+    run_stages(state, progress, lambda name: _enter_stage(run_dir, name))
+    finished = len(state.reused) == len(STAGES)
+    if not finished:
+        _enter_stage(run_dir, "done")
+    _say_outcome(progress, state, finished)
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    manifest["timings"]["reused_stages"] = state.reused  # this invocation's, not the one that wrote the file
     return manifest
 
 
-def part_totals(run_dir: Path, persona_ids: list[str]) -> dict:
-    """What only the parts know (samples dropped as unsupported, LLM usage, quarantines), summed over
-    personas; errors (`*_mae`) are averaged over the personas that have them."""
-    from pipeline.parts import part_stats
+def _generate(cfg: RunConfig, run_dir: Path, todo: list, progress: Progress) -> list[dict]:
+    context_tokens = probe_backend(cfg) if not cfg.llm_serve_model else None
+    with progress.stage("generate", len(todo)) as task:
+        task.note("starting Ray")
+        init_ray()
+        task.note("")
+        if not cfg.llm_serve_model:
+            return generate_parts(cfg, run_dir, todo, task, context_tokens=context_tokens,
+                                  retry_rounds=_retry_rounds(run_dir))
+        from pipeline.serve import served_llm
 
-    total: dict[str, float] = {}
-    n: dict[str, int] = {}
-    for pid in persona_ids:
-        for k, v in part_stats(run_dir, pid).items():
-            total[k] = total.get(k, 0) + v
-            n[k] = n.get(k, 0) + 1
-    return {k: round(v / n[k], 4) if k.endswith("_mae") else round(v, 3) for k, v in sorted(total.items())}
+        task.note(f"launching {cfg.llm_serve_model} with Ray Serve LLM, waiting for the model to load")
+        with served_llm(cfg) as base_url:
+            task.note("")
+            return generate_parts(cfg, run_dir, todo, task, base_url, probe_backend(cfg, base_url), _retry_rounds(run_dir))
+
+
+def _say_outcome(progress: Progress, state, finished: bool) -> None:
+    run_dir, seconds = state.run_dir, time.monotonic() - progress.t0
+    if finished:
+        progress.say(f"already finished with this configuration: every stage verified "
+                     f"({len(state.outputs['shards']['files'])} shards checksummed) in {seconds:.1f}s, nothing written")
+    else:
+        mme = state.outputs["mme_audit"]["audit"]
+        progress.say("dedup: " + ", ".join(f"{k} {v['removed']}/{v['seen']} removed"
+                                           for k, v in state.outputs["dedup"]["counts"].items()))
+        progress.say(f"persona_mme: {mme['questions']} questions ({mme['certified_share']:.0%} certified by an evidence "
+                     f"flip, {mme['needs_image_share_multiple_choice']:.0%} of multiple-choice need a photo); "
+                     f"{mme['balanced_away']} dropped to balance answers"
+                     + (f"; NOT SHIPPED (bias checks failed): {', '.join(mme['failing_tasks'])}"
+                        if mme["failing_tasks"] else ""))
+        stats = state.outputs["report"]["stats"]
+        progress.say(f"done in {seconds:.0f}s: {stats['sessions']} sessions, {stats['turns']} turns, "
+                     f"{stats.get('images', 0)} images" + (f"; {len(state.pending)} persona(s) wait for a rerun"
+                                                           if state.pending else ""))
+    progress.say(f"dataset: {run_dir / 'data'}  report: {run_dir / 'report' / 'index.html'}")
 
 
 def make_manifest(cfg: RunConfig, shards: list[dict], stats: dict, summaries: list[dict], wall: dict) -> dict:
@@ -412,11 +347,6 @@ def _enter_stage(run_dir: Path, name: str) -> float:
     return time.perf_counter()
 
 
-def _say(enabled: bool, msg: str) -> None:
-    if enabled:
-        print(f"[personaforge] {msg}", file=sys.stderr, flush=True)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from pipeline.publish import PublishError, check_repo_id, publish
@@ -427,11 +357,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.llm_api_key:  # to the environment Ray workers inherit; never into the config or the manifest
             os.environ["OPENAI_API_KEY"] = args.llm_api_key
         token = os.environ.get("HF_TOKEN")
-        if args.publish:  # fail before hours of work, not after
-            check_repo_id(args.publish)
+        if cfg.publish:  # fail before hours of work, not after
+            check_repo_id(cfg.publish)
             if not token:
                 raise PublishError("--publish needs a Hugging Face token in HF_TOKEN")
-        if args.train:  # fail before hours of work, not after
+        if cfg.train:  # fail before hours of work, not after
             try:
                 import trl  # noqa: F401
             except ImportError:
@@ -439,17 +369,22 @@ def main(argv: list[str] | None = None) -> int:
         if args.plan:
             from pipeline.plan import plan_run, render_plan
 
-            print(render_plan(plan_run(cfg, progress=not args.no_progress), cfg))
+            print(render_plan(plan_run(cfg, progress=cfg.progress), cfg))
             return 0
-        run(cfg, progress=not args.no_progress, retry_quarantined=args.llm_retry_quarantined)
-        if args.train:
+        manifest = run(cfg)
+        if cfg.train:
+            from pipeline.stages import STAGES
             from pipeline.train.cli import main as train_main
 
-            if train_main(["sft", "--data", str(cfg.run_dir)]) or train_main(
+            final = cfg.run_dir / "train" / "grpo" / "final"
+            if final.exists() and len(manifest["timings"]["reused_stages"]) == len(STAGES):
+                print(f"train: already trained on this data ({final}); delete {cfg.run_dir / 'train'} to train again",
+                      file=sys.stderr)
+            elif train_main(["sft", "--data", str(cfg.run_dir)]) or train_main(
                     ["grpo", "--data", str(cfg.run_dir), "--init", str(cfg.run_dir / "train" / "sft" / "final")]):
                 return 2
-        if args.publish:
-            publish(cfg.run_dir, args.publish, token)
+        if cfg.publish:
+            publish(cfg.run_dir, cfg.publish, token)
     except (ConfigError, LexiconError, RunError, PublishError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -31,3 +31,15 @@ def write_schemas(folder: Path = SCHEMA_DIR) -> list[Path]:
         path.write_text(json.dumps(schema_of(name), indent=2, sort_keys=True) + "\n")
         paths.append(path)
     return paths
+
+
+def main(argv: list[str] | None = None) -> int:
+    from pipeline.cli import parser
+
+    ap = parser("python -m pipeline schemas", "Write the JSON Schemas of the records (what external users validate "
+                "against) from the pydantic models.")
+    ap.add_argument("--out", type=Path, default=SCHEMA_DIR, metavar="DIR", help="target folder (default: schemas/)")
+    args = ap.parse_args(argv)
+    for path in write_schemas(args.out):
+        print(path)
+    return 0

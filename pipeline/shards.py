@@ -16,9 +16,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from tqdm import tqdm
 
 from pipeline.parts import read_part, sha256_file
+from pipeline.progress import Task
 from pipeline.tables import TABLES, hf_schema
 
 HF_SPLIT = {"train": "train", "bench": "test", "answer_key": "answer_key"}
@@ -87,8 +87,8 @@ class _ShardWriter:
         return out
 
 
-def write_shards(run_dir: Path, persona_ids: Iterable[str], target_mb: float, progress: bool = True,
-                 drop_ids: dict[str, list[str]] | None = None) -> list[dict]:
+def write_shards(run_dir: Path, persona_ids: Iterable[str], target_mb: float,
+                 drop_ids: dict[str, list[str]] | None = None, task: Task | None = None) -> list[dict]:
     """Write every table's shards, leaving out the rows dedup removed (`drop_ids`: table -> ids);
     returns one entry per shard (relative path, rows, bytes, sha256)."""
     ids = sorted(persona_ids)
@@ -96,7 +96,7 @@ def write_shards(run_dir: Path, persona_ids: Iterable[str], target_mb: float, pr
     staging = run_dir / "data.tmp"
     shutil.rmtree(staging, ignore_errors=True)
     try:
-        shards = _stage_shards(run_dir, staging, ids, drop, target_mb, progress)
+        shards = _stage_shards(run_dir, staging, ids, drop, target_mb, task)
     except BaseException:  # e.g. a full disk: leave the previous data/ as it was and nothing half-written
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -110,18 +110,24 @@ def write_shards(run_dir: Path, persona_ids: Iterable[str], target_mb: float, pr
     return shards
 
 
-def _stage_shards(run_dir: Path, staging: Path, ids: list[str], drop: dict, target_mb: float, progress: bool) -> list[dict]:
+def _stage_shards(run_dir: Path, staging: Path, ids: list[str], drop: dict, target_mb: float, task: Task | None) -> list[dict]:
     shards = []
+    if task is not None:
+        task.phase("reading parts", len(ids) * len(TABLES))
     for table in TABLES:
         folder = staging / table
         folder.mkdir(parents=True)
         schema = hf_schema(table)
         writers = {s: _ShardWriter(folder, hf, schema, int(target_mb * (1 << 20))) for s, hf in HF_SPLIT.items()}
-        for pid in tqdm(ids, desc=f"shards/{table}", unit="persona", disable=not progress, leave=False):
+        if task is not None:
+            task.note(table)
+        for pid in ids:
             rows = read_part(run_dir, pid, table)
             if table in drop:
                 rows = rows.filter(pc.invert(pc.is_in(rows["id"], drop[table])))
             writers[split_of(table, pid)].write(rows)
+            if task is not None:
+                task.advance()
         for w in writers.values():
             for path, rows in w.finish():
                 shards.append({"table": table, "split": w.split, "path": str(path.relative_to(staging.parent)).replace(

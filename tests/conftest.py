@@ -34,5 +34,5 @@ def write_run(parts: list[PersonaPart], run: Path) -> Path:
 
     for part in parts:
         write_part(run, part, "fp")
-    write_shards(run, [p.persona.id for p in parts], target_mb=64, progress=False)
+    write_shards(run, [p.persona.id for p in parts], target_mb=64)
     return run

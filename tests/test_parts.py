@@ -29,7 +29,7 @@ def test_shards_hf_layout_rollover_and_determinism(tmp_path, small_parts):
     for p in small_parts:
         write_part(tmp_path, p, "fp")
     ids = [p.persona.id for p in small_parts]
-    shards = write_shards(tmp_path, ids, target_mb=0.1, progress=False)
+    shards = write_shards(tmp_path, ids, target_mb=0.1)
     names = {s["path"] for s in shards}
     assert "data/personas/train-00000-of-00001.parquet" in names
     # the benchmark personas' cards and worlds are the answer key, not input: they are not in `test`
@@ -52,6 +52,6 @@ def test_shards_hf_layout_rollover_and_determinism(tmp_path, small_parts):
     meta = pq.read_schema(tmp_path / image_shards[0]).metadata
     assert b'"_type": "Image"' in meta[b"huggingface"]
     first = {s["path"]: s["sha256"] for s in shards}
-    again = write_shards(tmp_path, list(reversed(ids)), target_mb=0.1, progress=False)
+    again = write_shards(tmp_path, list(reversed(ids)), target_mb=0.1)
     assert {s["path"]: s["sha256"] for s in again} == first
     assert not (tmp_path / "data.tmp").exists() and not (tmp_path / "data.old").exists()

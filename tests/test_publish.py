@@ -55,7 +55,7 @@ class RecordingHub:
 def _finish(run_dir, parts, cfg):
     for p in parts:
         write_part(run_dir, p, "fp")
-    shards = write_shards(run_dir, [p.persona.id for p in parts], 0.1, progress=False)
+    shards = write_shards(run_dir, [p.persona.id for p in parts], 0.1)
     stats = build_report(run_dir)
     manifest = make_manifest(cfg, shards, stats, [], {})
     (run_dir / "README.md").write_text(build_card(run_dir, manifest, "cc-by-4.0"))

@@ -35,6 +35,7 @@ from scipy.stats import binomtest, chisquare
 from pipeline.atomic import write_json
 from pipeline.dedup import normalize as norm
 from pipeline.mme.context import BUDGET
+from pipeline.progress import Task
 
 MARGIN = 0.05  # a baseline this far above chance fails
 UPPER = 0.08  # ... or the upper end of its 95% interval this far
@@ -305,19 +306,23 @@ def summary(questions: list[dict]) -> dict:
     return out
 
 
-def audit_run(run_dir: Path, bench_ids: list[str], seed: int) -> tuple[dict, list[str]]:
+def audit_run(run_dir: Path, bench_ids: list[str], seed: int, task: Task | None = None) -> tuple[dict, list[str]]:
     """A run's Persona-MME audit: balance recurring answers, run the leak checks, and leave out any task
     that fails them. Returns the audit (also written to mme_build.json) and the question ids to drop."""
     from pipeline.parts import read_part
 
     columns = ["id", "persona_id", "setting", "task", "query", "choices", "answer", "answer_text", "certified",
                "needs_image", "context_tokens"]
+    note = task.note if task is not None else lambda what: None
+    note("reading questions")
     rows = [r for pid in sorted(bench_ids) for r in read_part(run_dir, pid, "persona_mme", columns).to_pylist()]
+    note("balancing answers")
     balanced = set(balance(rows, seed))
     rows = [r for r in rows if r["id"] not in balanced]
     vocabulary = {w for r in rows for w in _words(r["query"]) | {x for c in r["choices"] for x in _words(c["text"])}}
     events = {pid: read_part(run_dir, pid, "events", ["facts"]).to_pylist() for pid in sorted(bench_ids)}
     facts = {pid: [f["text"] for e in evs for f in e["facts"]] for pid, evs in events.items()}
+    note("no-history baselines")
     report = bias_report(rows, WorldPrior(facts, vocabulary), input_profiles(run_dir, events))
     failing = sorted(t for t, r in report.items() if r["failures"])
     for task in failing:

@@ -8,6 +8,8 @@ import re
 import sys
 from pathlib import Path
 
+from pipeline.cli import parser, subparsers
+
 
 def _eval(args: argparse.Namespace) -> int:
     from pipeline.llm import LLM
@@ -41,8 +43,8 @@ def _eval(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     from pipeline.mme.evaluate import BenchmarkError
 
-    ap = argparse.ArgumentParser(prog="python -m pipeline mme", description=__doc__)
-    sub = ap.add_subparsers(dest="command", required=True)
+    ap = parser("python -m pipeline mme", __doc__)
+    sub = subparsers(ap, "command", "eval")
     ev = sub.add_parser("eval", help="score an OpenAI-compatible model and print the paper-style table")
     ev.add_argument("--data", type=Path, required=True, metavar="RUN_DIR", help="a finished run, e.g. outputs/p500-b200-m3-s0")
     ev.add_argument("--base-url", help="OpenAI-compatible endpoint (default: $OPENAI_BASE_URL)")

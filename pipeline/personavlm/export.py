@@ -12,7 +12,6 @@ The folder is built aside and swapped in whole, so a failed export leaves the pr
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 import sys
@@ -23,6 +22,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from pipeline.atomic import write_json, write_jsonl
+from pipeline.cli import parser, subparsers
 from pipeline.config import RunConfig
 from pipeline.labels.build import build_labels
 from pipeline.parts import read_part
@@ -167,8 +167,8 @@ def export_personavlm(run_dir: Path, out: Path, prompts: Path | None = None) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m pipeline export", description=__doc__.split("\n\n")[0])
-    sub = ap.add_subparsers(dest="format", required=True)
+    ap = parser("python -m pipeline export", __doc__.split("\n\n")[0])
+    sub = subparsers(ap, "format", "personavlm")
     pv = sub.add_parser("personavlm", help="the benchmark, SFT and RL data in the layouts PersonaVLM's code reads")
     pv.add_argument("run_dir", type=Path, metavar="RUN", help="a finished run, e.g. outputs/p500-b200-m3-s0")
     pv.add_argument("--out", type=Path, default=None, help="default: RUN/export/personavlm")

@@ -26,6 +26,7 @@ import pyarrow.dataset as pads  # noqa: E402
 from pipeline.labels.rl import uniquely_longest  # noqa: E402
 from pipeline.mme.bias import verdict  # noqa: E402
 from pipeline.mme.context import BUDGET  # noqa: E402
+from pipeline.progress import Task  # noqa: E402
 from pipeline.records import TRAITS  # noqa: E402
 from pipeline.world.clock import WEEKDAYS  # noqa: E402
 
@@ -48,8 +49,13 @@ def distinct_n(texts: list[str], n: int) -> float:
     return len(seen) / total if total else 0.0
 
 
-def build_report(run_dir: Path, n_samples: int = 3, extra: dict | None = None) -> dict:
+def build_report(run_dir: Path, n_samples: int = 3, extra: dict | None = None, task: Task | None = None) -> dict:
     """Plots and the HTML page; `extra` (e.g. dedup counts) joins the statistics table."""
+    def step(what: str) -> None:
+        if task is not None:
+            task.advance()
+            task.note(what)
+
     out = run_dir / "report"
     (out / "img").mkdir(parents=True, exist_ok=True)
     if _table(run_dir, "sessions", ["id"]) is None:  # no persona shipped (all quarantined or waiting for a rerun)
@@ -93,17 +99,26 @@ def build_report(run_dir: Path, n_samples: int = 3, extra: dict | None = None) -
         "most_repeated_user_turn_share": round(Counter(user_texts).most_common(1)[0][1] / len(user_texts), 5) if user_texts else 0,
     }
 
+    step("Big Five")
     _plot_big_five(personas, out / "big_five.png")
+    step("calendar")
     _plot_calendar(starts, session_pids, out / "calendar.png")
+    step("rhythm")
     _plot_rhythm(starts, out / "rhythm.png")
+    step("image rate")
     _plot_image_rate(turn_pids[user], has_image[user], out / "image_rate.png")
+    step("preference shifts")
     _plot_shifts(shift_rows, out / "preference_shifts.png")
+    step("personality")
     _plot_personality(sessions, out / "personality.png")
     if set(sources) != {"scripted"}:
         _plot_sources(sources, out / "text_sources.png")
+    step("labels")
     stats.update(_labels(run_dir, out))
+    step("Persona-MME")
     stats.update(_mme(run_dir, out))
     stats.update(extra or {})
+    step("samples")
     samples = _samples(run_dir, sessions, out, n_samples)
     _write_html(out / "index.html", run_dir.name, stats, samples)
     plt.close("all")
