@@ -80,7 +80,7 @@ class RunConfig(BaseModel):
     mme_alignment_pairs: int = Field(1, ge=0, description="Personality Alignment pairs (aligned + misaligned reply) per persona, setting")
     mme_tokenizer: str | None = Field(None, description="tokenizer folder for Persona-MME context token counts (default: an approximation)")
     image_size: int = Field(320, ge=64, le=2048, description="side of the rendered square images, in pixels")
-    shard_size_mb: float = Field(250, gt=0, description="target size of one Parquet shard, in MB")
+    shard_size_mb: float = Field(250.0, gt=0, description="target size of one Parquet shard, in MB")
     workers: int | None = Field(None, ge=1, description="parallel persona workers (default: one per CPU Ray sees)")
     card_license: str = Field("cc-by-4.0", description="license id written into the dataset card")
     lexicon_dir: Path = Field(DEFAULT_LEXICONS, description="folder with the persona lexicons")

@@ -285,9 +285,11 @@ def _generate(cfg: RunConfig, run_dir: Path, todo: list, progress: Progress) -> 
 
 def _say_outcome(progress: Progress, state, finished: bool) -> None:
     run_dir, seconds = state.run_dir, time.monotonic() - progress.t0
-    if finished:
-        progress.say(f"already finished with this configuration: every stage verified "
-                     f"({len(state.outputs['shards']['files'])} shards checksummed) in {seconds:.1f}s, nothing written")
+    verified = f"every stage verified ({len(state.outputs['shards']['files'])} shards checksummed)"
+    if finished and state.summaries:
+        progress.say(f"the {len(state.summaries)} regenerated persona(s) came out as recorded: {verified} and kept")
+    elif finished:
+        progress.say(f"already finished with this configuration: {verified} in {seconds:.1f}s, nothing written")
     else:
         mme = state.outputs["mme_audit"]["audit"]
         progress.say("dedup: " + ", ".join(f"{k} {v['removed']}/{v['seen']} removed"

@@ -133,7 +133,7 @@ def part_totals(run_dir: Path, persona_ids: list[str]) -> dict:
 def stages_key(cfg: RunConfig, run_dir: Path, done: list[str]) -> str:
     """Everything the driver stages' outputs depend on: the content config, the knobs of the shard layout
     and the card, the code version, and each complete part's marker (which holds its files' checksums)."""
-    h = hashlib.sha256(json.dumps([__version__, cfg.fingerprint(), cfg.shard_size_mb, cfg.card_license]).encode())
+    h = hashlib.sha256(json.dumps([__version__, cfg.fingerprint(), float(cfg.shard_size_mb), cfg.card_license]).encode())
     for pid in sorted(done):
         h.update(pid.encode() + b"\0" + (part_dir(run_dir, pid) / SUCCESS).read_bytes() + b"\0")
     return h.hexdigest()[:16]
@@ -161,7 +161,8 @@ def _verified(run_dir: Path, entry: dict) -> bool:
     return True
 
 
-def run_stages(state: RunState, progress: Progress, enter: Callable[[str], None]) -> None:
+def run_stages(state: RunState, progress: Progress, enter: Callable[[str], None],
+               stages: tuple[Stage, ...] = STAGES) -> None:
     """Run, or reuse, every stage in order (`state.reused` names the reused ones)."""
     path = state.run_dir / RECORD
     key = stages_key(state.cfg, state.run_dir, state.done)
@@ -171,7 +172,7 @@ def run_stages(state: RunState, progress: Progress, enter: Callable[[str], None]
         record = {}
     recorded = record.get("stages", {}) if record.get("key") == key else {}
     redo = False
-    for stage in STAGES:
+    for stage in stages:
         entry = recorded.get(stage.name)
         if not redo and entry is not None and _verified(state.run_dir, entry):
             state.outputs[stage.name], state.wall[stage.name] = entry["output"], entry["wall_s"]

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,9 @@ from pipeline.generate import generate_persona
 from pipeline.personas.lexicon import Lexicon, load_lexicon
 from pipeline.personas.sampler import sample_personas
 from pipeline.records import PersonaPart
+
+# every Ray the tests start is their own: a plain ray.init() would join a cluster `ray start` left on this machine
+os.environ["RAY_ADDRESS"] = "local"
 
 
 @pytest.fixture(scope="session")

@@ -4,10 +4,12 @@ personas over the nodes and writes the same shards as one node with one worker."
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
+import tempfile
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -21,15 +23,46 @@ def _shard_bytes(run_dir: Path) -> dict[str, bytes]:
     return {p.relative_to(run_dir).as_posix(): p.read_bytes() for p in sorted((run_dir / "data").rglob("*.parquet"))}
 
 
+RAY_DEFAULT_PORTS = (8265, 52365, 6379, 10001)  # dashboard, dashboard agent, GCS, client server
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def ports_taken(ports):
+    """Stand in for another Ray on this machine: hold Ray's default ports (those not already held)."""
+    with ExitStack() as stack:
+        for port in ports:
+            s = stack.enter_context(socket.socket())
+            try:
+                s.bind(("0.0.0.0", port))
+                s.listen()
+            except OSError:
+                pass  # taken already, which is the point
+        yield
+
+
 @contextmanager
 def two_node_cluster():
-    """A head and a worker node, each its own raylet with one CPU, and the head's dashboard for jobs."""
+    """A head and a worker node, each its own raylet with one CPU, and the head's dashboard for jobs. Every port
+    is picked free and the session lives in its own temp dir, so another Ray on the machine cannot collide."""
     from ray.cluster_utils import Cluster
 
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": True,
-                                                             "dashboard_port": 0})
+    temp_dir = tempfile.mkdtemp(prefix="pf-ray-", dir="/tmp")  # short: Ray's socket paths must fit in 107 bytes
+
+    def own_ports() -> dict:
+        return {"temp_dir": temp_dir, "dashboard_agent_listen_port": free_port(), "metrics_export_port": free_port(),
+                "metrics_agent_port": free_port(), "runtime_env_agent_port": free_port()}
+
+    cluster = Cluster(initialize_head=True, head_node_args={
+        "num_cpus": 1, "include_dashboard": True, "dashboard_port": free_port(), "gcs_server_port": free_port(),
+        "ray_client_server_port": free_port(), **own_ports()})
     try:
-        cluster.add_node(num_cpus=1)
+        cluster.add_node(num_cpus=1, **own_ports())
         cluster.wait_for_nodes()
         yield cluster
     finally:
@@ -37,9 +70,14 @@ def two_node_cluster():
 
 
 def test_job_on_two_nodes_equals_one_node_one_worker(tmp_path):
+    with ports_taken(RAY_DEFAULT_PORTS):
+        _two_nodes_equal_one(tmp_path)
+
+
+def _two_nodes_equal_one(tmp_path: Path) -> None:
     from ray.job_submission import JobStatus, JobSubmissionClient
 
-    # first, alone: a local `ray.init()` would join a cluster already running on this machine
+    # first, alone (conftest sets RAY_ADDRESS=local: its own Ray, whatever else runs on this machine)
     one = subprocess.run([sys.executable, "pipeline/run.py", *SMALL, "--workers", "1", "--out", str(tmp_path / "one")],
                          cwd=REPO, capture_output=True, text=True, timeout=600)
     assert one.returncode == 0, one.stderr[-3000:]

@@ -130,15 +130,16 @@ def test_a_killed_worker_is_retried(tmp_path, reference):
 
 
 def test_a_full_disk_stops_with_a_clear_error_and_keeps_the_finished_run(tmp_path, reference_run):
-    """Rerunning a finished run rewrites its shards; with the driver's files capped at half the largest shard
-    (its writes fail as on a full disk) the run stops with a clear message and the previous shards, manifest
-    and card are intact."""
+    """A finished run whose stage record is deleted writes its shards again; with the driver's files capped at
+    half the largest shard (its writes fail as on a full disk) the run stops with a clear message and the
+    previous shards, manifest and card are intact."""
     import resource
 
     from ray.cluster_utils import Cluster
 
     run = tmp_path / RUN
     shutil.copytree(reference_run, run)
+    (run / "stages.json").unlink()  # else the finished run is verified and left alone
     before = {p.relative_to(run).as_posix(): p.read_bytes() for p in run.rglob("*")
               if p.is_file() and p.parts[len(run.parts)] in ("data", "README.md", "manifest.json")}
 

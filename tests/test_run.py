@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
+import time
 
 import pytest
 
@@ -25,9 +27,37 @@ def _shard_bytes(run_dir):
     return {p.relative_to(run_dir).as_posix(): p.read_bytes() for p in sorted((run_dir / "data").rglob("*.parquet"))}
 
 
-def test_run_loads_resumes_and_is_byte_identical(tmp_path, capsys):
-    assert main([*SMALL, "--out", str(tmp_path / "a"), "--workers", "2"]) == 0
+def _files(folder):
+    return {p.relative_to(folder).as_posix(): (p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(folder.rglob("*"))}
+
+
+def _progress_gaps(err: str) -> tuple[list[str], float]:
+    """The job's lines (every stderr line must be one) and the longest silence between two of them."""
+    stamps, msgs = [], []
+    for line in err.splitlines():
+        m = re.match(r"^\[personaforge (\d+):(\d\d):(\d\d)\] (.*)$", line)
+        assert m, f"a line that is not the job's progress: {line!r}"
+        stamps.append(int(m[1]) * 3600 + int(m[2]) * 60 + int(m[3]))
+        msgs.append(m[4])
+    return msgs, max(b - a for a, b in zip(stamps, stamps[1:]))
+
+
+def test_run_loads_resumes_and_is_byte_identical(tmp_path, capfd, monkeypatch):
+    monkeypatch.setenv("PERSONAFORGE_PROGRESS_S", "2")  # off a terminal: a line every 2 s (10 s by default)
+    assert main([*SMALL[:-1], "--out", str(tmp_path / "a"), "--workers", "2"]) == 0
     run_a = tmp_path / "a" / "p3-b2-m1-s0"
+    msgs, longest_silence = _progress_gaps(capfd.readouterr().err)
+    assert longest_silence <= 3, msgs
+    for stage in ("generate", "dedup", "mme_audit", "shards", "report", "card"):
+        assert any(m.startswith(f"{stage}: started") for m in msgs) and any(m.startswith(f"{stage}: done") for m in msgs)
+    assert msgs[-1] == f"dataset: {run_a / 'data'}  report: {run_a / 'report' / 'index.html'}"
+
+    # a finished run reruns in seconds and touches nothing
+    before = _files(run_a)
+    t = time.perf_counter()
+    assert main([*SMALL[:-1], "--out", str(tmp_path / "a")]) == 0
+    assert time.perf_counter() - t < 10 and _files(run_a) == before
+    assert "already finished with this configuration" in capfd.readouterr().err
     manifest = json.loads((run_a / "manifest.json").read_text())
     assert manifest["counts"]["personas"] == {"train": 3, "answer_key": 2}
     assert manifest["timings"]["generated_this_run"] == 5
@@ -92,12 +122,14 @@ def test_run_loads_resumes_and_is_byte_identical(tmp_path, capsys):
     # resume: a lost part is regenerated alone, the shards come out the same
     before = _shard_bytes(run_a)
     shutil.rmtree(run_a / "parts" / "bench-00001")
-    assert main([*SMALL, "--out", str(tmp_path / "a")]) == 0
-    assert json.loads((run_a / "manifest.json").read_text())["timings"]["generated_this_run"] == 1
+    capfd.readouterr()
+    assert main([*SMALL[:-1], "--out", str(tmp_path / "a")]) == 0
+    err = capfd.readouterr().err
+    assert "4 already done, generating 1" in err and "1 regenerated persona(s) came out as recorded" in err
     assert _shard_bytes(run_a) == before
 
     # the same run folder with a different config is refused, nothing touched
-    capsys.readouterr()
+    capfd.readouterr()
     assert main([*SMALL[:-3], "--months", "2", "--out", str(tmp_path / "a"), "--run-name", "p3-b2-m1-s0"]) == 2
-    assert "different configuration (months: 1 -> 2)" in capsys.readouterr().err
+    assert "different configuration (months: 1 -> 2)" in capfd.readouterr().err
     assert _shard_bytes(run_a) == before

@@ -1,0 +1,61 @@
+"""Progress off a terminal: plain lines, one at least every interval even while a stage is stuck in one call."""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+
+from pipeline.progress import Progress
+
+STAMP = re.compile(r"^\[personaforge (\d+):(\d\d):(\d\d)\] (.*)$")
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def _lines(text: str) -> list[tuple[float, str]]:
+    out = []
+    for line in text.splitlines():
+        m = STAMP.match(line)
+        assert m, f"not a progress line: {line!r}"
+        h, mi, s, msg = m.groups()
+        out.append((int(h) * 3600 + int(mi) * 60 + int(s), msg))
+    return out
+
+
+def test_a_silent_stage_still_prints_a_line_every_interval():
+    stream = io.StringIO()
+    progress = Progress(stream=stream, interval_s=0.5)
+    with progress.stage("dedup", total=4) as task:
+        task.advance(1)
+        time.sleep(2.2)  # one long call: no advance, no note
+        task.advance(3)
+    lines = _lines(stream.getvalue())
+    msgs = [m for _, m in lines]
+    assert msgs[0] == "dedup: started, 4 personas" and msgs[-1].startswith("dedup: done, 4/4 personas in")
+    beats = [m for m in msgs if m.startswith("dedup: 1/4 personas")]
+    assert len(beats) >= 3, msgs
+    assert "ETA" in beats[0] and "\r" not in stream.getvalue()
+
+
+def test_a_terminal_gets_one_bar_per_stage():
+    stream = Terminal()
+    progress = Progress(stream=stream)
+    with progress.stage("shards", total=3, unit="file") as task:
+        for _ in range(3):
+            task.advance()
+    text = stream.getvalue()
+    assert "\r" in text and "shards" in text and "3/3" in text and "[personaforge" not in text
+
+
+def test_disabled_progress_prints_nothing():
+    stream = io.StringIO()
+    progress = Progress(enabled=False, stream=stream, interval_s=0.1)
+    with progress.stage("report") as task:
+        time.sleep(0.3)
+        task.advance()
+    progress.say("hello")
+    assert stream.getvalue() == ""
