@@ -17,11 +17,13 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
+import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pyarrow as pa  # noqa: E402
 import pyarrow.compute as pc  # noqa: E402
 import pyarrow.dataset as pads  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from pipeline.labels.rl import uniquely_longest  # noqa: E402
 from pipeline.mme.bias import verdict  # noqa: E402
@@ -106,7 +108,9 @@ def build_report(run_dir: Path, n_samples: int = 3, extra: dict | None = None, t
     step("rhythm")
     _plot_rhythm(starts, out / "rhythm.png")
     step("image rate")
-    _plot_image_rate(turn_pids[user], has_image[user], out / "image_rate.png")
+    lengths = pc.list_value_length(sessions["turns"]).to_numpy()
+    per_session = np.add.reduceat(has_image.astype(int), np.r_[0, np.cumsum(lengths)[:-1]]) if len(lengths) else has_image
+    _plot_image_rate(turn_pids[user], has_image[user], per_session, out / "image_rate.png")
     step("preference shifts")
     _plot_shifts(shift_rows, out / "preference_shifts.png")
     step("personality")
@@ -167,28 +171,37 @@ def _plot_big_five(personas: list[dict], path: Path) -> None:
                     ax.set_xlabel(TRAITS[j][:5])
                 if j == 0:
                     ax.set_ylabel(TRAITS[i][:5])
-    axes[0, 0].legend(fontsize=7)
-    fig.suptitle("Big Five coverage (Latin hypercube per split): pairwise scatter, histograms on the diagonal")
-    fig.tight_layout()
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="upper right", title="split")
+    fig.suptitle("Big Five coverage (Latin hypercube per split): pairwise scatter; on the diagonal, personas per score bin")
+    fig.tight_layout(rect=(0, 0, 0.93, 0.97))
     fig.savefig(path, dpi=80)
 
 
+def _full_weeks(first: datetime, last: datetime) -> int:
+    """Weeks from `first` that the timeline covers completely: a last partial week would read as a drop-off."""
+    return max(1, ((last - first).days + 1) // 7)
+
+
 def _plot_calendar(starts: list[datetime], pids: list[str], path: Path) -> None:
-    first = min(starts)
+    first, last = min(starts), max(starts)
+    n_weeks = _full_weeks(first, last)
     weeks = np.array([(s - first).days // 7 for s in starts])
     ids = sorted(set(pids))[:80]
     row = {p: i for i, p in enumerate(ids)}
-    grid = np.zeros((len(ids), weeks.max() + 1))
+    grid = np.zeros((len(ids), n_weeks))
     for w, p in zip(weeks, pids):
-        if p in row:
+        if p in row and w < n_weeks:
             grid[row[p], w] += 1
     fig, (a, b) = plt.subplots(1, 2, figsize=(13, 5), gridspec_kw={"width_ratios": [3, 1]})
     im = a.imshow(grid, aspect="auto", cmap="viridis", interpolation="nearest")
-    a.set_xlabel(f"week since {first:%Y-%m-%d}")
-    a.set_ylabel(f"persona (first {len(ids)})")
+    a.set_xlabel(f"week since {first:%Y-%m-%d} (complete weeks only)")
+    a.set_ylabel(f"persona (first {len(ids)} by id)")
     a.set_title("Sessions per persona per week")
-    fig.colorbar(im, ax=a)
+    fig.colorbar(im, ax=a, label="sessions")
     b.hist(list(Counter(pids).values()), bins=20, color="tab:green")
+    b.set_xlabel("sessions over the whole timeline")
+    b.set_ylabel("personas")
+    b.yaxis.set_major_locator(MaxNLocator(integer=True))
     b.set_title("Sessions per persona")
     fig.tight_layout()
     fig.savefig(path, dpi=80)
@@ -203,45 +216,55 @@ def _plot_rhythm(starts: list[datetime], path: Path) -> None:
     ax.set_yticks(range(7), [w[:3] for w in WEEKDAYS])
     ax.set_xticks(range(0, 24, 2))
     ax.set_xlabel("hour of session start")
+    ax.set_ylabel("weekday")
     ax.set_title("When personas talk to the assistant (session starts)")
-    fig.colorbar(im, ax=ax)
+    fig.colorbar(im, ax=ax, label="sessions")
     fig.tight_layout()
     fig.savefig(path, dpi=80)
 
 
-def _plot_image_rate(pids: np.ndarray, has_image: np.ndarray, path: Path) -> None:
-    rates = [has_image[pids == p].mean() for p in np.unique(pids)]
-    fig, ax = plt.subplots(figsize=(6, 3.6))
-    ax.hist(rates, bins=20, color="tab:purple")
-    ax.axvline(float(has_image.mean()), color="k", linestyle="--", label=f"overall {has_image.mean():.1%}")
-    ax.set_xlabel("share of user turns with an image, per persona")
-    ax.legend()
-    ax.set_title("Image rate")
+def _plot_image_rate(pids: np.ndarray, has_image: np.ndarray, per_session: np.ndarray, path: Path) -> None:
+    """Per persona the rate sits on the configured share by construction; the spread is in the sessions."""
+    rates = np.array([has_image[pids == p].mean() for p in np.unique(pids)])
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 3.6))
+    a.hist(rates, bins=np.linspace(0, max(0.5, 2 * rates.max()), 26), color="tab:purple")
+    a.axvline(float(has_image.mean()), color="k", linestyle="--")
+    a.set_xlabel("share of user turns with an image, per persona")
+    a.set_ylabel("personas")
+    a.yaxis.set_major_locator(MaxNLocator(integer=True))
+    a.set_title(f"Image rate per persona: overall {has_image.mean():.1%}, range {rates.min():.1%}–{rates.max():.1%}",
+                fontsize=10)
+    b.hist(per_session, bins=np.arange(per_session.max() + 2) - 0.5, color="tab:purple")
+    b.set_xlabel("images in the session")
+    b.set_ylabel("sessions")
+    b.set_title("Images per session")
     fig.tight_layout()
     fig.savefig(path, dpi=80)
 
 
 def _plot_shifts(rows: list[tuple[str, datetime, str]], path: Path) -> None:
-    fig, (a, b) = plt.subplots(1, 2, figsize=(13, 4.5))
+    fig, (a, b) = plt.subplots(1, 2, figsize=(14, 4.5), gridspec_kw={"width_ratios": [3, 2]})
     if rows:
-        first = min(t for _, t, _ in rows)
+        first, last = min(t for _, t, _ in rows), max(t for _, t, _ in rows)
         cats = sorted({c for _, _, c in rows})
-        weeks = max((t - first).days // 7 for _, t, _ in rows) + 1
+        weeks = _full_weeks(first, last)
         bottom = np.zeros(weeks)
         for c in cats:
-            counts = np.bincount([(t - first).days // 7 for _, t, cc in rows if cc == c], minlength=weeks)
+            w = [(t - first).days // 7 for _, t, cc in rows if cc == c]
+            counts = np.bincount([x for x in w if x < weeks], minlength=weeks)
             a.bar(range(weeks), counts, bottom=bottom, label=c)
             bottom += counts
-        a.legend(fontsize=7, ncol=2)
-        a.set_xlabel("week")
+        a.legend(fontsize=7, ncol=1, loc="upper left", bbox_to_anchor=(1.01, 1), title="category", title_fontsize=7)
+        a.set_xlabel(f"week since {first:%Y-%m-%d} (complete weeks only)")
+        a.set_ylabel("preference shifts")
         a.set_title("Preference shifts over time, by category")
         ids = sorted({p for p, _, _ in rows})[:40]
         for i, p in enumerate(ids):
             ts = [(t - first).days for pp, t, _ in rows if pp == p]
             b.plot(ts, [i] * len(ts), "o-", ms=4, lw=0.8)
-        b.set_xlabel("day")
-        b.set_ylabel("persona")
-        b.set_title("Shifts per persona (first 40)")
+        b.set_xlabel(f"day since {first:%Y-%m-%d}")
+        b.set_ylabel(f"persona (first {len(ids)} by id)")
+        b.set_title("Each persona's shifts")
     fig.tight_layout()
     fig.savefig(path, dpi=80)
 
@@ -260,8 +283,12 @@ def _plot_personality(sessions: pa.Table, path: Path, n: int = 4) -> None:
             ax.plot([s for s, _ in rows], [t[trait] for _, t in rows], label=trait[:5])
         ax.set_title(pid, fontsize=9)
         ax.set_ylim(1, 5)
-        ax.tick_params(axis="x", labelrotation=45, labelsize=7)
-    axes[0][0].legend(fontsize=7)
+        locator = mdates.AutoDateLocator(minticks=3, maxticks=5)
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+        ax.set_xlabel("session date")
+    axes[0][0].set_ylabel("trait score (1–5)")
+    axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
     fig.suptitle("True Big Five at each session: slow drift, shifts after strong life events")
     fig.tight_layout()
     fig.savefig(path, dpi=80)
@@ -272,12 +299,13 @@ def _labels(run_dir: Path, out: Path) -> dict:
     sft, rl = _table(run_dir, "sft", ["task"]), _table(run_dir, "rl", ["kind", "reference", "choices"])
     ops, pers = _table(run_dir, "memory_ops", ["memory", "op"]), _table(run_dir, "personality")
     stats: dict = {}
-    fig, axes = plt.subplots(1, 4, figsize=(16, 3.6))
+    fig, axes = plt.subplots(1, 4, figsize=(18, 4), gridspec_kw={"width_ratios": [1.2, 1.2, 1, 1]})
     if sft is not None:
         tasks = Counter(sft["task"].to_pylist())
         stats["sft_tasks"] = dict(sorted(tasks.items()))
         axes[0].bar(list(stats["sft_tasks"]), [v / sft.num_rows for v in stats["sft_tasks"].values()], color="tab:blue")
-        axes[0].set_title(f"SFT task mix ({sft.num_rows} samples)")
+        axes[0].set_title(f"SFT task mix ({sft.num_rows:,} samples)")
+        axes[0].set_ylabel("share of samples")
         axes[0].tick_params(axis="x", labelrotation=30)
     if ops is not None:
         pairs = Counter(zip(ops["memory"].to_pylist(), ops["op"].to_pylist()))
@@ -288,7 +316,9 @@ def _labels(run_dir: Path, out: Path) -> dict:
             v = np.array([stats["memory_ops"].get(f"{m}/{op}", 0) for m in mems])
             axes[1].bar(mems, v, bottom=bottom, label=op)
             bottom += v
-        axes[1].legend(fontsize=7)
+        axes[1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+        axes[1].set_ylabel("operations")
+        axes[1].tick_params(axis="x", labelrotation=30)
         axes[1].set_title("Memory operations")
     if rl is not None and rl.num_rows:
         kinds = Counter(rl["kind"].to_pylist())
@@ -300,9 +330,12 @@ def _labels(run_dir: Path, out: Path) -> dict:
         longest = [uniquely_longest([(x["key"], x["text"]) for x in c], r) for r, c in mc]
         stats["rl_mc_correct_uniquely_longest"] = round(float(np.mean(longest)), 4) if longest else 0.0
         axes[2].bar(list(stats["rl_kinds"]), list(stats["rl_kinds"].values()), color="tab:orange")
-        axes[2].set_title(f"GRPO prompt kinds ({rl.num_rows})")
+        axes[2].set_title(f"GRPO prompt kinds ({rl.num_rows:,})")
+        axes[2].set_ylabel("prompts")
         axes[3].bar(list(stats["rl_mc_correct_position"]), list(stats["rl_mc_correct_position"].values()), color="tab:green")
-        axes[3].set_title(f"Correct option (longest {stats['rl_mc_correct_uniquely_longest']:.0%}; chance 25%)")
+        axes[3].set_title(f"Correct option\n(uniquely longest: {stats['rl_mc_correct_uniquely_longest']:.0%}; chance 25%)")
+        axes[3].set_xlabel("correct option (multiple-choice)")
+        axes[3].set_ylabel("prompts")
     fig.tight_layout()
     fig.savefig(out / "labels.png", dpi=80)
     if pers is not None:
@@ -330,14 +363,15 @@ def _mme(run_dir: Path, out: Path) -> dict:
     y = np.arange(len(tasks))
     for k, setting in enumerate(settings):
         a.barh(y + 0.4 * k, [per[(task, setting)] for task in tasks], height=0.4, label=setting)
-        b.hist([100 * r["context_tokens"] / BUDGET[setting] for r in rows if r["setting"] == setting], bins=30, alpha=0.6,
-               label=setting)
+        b.hist([100 * r["context_tokens"] / BUDGET[setting] for r in rows if r["setting"] == setting],
+               bins=np.linspace(0, 100, 41), alpha=0.6, label=setting)
     a.set_yticks(y + 0.2, tasks, fontsize=8)
-    a.set_title(f"Persona-MME questions per task ({len(rows)}; {stats['mme_needs_image']:.0%} need a photo)")
-    a.legend()
+    a.set_title(f"Persona-MME questions per task ({len(rows):,}; {stats['mme_needs_image']:.0%} need a photo)")
+    a.set_xlabel("questions")
     b.set_title("History per question, % of the setting's token budget")
     b.set_xlabel("% of 32k / 128k tokens")
-    b.legend()
+    b.set_ylabel("questions")
+    fig.legend(*a.get_legend_handles_labels(), loc="lower left", ncol=len(settings), title="setting", fontsize=8)
     if bias := audit.get("bias"):
         names = sorted(bias)
         best = [bias[t]["baselines"][bias[t]["best"]] for t in names]
@@ -349,8 +383,8 @@ def _mme(run_dir: Path, out: Path) -> dict:
         c.set_yticks(yy, [f"{t} ({bias[t]['best']})" for t in names], fontsize=7)
         c.set_xlabel("accuracy without the history, %")
         c.set_title(f"Leak checks; certified by an evidence flip: {audit.get('certified_share', 0):.0%} of items")
-        c.legend(fontsize=7)
-    fig.tight_layout()
+        c.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     fig.savefig(out / "mme.png", dpi=80)
     return stats
 
@@ -370,9 +404,10 @@ def _plot_estimate(pers: pa.Table, path: Path, n: int = 3) -> float:
             ax.plot([r["m"] for r in mine], [r["true"][t] for r in mine], color=colour, label=t[:5])
             ax.plot([r["m"] for r in mine], [r["estimate"][t] for r in mine], color=colour, linestyle="--")
         ax.set_title(pid, fontsize=9)
-        ax.set_xlabel("session m")
+        ax.set_xlabel("session number")
         ax.set_ylim(1, 5)
-    axes[0][0].legend(fontsize=7)
+    axes[0][0].set_ylabel("trait score (1–5)")
+    axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
     fig.suptitle(f"True traits (solid) vs EMA estimate from per-session scores (dashed); final MAE {mae:.3f}")
     fig.tight_layout()
     fig.savefig(path, dpi=80)
@@ -405,10 +440,38 @@ def _samples(run_dir: Path, sessions: pa.Table, out: Path, n: int) -> list[dict]
     return samples
 
 
+def _number(v) -> str:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return html.escape(str(v))
+    if isinstance(v, int) or float(v).is_integer() and abs(v) >= 1:
+        return f"{int(v):,}"
+    return f"{v:.4g}"
+
+
+def _html_value(v) -> str:
+    """A statistic as the page shows it: numbers formatted, a mapping as a small table, never a Python repr."""
+    if isinstance(v, dict) and v and all(isinstance(x, dict) for x in v.values()):  # rows x columns
+        cols = list(dict.fromkeys(k for x in v.values() for k in x))
+        head = "".join(f"<th>{html.escape(str(c))}</th>" for c in cols)
+        body = "".join(f"<tr><th>{html.escape(str(k))}</th>" + "".join(f"<td>{_html_value(x.get(c, ''))}</td>" for c in cols)
+                       + "</tr>" for k, x in v.items())
+        return f"<table class='inner'><tr><th></th>{head}</tr>{body}</table>"
+    if isinstance(v, dict) and len(v) > 8:  # long: one row per key
+        return "<table class='inner'>" + "".join(f"<tr><th>{html.escape(str(k))}</th><td>{_html_value(x)}</td></tr>"
+                                                 for k, x in v.items()) + "</table>"
+    if isinstance(v, dict):
+        head = "".join(f"<th>{html.escape(str(k))}</th>" for k in v)
+        return f"<table class='inner'><tr>{head}</tr><tr>" + "".join(f"<td>{_html_value(x)}</td>" for x in v.values()) + \
+            "</tr></table>"
+    if isinstance(v, (list, tuple)):
+        return ", ".join(_html_value(x) for x in v)
+    return _number(v)
+
+
 def _write_html(path: Path, name: str, stats: dict, samples: list[dict]) -> None:
     audit = stats.get("persona_mme_audit")
-    rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(str(v))}</td></tr>" for k, v in stats.items()
-                   if k != "persona_mme_audit")
+    rows = "".join(f"<tr><th>{html.escape(k.replace('_', ' '))}</th><td>{_html_value(v)}</td></tr>"
+                   for k, v in stats.items() if k != "persona_mme_audit")
     bias = ""
     if audit:
         head = ("<tr><th>task</th><th>n</th><th>chance</th><th>best no-history baseline</th><th>accuracy</th>"
@@ -448,7 +511,9 @@ def _write_html(path: Path, name: str, stats: dict, samples: list[dict]) -> None
                       f"{html.escape(t['text'])}{imgs}</p>")
         convs += "</div>"
     path.write_text(f"""<!doctype html><html><head><meta charset="utf-8"><title>PersonaForge report: {html.escape(name)}</title>
-<style>body{{font-family:sans-serif;max-width:1100px;margin:auto}} td{{padding:2px 10px;border-bottom:1px solid #ddd}}
+<style>body{{font-family:sans-serif;max-width:1100px;margin:auto}} td,th{{padding:2px 10px;border-bottom:1px solid #ddd}}
+th{{text-align:left;font-weight:600}} table.inner{{font-size:85%;border-collapse:collapse}} table.inner th{{font-weight:500;color:#444}}
+td{{text-align:right}} td:first-child{{text-align:left}}
 .conv p{{padding:6px 10px;border-radius:8px;max-width:70%}} .user{{background:#e8f0fe}}
 .assistant{{background:#f1f1f1;margin-left:25%}}</style>
 </head><body><h1>PersonaForge run report: {html.escape(name)}</h1><h2>Statistics</h2><table>{rows}</table>
