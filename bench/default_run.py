@@ -72,7 +72,10 @@ def main() -> None:
     print(f"default run: {n_personas} personas, {manifest['stats']['sessions']} sessions, {turns} turns, "
           f"{manifest['stats']['images']} images, {sum(s['bytes'] for s in manifest['files']) / 2**20:.0f} MB of shards")
     print(f"{'stage':<10}{'wall s':>9}{'personas/s':>12}{'turns/s':>11}")
-    for stage, s in wall.items():
+    for stage in ("sample", "generate", *(s.name for s in STAGES)):
+        if stage not in wall:
+            continue
+        s = wall[stage]
         print(f"{stage:<10}{s:>9.1f}{n_personas / s if s else 0:>12.1f}{turns / s if s else 0:>11.0f}")
     print(f"{'total':<10}{total:>9.1f}{n_personas / total:>12.1f}{turns / total:>11.0f}")
     print("per-persona CPU time inside generation (summed over workers): "

@@ -7,12 +7,11 @@ floor that the manifest's actual figures are compared with after the run.
 
 from __future__ import annotations
 
-from tqdm import tqdm
-
 from pipeline.config import RunConfig
 from pipeline.generate import build_world
 from pipeline.personas.lexicon import load_lexicon
 from pipeline.personas.sampler import sample_personas
+from pipeline.progress import Progress
 from pipeline.verbalize.backend import make_backend
 from pipeline.verbalize.scripted import ScriptedVerbalizer
 
@@ -22,19 +21,27 @@ def plan_run(cfg: RunConfig, progress: bool = True) -> dict:
     backend = make_backend(cfg, cfg.run_dir)
     drafts = ScriptedVerbalizer(cfg.seed)
     totals = {"personas": 0, "sessions": 0, "turns": 0, "requests": 0, "prompt_tokens": 0, "completion_tokens": 0}
-    for persona in tqdm(sample_personas(cfg, lex), desc="plan", unit="persona", disable=not progress):
-        world, _, plans, by_id, facts = build_world(persona, cfg)
-        totals["personas"] += 1
-        for plan in plans:
-            draft = drafts.session(world, by_id, facts, plan)
-            planned = backend.plan(world, draft, by_id, facts)
-            totals["sessions"] += 1
-            totals["turns"] += len(draft.turns)
-            for k in ("requests", "prompt_tokens", "completion_tokens"):
-                totals[k] += getattr(planned, k)
+    personas = sample_personas(cfg, lex)
+    with Progress(progress).stage("plan", len(personas)) as task:
+        for persona in personas:
+            _plan_persona(persona, cfg, backend, drafts, totals)
+            task.advance()
     totals["cost_usd"] = round(totals["prompt_tokens"] / 1e6 * cfg.llm_price_prompt
                                + totals["completion_tokens"] / 1e6 * cfg.llm_price_completion, 2)
     return totals
+
+
+def _plan_persona(persona, cfg: RunConfig, backend, drafts: ScriptedVerbalizer, totals: dict) -> None:
+    """Add one persona's planned requests and tokens to `totals`."""
+    world, _, plans, by_id, facts = build_world(persona, cfg)
+    totals["personas"] += 1
+    for plan in plans:
+        draft = drafts.session(world, by_id, facts, plan)
+        planned = backend.plan(world, draft, by_id, facts)
+        totals["sessions"] += 1
+        totals["turns"] += len(draft.turns)
+        for k in ("requests", "prompt_tokens", "completion_tokens"):
+            totals[k] += getattr(planned, k)
 
 
 def render_plan(totals: dict, cfg: RunConfig) -> str:

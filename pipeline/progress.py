@@ -40,6 +40,13 @@ class Progress:
             with self._lock:
                 print(f"[personaforge {_clock(time.monotonic() - self.t0)}] {msg}", file=self.stream, flush=True)
 
+    def track(self, items: list, name: str, unit: str = "persona") -> Iterator:
+        """Iterate `items` as one stage."""
+        with self.stage(name, len(items), unit) as task:
+            for item in items:
+                yield item
+                task.advance()
+
     @contextmanager
     def stage(self, name: str, total: int | None = None, unit: str = "persona") -> Iterator[Task]:
         task = Task(self, name, total, unit)

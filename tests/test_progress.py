@@ -59,3 +59,10 @@ def test_disabled_progress_prints_nothing():
         task.advance()
     progress.say("hello")
     assert stream.getvalue() == ""
+
+
+def test_track_counts_every_item_once():
+    stream = io.StringIO()
+    items = list(Progress(stream=stream, interval_s=60).track(["a", "b", "c"], "export"))
+    msgs = [m for _, m in _lines(stream.getvalue())]
+    assert items == ["a", "b", "c"] and msgs[-1].startswith("export: done, 3/3 personas in")

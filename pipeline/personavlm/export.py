@@ -19,8 +19,6 @@ import uuid
 from collections import Counter
 from pathlib import Path
 
-from tqdm import tqdm
-
 from pipeline.atomic import write_json, write_jsonl
 from pipeline.cli import parser, subparsers
 from pipeline.config import RunConfig
@@ -28,6 +26,7 @@ from pipeline.labels.build import build_labels
 from pipeline.parts import read_part
 from pipeline.personavlm import protocol as P
 from pipeline.personavlm.bench import ExportError, export_benchmark
+from pipeline.progress import Progress
 from pipeline.records import Event, Image, Persona, RlSample, Session, SftSample
 from pipeline.train.data import flatten
 
@@ -99,7 +98,7 @@ def export_training(run_dir: Path, out: Path, cfg: RunConfig, templates: Path | 
     sft, rl, user_paths = [], [], {}
     counts: Counter = Counter()
     file = lambda i: i.replace("/", "_") + ".png"  # noqa: E731
-    for pid in tqdm(pids, desc="export personas", unit="persona", disable=len(pids) < 20):
+    for pid in Progress(len(pids) >= 20).track(pids, "export"):
         records = load_persona(run_dir, pid)
         if records is None:
             counts["personas_quarantined"] += 1
