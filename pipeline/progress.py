@@ -52,8 +52,10 @@ class Progress:
         task = Task(self, name, total, unit)
         try:
             yield task
-        finally:
-            task.close()
+        except BaseException:
+            task.close(stopped=True)
+            raise
+        task.close()
 
 
 class Task:
@@ -62,7 +64,7 @@ class Task:
     def __init__(self, progress: Progress, name: str, total: int | None, unit: str):
         self.progress, self.name, self.total, self.unit = progress, name, total, unit
         self.done, self.what = 0, ""
-        self.t0 = time.monotonic()
+        self.t0 = self.phase_t0 = time.monotonic()
         self._stop = threading.Event()
         self._bar = None
         if not progress.enabled:
@@ -81,7 +83,7 @@ class Task:
 
     def phase(self, what: str, total: int | None = None) -> None:
         """A new pass over the items (e.g. hashing, then matching): the count starts again."""
-        self.done, self.total, self.t0 = 0, total, time.monotonic()
+        self.done, self.total, self.phase_t0 = 0, total, time.monotonic()
         if self._bar is not None:
             self._bar.reset(total=total)
         self.note(what)
@@ -92,8 +94,9 @@ class Task:
             self._bar.set_postfix_str(what, refresh=True)
 
     def line(self) -> str:
-        elapsed = time.monotonic() - self.t0
-        rate = self.done / elapsed if elapsed > 0 else 0.0
+        now = time.monotonic()
+        elapsed, in_phase = now - self.t0, now - self.phase_t0
+        rate = self.done / in_phase if in_phase > 0 else 0.0
         parts = [f"{self.done:,}" + (f"/{self.total:,}" if self.total is not None else "") + f" {self.unit}s"]
         if self.done:
             parts.append(f"{rate:.1f}/s")
@@ -110,7 +113,7 @@ class Task:
             else:
                 self.progress.say(self.line())
 
-    def close(self) -> None:
+    def close(self, stopped: bool = False) -> None:
         if not self.progress.enabled:
             return
         self._stop.set()
@@ -119,4 +122,5 @@ class Task:
             self._bar.close()
         else:
             count = f", {self.done:,}" + (f"/{self.total:,}" if self.total is not None else "") + f" {self.unit}s"
-            self.progress.say(f"{self.name}: done{count if self.done else ''} in {_clock(time.monotonic() - self.t0)}")
+            outcome = "stopped by an error" if stopped else "done"
+            self.progress.say(f"{self.name}: {outcome}{count if self.done else ''} in {_clock(time.monotonic() - self.t0)}")

@@ -267,8 +267,9 @@ def run(cfg: RunConfig) -> dict:
 
 
 def _generate(cfg: RunConfig, run_dir: Path, todo: list, progress: Progress) -> list[dict]:
-    context_tokens = probe_backend(cfg) if not cfg.llm_serve_model else None
     with progress.stage("generate", len(todo)) as task:
+        task.note("checking the text backend")
+        context_tokens = probe_backend(cfg) if not cfg.llm_serve_model else None
         task.note("starting Ray")
         init_ray()
         task.note("")

@@ -66,3 +66,26 @@ def test_track_counts_every_item_once():
     items = list(Progress(stream=stream, interval_s=60).track(["a", "b", "c"], "export"))
     msgs = [m for _, m in _lines(stream.getvalue())]
     assert items == ["a", "b", "c"] and msgs[-1].startswith("export: done, 3/3 personas in")
+
+
+def test_a_stage_that_fails_says_so():
+    stream = io.StringIO()
+    progress = Progress(stream=stream, interval_s=60)
+    try:
+        with progress.stage("dedup", total=2) as task:
+            task.advance()
+            raise OSError("disk full")
+    except OSError:
+        pass
+    assert _lines(stream.getvalue())[-1][1].startswith("dedup: stopped by an error, 1/2 personas in")
+
+
+def test_a_new_phase_restarts_the_count_not_the_stage_clock():
+    stream = io.StringIO()
+    progress = Progress(stream=stream, interval_s=60)
+    with progress.stage("dedup", total=2) as task:
+        task.advance(2)
+        time.sleep(1.1)
+        task.phase("matching", 2)
+        task.advance(2)
+    assert _lines(stream.getvalue())[-1][1] == "dedup: done, 2/2 personas in 0:00:01"
