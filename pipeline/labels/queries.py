@@ -10,11 +10,10 @@ kept only if what is retrieved (or the core memory) actually supports it.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from datetime import datetime, time
 
-from pipeline.labels.memory import Snapshot, apply_op, empty_memory
+from pipeline.labels.memory import Snapshot, apply_op, copy_memory, empty_memory
 from pipeline.labels.retrieve import retrieve
 from pipeline.records import Event, Fact, MemoryOp, Persona, Session, Turn, parse_time
 from pipeline.world.clock import resolve
@@ -48,7 +47,7 @@ def find_queries(persona: Persona, sessions: list[Session], ops: list[MemoryOp],
         for user, reply in zip(s.turns[::2], s.turns[1::2]):
             if user.fact_ids or not reply.fact_ids:
                 continue
-            now = copy.deepcopy(memory)
+            now = copy_memory(memory)
             for o in session_ops:
                 if o.evidence and o.evidence[0] < user.index:
                     apply_op(now, o)

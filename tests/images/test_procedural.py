@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 from scipy import ndimage
 
-from pipeline.images.procedural import PALETTE, SETTINGS, SHAPES, render_scene
+from pipeline.images.procedural import PALETTE, SETTINGS, SHAPES, draw_scene, render_scene
 from pipeline.records import SceneObject, SceneSpec
 from pipeline.rng import rng_for
 from pipeline.world.simulate import COLOURS
@@ -44,6 +44,17 @@ def test_random_scenes_show_exactly_their_spec():
             assert _components(png, PALETTE[o.colour]) == o.count, (o, spec.setting)
         absent = set(COLOURS) - set(colours)
         assert all(_components(png, PALETTE[c]) == 0 for c in absent)
+
+
+def test_the_palette_png_has_the_pixels_of_the_rgb_drawing():
+    rng = rng_for(0, "lossless")
+    for k in range(30):
+        objs = [SceneObject(name=s, shape=s, colour=COLOURS[int(rng.integers(len(COLOURS)))], count=int(rng.integers(1, 4)))
+                for s in (SHAPES[int(i)] for i in rng.choice(len(SHAPES), 4))]
+        spec = SceneSpec(setting=list(SETTINGS)[k % len(SETTINGS)], objects=objs, caption="x")
+        decoded = Image.open(io.BytesIO(render_scene(spec, 320, f"s{k}")))
+        assert decoded.mode == "P"
+        assert np.array_equal(np.asarray(decoded.convert("RGB")), np.asarray(draw_scene(spec, 320, f"s{k}", mode="RGB")))
 
 
 def test_rendering_is_byte_identical_and_keyed():
