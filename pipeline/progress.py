@@ -26,11 +26,19 @@ def _clock(seconds: float) -> str:
     return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
 
 
+def _columns(stream: TextIO) -> int:
+    try:
+        return os.get_terminal_size(stream.fileno()).columns
+    except (OSError, ValueError, AttributeError):
+        return 0
+
+
 class Progress:
     def __init__(self, enabled: bool = True, stream: TextIO | None = None, interval_s: float | None = None):
         self.enabled = enabled
         self.stream = stream or sys.stderr
-        self.tty = enabled and self.stream.isatty()
+        # a pseudo-terminal of no size (`script`, some CI runners) shows no bar: plain lines there
+        self.tty = enabled and self.stream.isatty() and _columns(self.stream) > 0
         self.interval_s = interval_s or float(os.environ.get(INTERVAL_ENV, 10))
         self.t0 = time.monotonic()
         self._lock = threading.Lock()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import re
 import time
 
@@ -14,6 +15,9 @@ STAMP = re.compile(r"^\[personaforge (\d+):(\d\d):(\d\d)\] (.*)$")
 class Terminal(io.StringIO):
     def isatty(self) -> bool:
         return True
+
+    def fileno(self) -> int:
+        return 0
 
 
 def _lines(text: str) -> list[tuple[float, str]]:
@@ -41,7 +45,8 @@ def test_a_silent_stage_still_prints_a_line_every_interval():
     assert "ETA" in beats[0] and "\r" not in stream.getvalue()
 
 
-def test_a_terminal_gets_one_bar_per_stage():
+def test_a_terminal_gets_one_bar_per_stage(monkeypatch):
+    monkeypatch.setattr(os, "get_terminal_size", lambda fd: os.terminal_size((100, 30)))
     stream = Terminal()
     progress = Progress(stream=stream)
     with progress.stage("shards", total=3, unit="file") as task:
@@ -89,3 +94,11 @@ def test_a_new_phase_restarts_the_count_not_the_stage_clock():
         task.phase("matching", 2)
         task.advance(2)
     assert _lines(stream.getvalue())[-1][1] == "dedup: done, 2/2 personas in 0:00:01"
+
+
+def test_a_terminal_of_no_size_gets_plain_lines(monkeypatch):
+    monkeypatch.setattr(os, "get_terminal_size", lambda fd: os.terminal_size((0, 0)))
+    stream = Terminal()
+    with Progress(stream=stream, interval_s=60).stage("shards", total=1, unit="file") as task:
+        task.advance()
+    assert [m for _, m in _lines(stream.getvalue())][-1].startswith("shards: done, 1/1 files in")
