@@ -181,7 +181,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     bench, train = report["benchmark"], report["training"]
     if bench:
-        print(f"benchmark: {bench['questions']} questions in {bench['cases']} cases, {bench['parts']} part(s); "
+        cases = ", ".join(f"{n} at {setting}" for setting, n in sorted(bench["cases"].items(), key=lambda kv: int(kv[0][:-1])))
+        print(f"benchmark: {bench['questions']} questions in {sum(bench['cases'].values())} cases ({cases}), "
+              f"{bench['parts']} part(s); "
               f"{bench['alignment_pairs']} alignment pairs ({bench['alignment_unattached']} without a carrier item)")
     print(f"training: {train['sft_samples']} SFT samples, {train['rl_rows']} RL rows from {train['training_personas']} "
           f"personas; targets with an id, time or number their input lacks: {train.get('audit_targets_unsupported', 0)}"
