@@ -30,7 +30,7 @@ from datasketch import LeanMinHash, MinHashLSH
 
 from pipeline.atomic import write_json
 from pipeline.parts import read_part
-from pipeline.progress import Task
+from pipeline.progress import Task, silent
 
 LEVELS = ("turns", "sessions", "sft", "rl")
 NUM_PERM = 128
@@ -146,6 +146,7 @@ class _Index:
 
 
 def find_duplicates(hashed: list[dict], threshold: float, num_perm: int = NUM_PERM, task: Task | None = None) -> DedupResult:
+    task = task or silent()
     """Decide, in persona order, what each duplicate costs (see the module docstring)."""
     result = DedupResult(counts={lvl: {"seen": 0, "exact": 0, "near": 0, "removed": 0} for lvl in LEVELS},
                          drop_ids={"sft": [], "rl": []}, examples={lvl: [] for lvl in LEVELS})
@@ -169,8 +170,7 @@ def find_duplicates(hashed: list[dict], threshold: float, num_perm: int = NUM_PE
                 elif level == "sessions" and not persona_dropped:
                     persona_dropped = True
                     result.drop_personas.append(pid)
-        if task is not None:
-            task.advance()
+        task.advance()
     result.counts["personas"] = {"seen": len(hashed), "removed": len(result.drop_personas)}
     return result
 
@@ -188,20 +188,18 @@ def run_dedup(run_dir: Path, persona_ids: list[str], threshold: float, chunk: in
     """Hash on Ray (one task per chunk of personas), decide in the driver, save dedup.json."""
     import ray
 
+    task = task or silent()
     hash_task = ray.remote(num_cpus=1)(hash_chunk)
     ids = sorted(persona_ids)
     refs = [hash_task.remote(str(run_dir), ids[i:i + chunk], boilerplate) for i in range(0, len(ids), chunk)]
-    if task is not None:
-        task.phase("hashing", len(ids))
+    task.phase("hashing", len(ids))
     hashed, waiting = [], refs
     while waiting:
         ready, waiting = ray.wait(waiting, num_returns=1)
         part = ray.get(ready[0])
         hashed.extend(part)
-        if task is not None:
-            task.advance(len(part))
-    if task is not None:
-        task.phase("matching", len(ids))
+        task.advance(len(part))
+    task.phase("matching", len(ids))
     result = find_duplicates(hashed, threshold, task=task)
     write_json(run_dir / "dedup.json", result.to_json(), indent=1)
     return result

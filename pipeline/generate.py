@@ -171,13 +171,19 @@ async def agenerate_persona(persona: Persona, cfg: RunConfig, backend: TextBacke
 
 
 def generate_persona(persona: Persona, cfg: RunConfig, timings: dict[str, float] | None = None) -> PersonaPart:
-    """The same with the embedded scripted backend, from synchronous code.
+    """The same with the embedded scripted backend, from synchronous code."""
+    return run_sync(agenerate_persona(persona, cfg, ScriptedBackend(), timings))
+
+
+def run_sync(coroutine):
+    """Run a coroutine to its end on a fresh event loop, from a worker or other batch code.
 
     Not `asyncio.run`: on the main thread it swaps in a SIGINT handler that holds the task, and putting
-    the old one back formats that handler, whose repr includes the whole finished part (a sixth of a
-    persona's time)."""
+    the old one back formats that handler, whose repr includes the task's whole result (for a persona's
+    part, a sixth of its generation time). An interactive command that wants Ctrl-C to cancel cleanly
+    (`mme eval`) keeps `asyncio.run`."""
     loop = asyncio.new_event_loop()
     try:
-        return loop.run_until_complete(agenerate_persona(persona, cfg, ScriptedBackend(), timings))
+        return loop.run_until_complete(coroutine)
     finally:
         loop.close()

@@ -66,6 +66,11 @@ class Progress:
         task.close()
 
 
+def silent() -> Task:
+    """A task that shows nothing: what a stage function gets when it is called outside the job."""
+    return Task(Progress(enabled=False), "", None, "item")
+
+
 class Task:
     """A stage in progress: `advance()` as items finish, `note()` to say what it is doing between them."""
 

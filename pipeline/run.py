@@ -52,11 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
-FLAGS_ONLY = ("config", "plan", "llm_api_key")
-
-
 def config_from_args(args: argparse.Namespace) -> RunConfig:
-    overrides = {k: v for k, v in vars(args).items() if k not in FLAGS_ONLY and v is not None}
+    overrides = {k: v for k, v in vars(args).items() if k in RunConfig.model_fields and v is not None}
     return load_config(args.config, overrides)
 
 
@@ -124,7 +121,7 @@ def _generate_batch(batch: dict, cfg_json: str, run_dir: str, fingerprint: str, 
     """Ray task body, the same for every text backend: a batch of personas in flight on one event loop."""
     import asyncio
 
-    from pipeline.generate import agenerate_persona
+    from pipeline.generate import agenerate_persona, run_sync
     from pipeline.llm import EndpointUnavailable, OfflineCacheMiss
     from pipeline.records import Persona
     from pipeline.verbalize.backend import make_backend
@@ -147,7 +144,7 @@ def _generate_batch(batch: dict, cfg_json: str, run_dir: str, fingerprint: str, 
         finally:
             await backend.aclose()
 
-    rows = asyncio.run(all_of_them())
+    rows = run_sync(all_of_them())
     return {k: [r[k] for r in rows] for k in rows[0]}
 
 

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipeline.parts import read_part, sha256_file
-from pipeline.progress import Task
+from pipeline.progress import Task, silent
 from pipeline.tables import TABLES, hf_schema
 
 HF_SPLIT = {"train": "train", "bench": "test", "answer_key": "answer_key"}
@@ -112,22 +112,20 @@ def write_shards(run_dir: Path, persona_ids: Iterable[str], target_mb: float,
 
 def _stage_shards(run_dir: Path, staging: Path, ids: list[str], drop: dict, target_mb: float, task: Task | None) -> list[dict]:
     shards = []
-    if task is not None:
-        task.phase("reading parts", len(ids) * len(TABLES))
+    task = task or silent()
+    task.phase("reading parts", len(ids) * len(TABLES))
     for table in TABLES:
         folder = staging / table
         folder.mkdir(parents=True)
         schema = hf_schema(table)
         writers = {s: _ShardWriter(folder, hf, schema, int(target_mb * (1 << 20))) for s, hf in HF_SPLIT.items()}
-        if task is not None:
-            task.note(table)
+        task.note(table)
         for pid in ids:
             rows = read_part(run_dir, pid, table)
             if table in drop:
                 rows = rows.filter(pc.invert(pc.is_in(rows["id"], drop[table])))
             writers[split_of(table, pid)].write(rows)
-            if task is not None:
-                task.advance()
+            task.advance()
         for w in writers.values():
             for path, rows in w.finish():
                 shards.append({"table": table, "split": w.split, "path": str(path.relative_to(staging.parent)).replace(

@@ -133,7 +133,7 @@ def part_totals(run_dir: Path, persona_ids: list[str]) -> dict:
 def stages_key(cfg: RunConfig, run_dir: Path, done: list[str]) -> str:
     """Everything the driver stages' outputs depend on: the content config, the knobs of the shard layout
     and the card, the code version, and each complete part's marker (which holds its files' checksums)."""
-    h = hashlib.sha256(json.dumps([__version__, cfg.fingerprint(), float(cfg.shard_size_mb), cfg.card_license]).encode())
+    h = hashlib.sha256(json.dumps([__version__, cfg.fingerprint(), cfg.shard_size_mb, cfg.card_license]).encode())
     for pid in sorted(done):
         h.update(pid.encode() + b"\0" + (part_dir(run_dir, pid) / SUCCESS).read_bytes() + b"\0")
     return h.hexdigest()[:16]

@@ -20,7 +20,8 @@ class Terminal(io.StringIO):
         return 0
 
 
-def _lines(text: str) -> list[tuple[float, str]]:
+def progress_lines(text: str) -> list[tuple[int, str]]:
+    """(seconds since start, message) of each line; every line must be a progress line."""
     out = []
     for line in text.splitlines():
         m = STAMP.match(line)
@@ -37,7 +38,7 @@ def test_a_silent_stage_still_prints_a_line_every_interval():
         task.advance(1)
         time.sleep(2.2)  # one long call: no advance, no note
         task.advance(3)
-    lines = _lines(stream.getvalue())
+    lines = progress_lines(stream.getvalue())
     msgs = [m for _, m in lines]
     assert msgs[0] == "dedup: started, 4 personas" and msgs[-1].startswith("dedup: done, 4/4 personas in")
     beats = [m for m in msgs if m.startswith("dedup: 1/4 personas")]
@@ -69,7 +70,7 @@ def test_disabled_progress_prints_nothing():
 def test_track_counts_every_item_once():
     stream = io.StringIO()
     items = list(Progress(stream=stream, interval_s=60).track(["a", "b", "c"], "export"))
-    msgs = [m for _, m in _lines(stream.getvalue())]
+    msgs = [m for _, m in progress_lines(stream.getvalue())]
     assert items == ["a", "b", "c"] and msgs[-1].startswith("export: done, 3/3 personas in")
 
 
@@ -82,7 +83,7 @@ def test_a_stage_that_fails_says_so():
             raise OSError("disk full")
     except OSError:
         pass
-    assert _lines(stream.getvalue())[-1][1].startswith("dedup: stopped by an error, 1/2 personas in")
+    assert progress_lines(stream.getvalue())[-1][1].startswith("dedup: stopped by an error, 1/2 personas in")
 
 
 def test_a_new_phase_restarts_the_count_not_the_stage_clock():
@@ -93,7 +94,7 @@ def test_a_new_phase_restarts_the_count_not_the_stage_clock():
         time.sleep(1.1)
         task.phase("matching", 2)
         task.advance(2)
-    assert _lines(stream.getvalue())[-1][1] == "dedup: done, 2/2 personas in 0:00:01"
+    assert progress_lines(stream.getvalue())[-1][1] == "dedup: done, 2/2 personas in 0:00:01"
 
 
 def test_a_terminal_of_no_size_gets_plain_lines(monkeypatch):
@@ -101,4 +102,4 @@ def test_a_terminal_of_no_size_gets_plain_lines(monkeypatch):
     stream = Terminal()
     with Progress(stream=stream, interval_s=60).stage("shards", total=1, unit="file") as task:
         task.advance()
-    assert [m for _, m in _lines(stream.getvalue())][-1].startswith("shards: done, 1/1 files in")
+    assert [m for _, m in progress_lines(stream.getvalue())][-1].startswith("shards: done, 1/1 files in")

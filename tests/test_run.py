@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import time
 
 import pytest
 
 from pipeline.run import main
+from tests.test_progress import progress_lines
 
 pytestmark = pytest.mark.slow
 SMALL = ["--personas", "3", "--bench-personas", "2", "--months", "1", "--no-progress"]
@@ -31,15 +31,10 @@ def _files(folder):
     return {p.relative_to(folder).as_posix(): (p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(folder.rglob("*"))}
 
 
-def _progress_gaps(err: str) -> tuple[list[str], float]:
-    """The job's lines (every stderr line must be one) and the longest silence between two of them."""
-    stamps, msgs = [], []
-    for line in err.splitlines():
-        m = re.match(r"^\[personaforge (\d+):(\d\d):(\d\d)\] (.*)$", line)
-        assert m, f"a line that is not the job's progress: {line!r}"
-        stamps.append(int(m[1]) * 3600 + int(m[2]) * 60 + int(m[3]))
-        msgs.append(m[4])
-    return msgs, max(b - a for a, b in zip(stamps, stamps[1:]))
+def _progress_gaps(err: str) -> tuple[list[str], int]:
+    """The job's messages and the longest silence between two of its lines."""
+    lines = progress_lines(err)
+    return [m for _, m in lines], max(b - a for (a, _), (b, _) in zip(lines, lines[1:]))
 
 
 def test_run_loads_resumes_and_is_byte_identical(tmp_path, capfd, monkeypatch):

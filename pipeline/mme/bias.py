@@ -35,7 +35,7 @@ from scipy.stats import binomtest, chisquare
 from pipeline.atomic import write_json
 from pipeline.dedup import normalize as norm
 from pipeline.mme.context import BUDGET
-from pipeline.progress import Task
+from pipeline.progress import Task, silent
 
 MARGIN = 0.05  # a baseline this far above chance fails
 UPPER = 0.08  # ... or the upper end of its 95% interval this far
@@ -313,7 +313,7 @@ def audit_run(run_dir: Path, bench_ids: list[str], seed: int, task: Task | None 
 
     columns = ["id", "persona_id", "setting", "task", "query", "choices", "answer", "answer_text", "certified",
                "needs_image", "context_tokens"]
-    note = task.note if task is not None else lambda what: None
+    note = (task or silent()).note
     note("reading questions")
     rows = [r for pid in sorted(bench_ids) for r in read_part(run_dir, pid, "persona_mme", columns).to_pylist()]
     note("balancing answers")

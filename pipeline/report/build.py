@@ -28,7 +28,7 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 from pipeline.labels.rl import uniquely_longest  # noqa: E402
 from pipeline.mme.bias import verdict  # noqa: E402
 from pipeline.mme.context import BUDGET  # noqa: E402
-from pipeline.progress import Task  # noqa: E402
+from pipeline.progress import Task, silent  # noqa: E402
 from pipeline.records import TRAITS  # noqa: E402
 from pipeline.world.clock import WEEKDAYS  # noqa: E402
 
@@ -53,10 +53,11 @@ def distinct_n(texts: list[str], n: int) -> float:
 
 def build_report(run_dir: Path, n_samples: int = 3, extra: dict | None = None, task: Task | None = None) -> dict:
     """Plots and the HTML page; `extra` (e.g. dedup counts) joins the statistics table."""
+    task = task or silent()
+
     def step(what: str) -> None:
-        if task is not None:
-            task.advance()
-            task.note(what)
+        task.advance()
+        task.note(what)
 
     out = run_dir / "report"
     (out / "img").mkdir(parents=True, exist_ok=True)
