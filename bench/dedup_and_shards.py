@@ -1,7 +1,9 @@
-"""Benchmark: dedup throughput (hashing incl. shingling, and LSH) and shard writing, on one core.
+"""Benchmark: dedup throughput (every step: shingling, MinHash, exact and LSH matching) and shard writing,
+on one core.
 
-Generates ~50k user turns in-process (no Ray), then prints documents/s for MinHash hashing and for
-LSH insertion/query, and MB/s for writing those personas' shards. Usage: python bench/dedup_and_shards.py
+Generates ~50k user turns in-process (no Ray), then prints documents/s for the dedup steps run in this
+process (as the run's Ray tasks would, one after the other) and MB/s for writing those personas' shards.
+Usage: python bench/dedup_and_shards.py
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pipeline.config import load_config  # noqa: E402
-from pipeline.dedup import LEVELS, find_duplicates, hash_docs  # noqa: E402
+from pipeline.dedup import dedup_documents  # noqa: E402
 from pipeline.generate import generate_persona  # noqa: E402
 from pipeline.parts import write_part  # noqa: E402
 from pipeline.personas.lexicon import load_lexicon  # noqa: E402
@@ -39,14 +41,13 @@ def main() -> None:
     gen_rate = len(turns_by_persona) / (time.perf_counter() - t)
     print(f"generated {len(turns_by_persona)} personas, {n} user turns in {time.perf_counter() - t:.0f}s")
 
-    t = time.perf_counter()
-    hashed = [hash_docs(pid, {lvl: (docs if lvl == "turns" else []) for lvl in LEVELS}) for pid, docs in turns_by_persona.items()]
-    hash_s = time.perf_counter() - t
-    t = time.perf_counter()
-    result = find_duplicates(hashed, cfg.dedup_threshold)
-    lsh_s = time.perf_counter() - t
-    print(f"hashing (shingling + MinHash, 128 perms): {n / hash_s:,.0f} documents/s on one core")
-    print(f"exact + LSH (build and query):            {n / lsh_s:,.0f} documents/s on one core")
+    for partitions in (1, 8):
+        t = time.perf_counter()
+        result = dedup_documents({pid: {"turns": docs} for pid, docs in turns_by_persona.items()}, cfg.dedup_threshold,
+                                 partitions=partitions)
+        dedup_s = time.perf_counter() - t
+        print(f"dedup, {partitions} partition(s) (shingling, MinHash with 128 perms, exact + LSH matching): "
+              f"{n / dedup_s:,.0f} documents/s on one core")
     print(f"turn duplicates across personas: {result.counts['turns']}")
 
     t = time.perf_counter()

@@ -2,8 +2,9 @@
 
 `data/<table>/<split>-NNNNN-of-MMMMM.parquet`, split `train` for training personas and `test` for
 benchmark personas, except the benchmark personas' cards and worlds (`personas`, `events`), which are
-the benchmark's answer key and go to split `answer_key`. Parts are streamed in persona-id order (one persona in memory at a time), so
-the shards are byte-identical whatever the number of workers, and memory does not grow with the
+the benchmark's answer key and go to split `answer_key`. Each table's split is one stream, written by one
+task (a Ray task in a run) from its personas' parts in id order, one persona in memory at a time: the
+shards are byte-identical whatever the number of workers or nodes, and memory does not grow with the
 run. Shards roll over at a target compressed size; the whole `data/` folder is swapped in at the end.
 """
 
@@ -17,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from pipeline.fanout import Map, in_process
 from pipeline.parts import read_part, sha256_file
 from pipeline.progress import Task, silent
 from pipeline.tables import TABLES, hf_schema
@@ -88,15 +90,25 @@ class _ShardWriter:
 
 
 def write_shards(run_dir: Path, persona_ids: Iterable[str], target_mb: float,
-                 drop_ids: dict[str, list[str]] | None = None, task: Task | None = None) -> list[dict]:
-    """Write every table's shards, leaving out the rows dedup removed (`drop_ids`: table -> ids);
-    returns one entry per shard (relative path, rows, bytes, sha256)."""
+                 drop_ids: dict[str, list[str]] | None = None, task: Task | None = None,
+                 run: Map = in_process) -> list[dict]:
+    """Write every table's shards, leaving out the rows dedup removed (`drop_ids`: table -> ids), one stream
+    (a table's split) per call of `run`; returns one entry per shard (relative path, rows, bytes, sha256)."""
     ids = sorted(persona_ids)
-    drop = {t: pa.array(sorted(v), pa.string()) for t, v in (drop_ids or {}).items() if v}
     staging = run_dir / "data.tmp"
     shutil.rmtree(staging, ignore_errors=True)
+    calls = [(str(staging), table, split, pids, sorted((drop_ids or {}).get(table, [])), target_mb)
+             for table in TABLES for split in HF_SPLIT
+             if (pids := [pid for pid in ids if split_of(table, pid) == split])]
+    task = task or silent()
+    task.phase("reading parts", len(ids) * len(TABLES))
+    written: dict[tuple[str, str], list[dict]] = {}
     try:
-        shards = _stage_shards(run_dir, staging, ids, drop, target_mb, task)
+        for table in TABLES:
+            (staging / table).mkdir(parents=True)
+        for table, split, n_parts, shards in run(write_stream, calls):
+            written[table, split] = shards
+            task.advance(n_parts)
     except BaseException:  # e.g. a full disk: leave the previous data/ as it was and nothing half-written
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -107,27 +119,23 @@ def write_shards(run_dir: Path, persona_ids: Iterable[str], target_mb: float,
         final.rename(old)
     staging.rename(final)
     shutil.rmtree(old, ignore_errors=True)
-    return shards
+    return [shard for c in calls for shard in written[c[1], c[2]]]
 
 
-def _stage_shards(run_dir: Path, staging: Path, ids: list[str], drop: dict, target_mb: float, task: Task | None) -> list[dict]:
-    shards = []
-    task = task or silent()
-    task.phase("reading parts", len(ids) * len(TABLES))
-    for table in TABLES:
-        folder = staging / table
-        folder.mkdir(parents=True)
-        schema = hf_schema(table)
-        writers = {s: _ShardWriter(folder, hf, schema, int(target_mb * (1 << 20))) for s, hf in HF_SPLIT.items()}
-        task.note(table)
-        for pid in ids:
-            rows = read_part(run_dir, pid, table)
-            if table in drop:
-                rows = rows.filter(pc.invert(pc.is_in(rows["id"], drop[table])))
-            writers[split_of(table, pid)].write(rows)
-            task.advance()
-        for w in writers.values():
-            for path, rows in w.finish():
-                shards.append({"table": table, "split": w.split, "path": str(path.relative_to(staging.parent)).replace(
-                    "data.tmp", "data", 1), "rows": rows, "bytes": path.stat().st_size, "sha256": sha256_file(path)})
-    return shards
+def write_stream(staging: str, table: str, split: str, persona_ids: list[str], drop_ids: list[str],
+                 target_mb: float) -> tuple[str, str, int, list[dict]]:
+    """One table's shards of one split, from its personas' parts in id order (a task: the streams are
+    independent, and each stream alone decides its shard boundaries, so the bytes do not depend on who
+    writes them). Returns the stream, how many parts it read, and one entry per shard."""
+    staging_dir = Path(staging)
+    run_dir, folder = staging_dir.parent, staging_dir / table
+    drop = pa.array(drop_ids, pa.string()) if drop_ids else None
+    writer = _ShardWriter(folder, HF_SPLIT[split], hf_schema(table), int(target_mb * (1 << 20)))
+    for pid in persona_ids:
+        rows = read_part(run_dir, pid, table)
+        if drop is not None:
+            rows = rows.filter(pc.invert(pc.is_in(rows["id"], drop)))
+        writer.write(rows)
+    return table, split, len(persona_ids), [
+        {"table": table, "split": writer.split, "path": f"data/{table}/{path.name}", "rows": rows,
+         "bytes": path.stat().st_size, "sha256": sha256_file(path)} for path, rows in writer.finish()]

@@ -19,6 +19,7 @@ from pathlib import Path
 from pipeline import __version__
 from pipeline.atomic import write_json, write_text
 from pipeline.config import RunConfig
+from pipeline.fanout import RayMap
 from pipeline.parts import SUCCESS, part_dir, part_stats, sha256_file
 from pipeline.progress import Progress, Task
 
@@ -53,20 +54,24 @@ class Stage:
     total: Callable[[RunState], int | None] = lambda state: None
 
 
-def _init_ray() -> None:
+def _ray_map() -> tuple[RayMap, int]:
+    """Ray, started or joined, and a fan-out over its tasks; with the cluster's CPU count."""
+    import ray
+
     from pipeline.run import init_ray
 
     init_ray()
+    return RayMap(), int(ray.cluster_resources().get("CPU", 1))
 
 
 def dedup(state: RunState, task: Task) -> tuple[dict, list[str]]:
     from pipeline.dedup import run_dedup
     from pipeline.personavlm.protocol import boilerplate, load_templates
 
-    _init_ray()
-    result = run_dedup(state.run_dir, state.done, state.cfg.dedup_threshold, task=task,
+    run, cpus = _ray_map()
+    result = run_dedup(state.run_dir, state.done, state.cfg.dedup_threshold, run, cpus, task=task,
                        boilerplate=boilerplate(load_templates(state.cfg.agent_prompts)))
-    return result.to_json(), ["dedup.json"]
+    return {**result.to_json(), "nodes": sorted(run.nodes)}, ["dedup.json"]
 
 
 def mme_audit(state: RunState, task: Task) -> tuple[dict, list[str]]:
@@ -79,9 +84,10 @@ def mme_audit(state: RunState, task: Task) -> tuple[dict, list[str]]:
 def shards(state: RunState, task: Task) -> tuple[dict, list[str]]:
     from pipeline.shards import write_shards
 
+    run, _ = _ray_map()
     drop = {**state.outputs["dedup"]["drop_ids"], "persona_mme": state.outputs["mme_audit"]["drop_ids"]}
-    files = write_shards(state.run_dir, state.kept, state.cfg.shard_size_mb, drop, task)
-    return {"files": files}, [f["path"] for f in files]
+    files = write_shards(state.run_dir, state.kept, state.cfg.shard_size_mb, drop, task, run)
+    return {"files": files, "nodes": sorted(run.nodes)}, [f["path"] for f in files]
 
 
 def report(state: RunState, task: Task) -> tuple[dict, list[str]]:
@@ -101,6 +107,7 @@ def card(state: RunState, task: Task) -> tuple[dict, list[str]]:
     manifest = make_manifest(state.cfg, state.outputs["shards"]["files"], state.outputs["report"]["stats"],
                              state.summaries, state.wall)
     manifest["timings"]["reused_stages"] = list(state.reused)
+    manifest["timings"]["stage_nodes"] = {name: out["nodes"] for name, out in state.outputs.items() if "nodes" in out}
     manifest["pending"] = {"personas": sorted(state.pending), "reasons": sorted(set(state.pending.values()))[:5]}
     path = state.run_dir / "README.md"
     write_text(path, build_card(state.run_dir, manifest, state.cfg.card_license))

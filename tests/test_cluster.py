@@ -1,5 +1,6 @@
 """A real multi-node Ray cluster on this machine: the pipeline submitted through the Jobs API spreads its
-personas over the nodes and writes the same shards as one node with one worker."""
+personas, its dedup steps and its shard streams over the nodes, and decides and writes the same as one
+node with one worker."""
 
 from __future__ import annotations
 
@@ -95,7 +96,10 @@ def _two_nodes_equal_one(tmp_path: Path) -> None:
         cluster_nodes = {n.node_id for n in (cluster.head_node, *cluster.worker_nodes)}
 
     run_one, run_two = (tmp_path / x / "p4-b2-m1-s0" for x in ("one", "two"))
-    nodes = json.loads((run_two / "manifest.json").read_text())["timings"]["nodes"]
-    assert set(nodes) <= cluster_nodes and len(nodes) == 2, "personas were generated on both nodes"
+    timings = json.loads((run_two / "manifest.json").read_text())["timings"]
+    assert set(timings["nodes"]) <= cluster_nodes and len(timings["nodes"]) == 2, "personas were generated on both nodes"
+    for stage in ("dedup", "shards"):
+        assert set(timings["stage_nodes"][stage]) == set(timings["nodes"]), f"{stage} ran its tasks on both nodes"
     assert len(json.loads((run_one / "manifest.json").read_text())["timings"]["nodes"]) == 1
+    assert (run_one / "dedup.json").read_bytes() == (run_two / "dedup.json").read_bytes()
     assert _shard_bytes(run_one) == _shard_bytes(run_two)
