@@ -93,9 +93,11 @@ def shards(state: RunState, task: Task) -> tuple[dict, list[str]]:
 def report(state: RunState, task: Task) -> tuple[dict, list[str]]:
     from pipeline.report.build import build_report
 
+    run, _ = _ray_map()
     counts = {**state.outputs["dedup"]["counts"], "bios": state.bio_stats}
     stats = build_report(state.run_dir, extra={"dedup": counts, "totals": part_totals(state.run_dir, state.kept),
-                                               "persona_mme_audit": state.outputs["mme_audit"]["audit"]}, task=task)
+                                               "persona_mme_audit": state.outputs["mme_audit"]["audit"]}, task=task,
+                         run=run)
     return {"stats": stats}, sorted(p.relative_to(state.run_dir).as_posix()
                                     for p in (state.run_dir / "report").rglob("*") if p.is_file())
 

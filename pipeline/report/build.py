@@ -2,16 +2,17 @@
 
 `report/index.html` with PNG plots (Big Five coverage, sessions over the calendar, hour/weekday
 rhythm, image rate, preference shifts, true personality drift) and sample conversations with their
-images. Returns the statistics that also go into the manifest.
+images. Every figure comes from the shards' merged partial aggregates (`aggregate.py`, one task per
+shard), so the driver holds tallies and a few personas' rows, never a column of the run. Returns the
+statistics that also go into the manifest.
 """
 
 from __future__ import annotations
 
 import html
 import json
-import re
 from collections import Counter
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import matplotlib
@@ -20,114 +21,96 @@ matplotlib.use("Agg")
 import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-import pyarrow as pa  # noqa: E402
-import pyarrow.compute as pc  # noqa: E402
-import pyarrow.dataset as pads  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from pipeline.labels.rl import uniquely_longest  # noqa: E402
+from pipeline.fanout import Map, in_process  # noqa: E402
 from pipeline.mme.bias import verdict  # noqa: E402
-from pipeline.mme.context import BUDGET  # noqa: E402
 from pipeline.progress import Task, silent  # noqa: E402
 from pipeline.records import TRAITS  # noqa: E402
+from pipeline.report.aggregate import (  # noqa: E402
+    BUDGET_BINS,
+    RATE_BINS,
+    TRAIT_BINS,
+    Partial,
+    aggregate_shard,
+    distinct_n,
+    image_bytes,
+    shard_calls,
+)
 from pipeline.world.clock import WEEKDAYS  # noqa: E402
 
-_WORD = re.compile(r"[a-z0-9']+")
 
-
-def _table(run_dir: Path, name: str, columns: list[str] | None = None) -> pa.Table | None:
-    files = sorted((run_dir / "data" / name).glob("*.parquet"))
-    return pads.dataset(files, format="parquet").to_table(columns=columns) if files else None
-
-
-def distinct_n(texts: list[str], n: int) -> float:
-    """Share of distinct n-grams among all n-grams (higher = more varied wording)."""
-    total, seen = 0, set()
-    for t in texts:
-        w = _WORD.findall(t.lower())
-        grams = list(zip(*(w[i:] for i in range(n))))
-        total += len(grams)
-        seen.update(grams)
-    return len(seen) / total if total else 0.0
-
-
-def build_report(run_dir: Path, n_samples: int = 3, extra: dict | None = None, task: Task | None = None) -> dict:
-    """Plots and the HTML page; `extra` (e.g. dedup counts) joins the statistics table."""
+def build_report(run_dir: Path, extra: dict | None = None, task: Task | None = None, run: Map = in_process) -> dict:
+    """Plots and the HTML page from the shards' partial aggregates (one call of `run` per shard); `extra`
+    (e.g. dedup counts) joins the statistics table."""
     task = task or silent()
+    out = run_dir / "report"
+    (out / "img").mkdir(parents=True, exist_ok=True)
+    calls = shard_calls(run_dir)
+    if not any(c[1] == "sessions" for c in calls):  # no persona shipped (all quarantined or waiting for a rerun)
+        stats = {"personas": 0, "sessions": 0, "turns": 0, **(extra or {})}
+        _write_html(out / "index.html", run_dir.name, stats, [])
+        return stats
+    task.phase("reading shards", len(calls))
+    agg = Partial()
+    for partial in run(aggregate_shard, calls):
+        agg.merge(partial)
+        task.advance()
+    task.phase("plotting", 9)
 
     def step(what: str) -> None:
         task.advance()
         task.note(what)
 
-    out = run_dir / "report"
-    (out / "img").mkdir(parents=True, exist_ok=True)
-    if _table(run_dir, "sessions", ["id"]) is None:  # no persona shipped (all quarantined or waiting for a rerun)
-        stats = {"personas": 0, "sessions": 0, "turns": 0, **(extra or {})}
-        _write_html(out / "index.html", run_dir.name, stats, [])
-        return stats
-    personas = _table(run_dir, "personas", ["id", "split", "big_five"]).to_pylist()
-    sessions = _table(run_dir, "sessions", ["id", "persona_id", "start_time", "turns", "true_personality"])
-    events = _table(run_dir, "events", ["persona_id", "kind", "time", "facts"])
-
-    turns = pc.list_flatten(sessions["turns"]).combine_chunks()
-    roles = turns.field("role").to_numpy(zero_copy_only=False)
-    texts = turns.field("text").to_pylist()
-    has_image = pc.greater(pc.list_value_length(turns.field("image_ids")), 0).to_numpy(zero_copy_only=False)
-    user = roles == "user"
-    user_texts = [t for t, u in zip(texts, user) if u]
-    sources = Counter(turns.field("source").to_pylist())
-    starts = [datetime.strptime(s, "%Y-%m-%d %H:%M") for s in sessions["start_time"].to_pylist()]
-    session_pids = sessions["persona_id"].to_pylist()
-    per_persona_sessions = Counter(session_pids)
-    turn_pids = np.repeat(np.array(session_pids), pc.list_value_length(sessions["turns"]).to_numpy())
-    kinds = events["kind"].to_pylist()
-    shift_rows = [(pid, datetime.strptime(t, "%Y-%m-%d %H:%M"), f[0]["key"].split("/", 1)[1])
-                  for pid, k, t, f in zip(events["persona_id"].to_pylist(), kinds, events["time"].to_pylist(),
-                                          events["facts"].to_pylist()) if k == "preference_shift"]
-    shifts_per_persona = Counter(pid for pid, _, _ in shift_rows)
-
-    stats = {
-        "personas": len(personas), "sessions": sessions.num_rows, "turns": len(texts), "user_turns": int(user.sum()),
-        "images": int(has_image.sum()),
-        "image_rate": round(float(has_image[user].mean()) if user.any() else 0.0, 4),
-        "sessions_per_persona": _summary(list(per_persona_sessions.values())),
-        "turns_per_session": _summary(pc.list_value_length(sessions["turns"]).to_pylist()),
-        "preference_shifts_per_persona": _summary([shifts_per_persona.get(p["id"], 0) for p in personas]),
-        "events_by_kind": dict(sorted(Counter(kinds).items())),
-        "distinct_2_user": round(distinct_n(user_texts, 2), 4), "distinct_3_user": round(distinct_n(user_texts, 3), 4),
-        # distinct-n falls as a corpus grows; on a fixed 10k-turn sample it compares across run sizes
-        "distinct_2_user_10k": round(distinct_n(user_texts[:: max(1, len(user_texts) // 10_000)][:10_000], 2), 4),
-        "distinct_3_user_10k": round(distinct_n(user_texts[:: max(1, len(user_texts) // 10_000)][:10_000], 3), 4),
-        "text_source_share": {k: round(v / max(1, len(texts)), 4) for k, v in sorted(sources.items())},
-        "most_repeated_user_turn_share": round(Counter(user_texts).most_common(1)[0][1] / len(user_texts), 5) if user_texts else 0,
-    }
-
+    stats = _statistics(agg)
     step("Big Five")
-    _plot_big_five(personas, out / "big_five.png")
+    _plot_big_five(agg, out / "big_five.png")
     step("calendar")
-    _plot_calendar(starts, session_pids, out / "calendar.png")
+    _plot_calendar(agg, out / "calendar.png")
     step("rhythm")
-    _plot_rhythm(starts, out / "rhythm.png")
+    _plot_rhythm(agg.grids["rhythm"], out / "rhythm.png")
     step("image rate")
-    lengths = pc.list_value_length(sessions["turns"]).to_numpy()
-    per_session = np.add.reduceat(has_image.astype(int), np.r_[0, np.cumsum(lengths)[:-1]]) if len(lengths) else has_image
-    _plot_image_rate(turn_pids[user], has_image[user], per_session, out / "image_rate.png")
+    _plot_image_rate(agg, out / "image_rate.png")
     step("preference shifts")
-    _plot_shifts(shift_rows, out / "preference_shifts.png")
+    _plot_shifts(agg, out / "preference_shifts.png")
     step("personality")
-    _plot_personality(sessions, out / "personality.png")
+    _plot_personality(agg.firsts["personality"], out / "personality.png")
+    sources = agg.tallies["sources"]
     if set(sources) != {"scripted"}:
         _plot_sources(sources, out / "text_sources.png")
     step("labels")
-    stats.update(_labels(run_dir, out))
+    stats.update(_labels(agg, out))
     step("Persona-MME")
-    stats.update(_mme(run_dir, out))
+    stats.update(_mme(agg, run_dir, out))
     stats.update(extra or {})
     step("samples")
-    samples = _samples(run_dir, sessions, out, n_samples)
+    samples = _samples(run_dir, [row for _, row in agg.firsts["samples"]], out, run)
     _write_html(out / "index.html", run_dir.name, stats, samples)
     plt.close("all")
     return stats
+
+
+def _statistics(agg: Partial) -> dict:
+    count, tally = agg.tallies["count"], agg.tallies
+    sample = [text for _, text in agg.firsts["turn_sample"]]
+    shifts = tally["shifts_per_persona"] + Counter({0: count["personas"] - sum(tally["shifts_per_persona"].values())})
+    top = tally["top_turns"].most_common(1)
+    return {
+        "personas": count["personas"], "sessions": count["sessions"], "turns": count["turns"],
+        "user_turns": count["user_turns"], "images": count["images"],
+        "image_rate": round(count["images"] / count["user_turns"], 4) if count["user_turns"] else 0.0,
+        "sessions_per_persona": _summary(tally["sessions_per_persona"]),
+        "turns_per_session": _summary(tally["turns_per_session"]),
+        "preference_shifts_per_persona": _summary(+shifts if shifts else Counter()),
+        "events_by_kind": dict(sorted(tally["events_by_kind"].items())),
+        # over the whole corpus (HyperLogLog++ estimate of the distinct n-grams), and on a fixed 10k-turn sample
+        # (chosen by a hash of the turn's id), which compares across run sizes: distinct-n falls as a corpus grows
+        **{f"distinct_{n}_user": round(agg.sketches[f"user_{n}grams"].count() / count[f"user_{n}grams"], 4)
+           if count[f"user_{n}grams"] else 0.0 for n in (2, 3)},
+        **{f"distinct_{n}_user_10k": round(distinct_n(sample, n), 4) for n in (2, 3)},
+        "text_source_share": {k: round(v / max(1, count["turns"]), 4) for k, v in sorted(tally["sources"].items())},
+        "most_repeated_user_turn_share": round(top[0][1] / count["user_turns"], 5) if top else 0,
+    }
 
 
 def _plot_sources(sources: Counter, path: Path) -> None:
@@ -147,33 +130,37 @@ def _plot_sources(sources: Counter, path: Path) -> None:
     plt.close(fig)
 
 
-def _summary(xs: list[int]) -> dict:
-    a = np.asarray(xs, dtype=float)
-    if a.size == 0:
+def _summary(values: Counter) -> dict:
+    """min, mean and max of a tally (value -> how often)."""
+    n = sum(values.values())
+    if not n:
         return {"min": 0, "mean": 0, "max": 0}
-    return {"min": int(a.min()), "mean": round(float(a.mean()), 2), "max": int(a.max())}
+    return {"min": int(min(values)), "mean": round(sum(v * c for v, c in values.items()) / n, 2), "max": int(max(values))}
 
 
-def _plot_big_five(personas: list[dict], path: Path) -> None:
+def _plot_big_five(agg: Partial, path: Path) -> None:
+    """Pairwise scatter of the binned scores (a point per occupied bin pair, its size the personas in it)."""
+    centres = (TRAIT_BINS[:-1] + TRAIT_BINS[1:]) / 2
     fig, axes = plt.subplots(5, 5, figsize=(11, 11))
     for split, colour in (("train", "tab:blue"), ("bench", "tab:orange")):
-        pts = np.array([[p["big_five"][t] for t in TRAITS] for p in personas if p["split"] == split])
-        if pts.size == 0:
+        grid = agg.grids.get(f"big_five/{split}")
+        if grid is None:
             continue
         for i in range(5):
             for j in range(5):
                 ax = axes[i, j]
                 if i == j:
-                    ax.hist(pts[:, i], bins=np.linspace(1, 5, 17), alpha=0.6, color=colour, label=split)
+                    ax.hist(centres, bins=TRAIT_BINS, weights=np.diag(grid[i, i]), alpha=0.6, color=colour, label=split)
                 else:
-                    ax.scatter(pts[:, j], pts[:, i], s=4, alpha=0.5, color=colour)
+                    a, b = np.nonzero(grid[i, j])
+                    ax.scatter(centres[b], centres[a], s=4 * grid[i, j][a, b], alpha=0.5, color=colour)
                 ax.set_xlim(1, 5)
                 if i == 4:
                     ax.set_xlabel(TRAITS[j][:5])
                 if j == 0:
                     ax.set_ylabel(TRAITS[i][:5])
     fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="upper right", title="split")
-    fig.suptitle("Big Five coverage (Latin hypercube per split): pairwise scatter; on the diagonal, personas per score bin")
+    fig.suptitle("Big Five coverage (Latin hypercube per split): pairwise, binned; on the diagonal, personas per score bin")
     fig.tight_layout(rect=(0, 0, 0.93, 0.97))
     fig.savefig(path, dpi=80)
 
@@ -183,23 +170,23 @@ def _full_weeks(first: datetime, last: datetime) -> int:
     return max(1, ((last - first).days + 1) // 7)
 
 
-def _plot_calendar(starts: list[datetime], pids: list[str], path: Path) -> None:
-    first, last = min(starts), max(starts)
+def _plot_calendar(agg: Partial, path: Path) -> None:
+    first, last = agg.lows["start"], agg.highs["start"]
     n_weeks = _full_weeks(first, last)
-    weeks = np.array([(s - first).days // 7 for s in starts])
-    ids = sorted(set(pids))[:80]
-    row = {p: i for i, p in enumerate(ids)}
-    grid = np.zeros((len(ids), n_weeks))
-    for w, p in zip(weeks, pids):
-        if p in row and w < n_weeks:
-            grid[row[p], w] += 1
+    rows = agg.firsts["calendar"]
+    grid = np.zeros((len(rows), n_weeks))
+    for r, (_, starts) in enumerate(rows):
+        for s in starts:
+            if (w := (s - first).days // 7) < n_weeks:
+                grid[r, w] += 1
+    per_persona = agg.tallies["sessions_per_persona"]
     fig, (a, b) = plt.subplots(1, 2, figsize=(13, 5), gridspec_kw={"width_ratios": [3, 1]})
     im = a.imshow(grid, aspect="auto", cmap="viridis", interpolation="nearest")
     a.set_xlabel(f"week since {first:%Y-%m-%d} (complete weeks only)")
-    a.set_ylabel(f"persona (first {len(ids)} by id)")
+    a.set_ylabel(f"persona (first {len(rows)} by id)")
     a.set_title("Sessions per persona per week")
     fig.colorbar(im, ax=a, label="sessions")
-    b.hist(list(Counter(pids).values()), bins=20, color="tab:green")
+    b.hist(list(per_persona), weights=list(per_persona.values()), bins=20, color="tab:green")
     b.set_xlabel("sessions over the whole timeline")
     b.set_ylabel("personas")
     b.yaxis.set_major_locator(MaxNLocator(integer=True))
@@ -208,10 +195,7 @@ def _plot_calendar(starts: list[datetime], pids: list[str], path: Path) -> None:
     fig.savefig(path, dpi=80)
 
 
-def _plot_rhythm(starts: list[datetime], path: Path) -> None:
-    grid = np.zeros((7, 24))
-    for s in starts:
-        grid[s.weekday(), s.hour] += 1
+def _plot_rhythm(grid: np.ndarray, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(11, 3.6))
     im = ax.imshow(grid, aspect="auto", cmap="magma", interpolation="nearest")
     ax.set_yticks(range(7), [w[:3] for w in WEEKDAYS])
@@ -224,18 +208,22 @@ def _plot_rhythm(starts: list[datetime], path: Path) -> None:
     fig.savefig(path, dpi=80)
 
 
-def _plot_image_rate(pids: np.ndarray, has_image: np.ndarray, per_session: np.ndarray, path: Path) -> None:
+def _plot_image_rate(agg: Partial, path: Path) -> None:
     """Per persona the rate sits on the configured share by construction; the spread is in the sessions."""
-    rates = np.array([has_image[pids == p].mean() for p in np.unique(pids)])
+    count, rates = agg.tallies["count"], agg.grids["image_rate"]
+    overall = count["images"] / max(1, count["user_turns"])
+    low, high = agg.lows.get("image_rate", 0.0), agg.highs.get("image_rate", 0.0)
+    upto = max(50, int(np.flatnonzero(rates).max()) + 2 if rates.any() else 50)
+    edges = np.arange(upto + 1) / RATE_BINS
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 3.6))
-    a.hist(rates, bins=np.linspace(0, max(0.5, 2 * rates.max()), 26), color="tab:purple")
-    a.axvline(float(has_image.mean()), color="k", linestyle="--")
+    a.hist(edges[:-1], bins=edges, weights=rates[:upto], color="tab:purple")
+    a.axvline(overall, color="k", linestyle="--")
     a.set_xlabel("share of user turns with an image, per persona")
     a.set_ylabel("personas")
     a.yaxis.set_major_locator(MaxNLocator(integer=True))
-    a.set_title(f"Image rate per persona: overall {has_image.mean():.1%}, range {rates.min():.1%}–{rates.max():.1%}",
-                fontsize=10)
-    b.hist(per_session, bins=np.arange(per_session.max() + 2) - 0.5, color="tab:purple")
+    a.set_title(f"Image rate per persona: overall {overall:.1%}, range {low:.1%}–{high:.1%}", fontsize=10)
+    per_session = agg.tallies["images_per_session"]
+    b.bar(list(per_session), list(per_session.values()), width=1.0, color="tab:purple")
     b.set_xlabel("images in the session")
     b.set_ylabel("sessions")
     b.set_title("Images per session")
@@ -243,45 +231,43 @@ def _plot_image_rate(pids: np.ndarray, has_image: np.ndarray, per_session: np.nd
     fig.savefig(path, dpi=80)
 
 
-def _plot_shifts(rows: list[tuple[str, datetime, str]], path: Path) -> None:
+def _plot_shifts(agg: Partial, path: Path) -> None:
     fig, (a, b) = plt.subplots(1, 2, figsize=(14, 4.5), gridspec_kw={"width_ratios": [3, 2]})
-    if rows:
-        first, last = min(t for _, t, _ in rows), max(t for _, t, _ in rows)
-        cats = sorted({c for _, _, c in rows})
+    by_day = agg.tallies["shifts_by_day"]
+    if by_day:
+        first, last = agg.lows["shift"], agg.highs["shift"]
         weeks = _full_weeks(first, last)
         bottom = np.zeros(weeks)
-        for c in cats:
-            w = [(t - first).days // 7 for _, t, cc in rows if cc == c]
-            counts = np.bincount([x for x in w if x < weeks], minlength=weeks)
+        for c in sorted({c for _, c in by_day}):
+            counts = np.zeros(weeks)
+            for (day, cc), n in by_day.items():
+                if cc == c and (w := (date.fromisoformat(day) - first.date()).days // 7) < weeks:
+                    counts[w] += n
             a.bar(range(weeks), counts, bottom=bottom, label=c)
             bottom += counts
         a.legend(fontsize=7, ncol=1, loc="upper left", bbox_to_anchor=(1.01, 1), title="category", title_fontsize=7)
         a.set_xlabel(f"week since {first:%Y-%m-%d} (complete weeks only)")
         a.set_ylabel("preference shifts")
         a.set_title("Preference shifts over time, by category")
-        ids = sorted({p for p, _, _ in rows})[:40]
-        for i, p in enumerate(ids):
-            ts = [(t - first).days for pp, t, _ in rows if pp == p]
+        rows = agg.firsts["shifts"]
+        for i, (_, times) in enumerate(rows):
+            ts = [(t - first).days for t in times]
             b.plot(ts, [i] * len(ts), "o-", ms=4, lw=0.8)
         b.set_xlabel(f"day since {first:%Y-%m-%d}")
-        b.set_ylabel(f"persona (first {len(ids)} by id)")
+        b.set_ylabel(f"persona (first {len(rows)} by id)")
         b.set_title("Each persona's shifts")
     fig.tight_layout()
     fig.savefig(path, dpi=80)
 
 
-def _plot_personality(sessions: pa.Table, path: Path, n: int = 4) -> None:
-    pids = sessions["persona_id"].to_pylist()
-    traits = sessions["true_personality"].to_pylist()
-    ids = sorted({p for p, t in zip(pids, traits) if t is not None})[:n]  # a benchmark history ships without the truth
-    if not ids:
+def _plot_personality(rows: list[tuple[str, list]], path: Path) -> None:
+    """The first personas by id whose sessions carry the truth (a benchmark history ships without it)."""
+    if not rows:
         return
-    fig, axes = plt.subplots(1, len(ids), figsize=(4 * len(ids), 3.4), sharey=True, squeeze=False)
-    starts = [datetime.strptime(t, "%Y-%m-%d %H:%M") for t in sessions["start_time"].to_pylist()]
-    for ax, pid in zip(axes[0], ids):
-        rows = [(s, t) for s, t, p in zip(starts, traits, pids) if p == pid]
+    fig, axes = plt.subplots(1, len(rows), figsize=(4 * len(rows), 3.4), sharey=True, squeeze=False)
+    for ax, (pid, sessions) in zip(axes[0], rows):
         for trait in TRAITS:
-            ax.plot([s for s, _ in rows], [t[trait] for _, t in rows], label=trait[:5])
+            ax.plot([s for s, _ in sessions], [t[trait] for _, t in sessions], label=trait[:5])
         ax.set_title(pid, fontsize=9)
         ax.set_ylim(1, 5)
         locator = mdates.AutoDateLocator(minticks=3, maxticks=5)
@@ -295,22 +281,20 @@ def _plot_personality(sessions: pa.Table, path: Path, n: int = 4) -> None:
     fig.savefig(path, dpi=80)
 
 
-def _labels(run_dir: Path, out: Path) -> dict:
+def _labels(agg: Partial, out: Path) -> dict:
     """Label statistics and plots: task and question mixes, option balance, the personality estimate."""
-    sft, rl = _table(run_dir, "sft", ["task"]), _table(run_dir, "rl", ["kind", "reference", "choices"])
-    ops, pers = _table(run_dir, "memory_ops", ["memory", "op"]), _table(run_dir, "personality")
+    tally = agg.tallies
     stats: dict = {}
     fig, axes = plt.subplots(1, 4, figsize=(18, 4), gridspec_kw={"width_ratios": [1.2, 1.2, 1, 1]})
-    if sft is not None:
-        tasks = Counter(sft["task"].to_pylist())
+    if tasks := tally["sft_tasks"]:
+        n = sum(tasks.values())
         stats["sft_tasks"] = dict(sorted(tasks.items()))
-        axes[0].bar(list(stats["sft_tasks"]), [v / sft.num_rows for v in stats["sft_tasks"].values()], color="tab:blue")
-        axes[0].set_title(f"SFT task mix ({sft.num_rows:,} samples)")
+        axes[0].bar(list(stats["sft_tasks"]), [v / n for v in stats["sft_tasks"].values()], color="tab:blue")
+        axes[0].set_title(f"SFT task mix ({n:,} samples)")
         axes[0].set_ylabel("share of samples")
         axes[0].tick_params(axis="x", labelrotation=30)
-    if ops is not None:
-        pairs = Counter(zip(ops["memory"].to_pylist(), ops["op"].to_pylist()))
-        stats["memory_ops"] = {f"{m}/{o}": n for (m, o), n in sorted(pairs.items())}
+    if tally["memory_ops"]:
+        stats["memory_ops"] = dict(sorted(tally["memory_ops"].items()))
         mems = ("core", "semantic", "episodic", "procedural")
         bottom = np.zeros(4)
         for op in ("ADD", "UPDATE", "DELETE", "NOOP"):
@@ -321,17 +305,14 @@ def _labels(run_dir: Path, out: Path) -> dict:
         axes[1].set_ylabel("operations")
         axes[1].tick_params(axis="x", labelrotation=30)
         axes[1].set_title("Memory operations")
-    if rl is not None and rl.num_rows:
-        kinds = Counter(rl["kind"].to_pylist())
+    if kinds := tally["rl_kinds"]:
         stats["rl_kinds"] = dict(sorted(kinds.items()))
-        mc = [(r, c) for k, r, c in zip(rl["kind"].to_pylist(), rl["reference"].to_pylist(), rl["choices"].to_pylist())
-              if k == "multiple-choice"]
-        positions = Counter(r for r, _ in mc)
+        positions = tally["rl_mc_correct_position"]
         stats["rl_mc_correct_position"] = dict(sorted(positions.items()))
-        longest = [uniquely_longest([(x["key"], x["text"]) for x in c], r) for r, c in mc]
-        stats["rl_mc_correct_uniquely_longest"] = round(float(np.mean(longest)), 4) if longest else 0.0
+        n_mc = sum(positions.values())
+        stats["rl_mc_correct_uniquely_longest"] = round(tally["count"]["rl_mc_uniquely_longest"] / n_mc, 4) if n_mc else 0.0
         axes[2].bar(list(stats["rl_kinds"]), list(stats["rl_kinds"].values()), color="tab:orange")
-        axes[2].set_title(f"GRPO prompt kinds ({rl.num_rows:,})")
+        axes[2].set_title(f"GRPO prompt kinds ({sum(kinds.values()):,})")
         axes[2].set_ylabel("prompts")
         axes[3].bar(list(stats["rl_mc_correct_position"]), list(stats["rl_mc_correct_position"].values()), color="tab:green")
         axes[3].set_title(f"Correct option\n(uniquely longest: {stats['rl_mc_correct_uniquely_longest']:.0%}; chance 25%)")
@@ -339,35 +320,36 @@ def _labels(run_dir: Path, out: Path) -> dict:
         axes[3].set_ylabel("prompts")
     fig.tight_layout()
     fig.savefig(out / "labels.png", dpi=80)
-    if pers is not None:
-        stats["personality_final_mae"] = _plot_estimate(pers, out / "personality_estimate.png")
+    if "estimate_error" in agg.grids:
+        total, n = agg.grids["estimate_error"]
+        stats["personality_final_mae"] = round(float(total / n), 4)
+        _plot_estimate(agg.firsts["estimate"], stats["personality_final_mae"], out / "personality_estimate.png")
     return stats
 
 
-def _mme(run_dir: Path, out: Path) -> dict:
+def _mme(agg: Partial, run_dir: Path, out: Path) -> dict:
     """Persona-MME: questions per task and setting, and how long the histories are."""
-    t = _table(run_dir, "persona_mme", ["setting", "task", "context_tokens", "context_turns", "needs_image"])
-    if t is None or not t.num_rows:
+    questions, count = agg.tallies["mme_questions"], agg.tallies["count"]
+    if not questions:
         return {}
-    rows = t.to_pylist()
-    settings = sorted({r["setting"] for r in rows}, key=lambda x: int(x[:-1]))
-    per = Counter((r["task"], r["setting"]) for r in rows)
-    tasks = sorted({r["task"] for r in rows})
-    stats = {"mme_questions": dict(sorted(Counter(r["setting"] for r in rows).items())),
-             "mme_needs_image": round(float(np.mean([r["needs_image"] for r in rows])), 4)}
+    settings = sorted(questions, key=lambda x: int(x[:-1]))
+    per = agg.tallies["mme_task_setting"]
+    tasks = sorted({task for task, _ in per})
+    total = sum(questions.values())
+    stats = {"mme_questions": dict(sorted(questions.items())), "mme_needs_image": round(count["mme_needs_image"] / total, 4)}
     for setting in settings:
-        sub = [r for r in rows if r["setting"] == setting]
-        stats[f"mme_{setting}_context_turns"] = _summary([r["context_turns"] for r in sub])
-        stats[f"mme_{setting}_context_tokens"] = _summary([r["context_tokens"] for r in sub])
+        for what in ("context_turns", "context_tokens"):
+            key = f"mme_{setting}_{what}"
+            stats[key] = {"min": int(agg.lows[key]), "mean": round(count[key] / questions[setting], 2),
+                          "max": int(agg.highs[key])}
     audit = json.loads((run_dir / "mme_build.json").read_text()) if (run_dir / "mme_build.json").exists() else {}
     fig, (a, b, c) = plt.subplots(1, 3, figsize=(20, 5.5), gridspec_kw={"width_ratios": [3, 2, 3]})
     y = np.arange(len(tasks))
     for k, setting in enumerate(settings):
         a.barh(y + 0.4 * k, [per[(task, setting)] for task in tasks], height=0.4, label=setting)
-        b.hist([100 * r["context_tokens"] / BUDGET[setting] for r in rows if r["setting"] == setting],
-               bins=np.linspace(0, 100, 41), alpha=0.6, label=setting)
+        b.hist(BUDGET_BINS[:-1], bins=BUDGET_BINS, weights=agg.grids[f"mme_budget/{setting}"], alpha=0.6, label=setting)
     a.set_yticks(y + 0.2, tasks, fontsize=8)
-    a.set_title(f"Persona-MME questions per task ({len(rows):,}; {stats['mme_needs_image']:.0%} need a photo)")
+    a.set_title(f"Persona-MME questions per task ({total:,}; {stats['mme_needs_image']:.0%} need a photo)")
     a.set_xlabel("questions")
     b.set_title("History per question, % of the setting's token budget")
     b.set_xlabel("% of 32k / 128k tokens")
@@ -390,16 +372,9 @@ def _mme(run_dir: Path, out: Path) -> dict:
     return stats
 
 
-def _plot_estimate(pers: pa.Table, path: Path, n: int = 3) -> float:
-    rows = pers.to_pylist()
-    last: dict[str, dict] = {}
-    for r in rows:
-        last[r["persona_id"]] = r
-    mae = float(np.mean([np.mean([abs(r["estimate"][t] - r["true"][t]) for t in TRAITS]) for r in last.values()]))
-    ids = sorted(last)[:n]
-    fig, axes = plt.subplots(1, len(ids), figsize=(5 * len(ids), 3.4), sharey=True, squeeze=False)
-    for ax, pid in zip(axes[0], ids):
-        mine = [r for r in rows if r["persona_id"] == pid]
+def _plot_estimate(rows: list[tuple[str, list[dict]]], mae: float, path: Path) -> None:
+    fig, axes = plt.subplots(1, len(rows), figsize=(5 * len(rows), 3.4), sharey=True, squeeze=False)
+    for ax, (pid, mine) in zip(axes[0], rows):
         for k, t in enumerate(TRAITS):
             colour = f"C{k}"
             ax.plot([r["m"] for r in mine], [r["true"][t] for r in mine], color=colour, label=t[:5])
@@ -412,23 +387,17 @@ def _plot_estimate(pers: pa.Table, path: Path, n: int = 3) -> float:
     fig.suptitle(f"True traits (solid) vs EMA estimate from per-session scores (dashed); final MAE {mae:.3f}")
     fig.tight_layout()
     fig.savefig(path, dpi=80)
-    return round(mae, 4)
 
 
-def _samples(run_dir: Path, sessions: pa.Table, out: Path, n: int) -> list[dict]:
-    """The first sessions that show images, with their pictures copied next to the report."""
-    images = _table(run_dir, "images", ["id", "session_id", "image"])
-    with_images = set(images["session_id"].to_pylist())
-    picked, seen = [], set()
-    for i, (sid, pid) in enumerate(zip(sessions["id"].to_pylist(), sessions["persona_id"].to_pylist())):
-        if sid in with_images and pid not in seen and len(picked) < n:
-            picked.append(i)
-            seen.add(pid)
-    by_id = {r["id"]: r["image"]["bytes"] for r in images.filter(
-        pc.is_in(images["session_id"], pa.array([sessions["id"][i].as_py() for i in picked]))).to_pylist()}
+def _samples(run_dir: Path, sessions: list[dict], out: Path, run: Map) -> list[dict]:
+    """The sample sessions, with their pictures fetched from the image shards and copied next to the report."""
+    wanted = [i for s in sessions for t in s["turns"] for i in t["image_ids"]]
+    by_id: dict[str, bytes] = {}
+    calls = [(str(p), wanted) for p in sorted((run_dir / "data" / "images").glob("*.parquet"))] if wanted else []
+    for found in run(image_bytes, calls):
+        by_id.update(found)
     samples = []
-    for i in picked:
-        row = sessions.slice(i, 1).to_pylist()[0]
+    for row in sessions:
         turns = []
         for t in row["turns"]:
             files = []
