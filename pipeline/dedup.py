@@ -375,6 +375,8 @@ def dedup(scratch: Scratch, persona_ids: list[str], hash_step: Callable, hash_ca
     The scratch folder is emptied first and removed at the end."""
     task = task or silent()
     P = scratch.partitions
+    if not hash_calls:  # no persona finished yet
+        return merge(persona_ids, [], examples)
     shutil.rmtree(scratch.root, ignore_errors=True)
     try:
         task.phase("hashing", len(persona_ids))

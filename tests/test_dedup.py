@@ -41,6 +41,13 @@ def test_exactly_the_planted_duplicates_are_found():
     assert r.drop_personas == []
 
 
+def test_no_documents_and_no_personas_are_nothing_to_remove():
+    empty = dedup_documents({}, 0.8).to_json()
+    assert empty["counts"]["personas"] == {"seen": 0, "removed": 0} and empty["drop_ids"] == {"sft": [], "rl": []}
+    silent = dedup_documents({"p-a": _docs(), "p-b": _docs()}, 0.8, partitions=3).to_json()
+    assert silent["counts"]["sft"] == {"seen": 0, "exact": 0, "near": 0, "removed": 0}
+
+
 def test_a_duplicated_session_drops_the_later_persona():
     a = _docs(sessions=[("a/s0", BASE)])
     b = _docs(sessions=[("b/s0", "something else entirely, nothing alike at all"), ("b/s1", BASE)])
