@@ -97,7 +97,10 @@ def signatures(texts: list[str]) -> np.ndarray:
     return out
 
 
-def documents(run_dir: Path, persona_id: str, boilerplate: frozenset[str] = frozenset()) -> dict[str, list[tuple[str, str]]]:
+Docs = dict[str, list[tuple[str, str]]]  # level -> (id, text), in part order
+
+
+def documents(run_dir: Path, persona_id: str, boilerplate: frozenset[str] = frozenset()) -> Docs:
     """(id, text) per level for one persona, in part order. SFT and RL texts leave out the lines of the
     prompt templates (`boilerplate`): every sample of a task shares them, and two samples are duplicates
     only if what fills the template is."""
@@ -114,10 +117,6 @@ def documents(run_dir: Path, persona_id: str, boilerplate: frozenset[str] = froz
     return docs
 
 
-
-Docs = dict[str, list[tuple[str, str]]]  # level -> (id, text), in part order
-
-
 def band_ranges(threshold: float) -> tuple[tuple[int, int], ...]:
     """The signature rows of each LSH band: datasketch's choice for this threshold (false positives and
     negatives weighted equally)."""
@@ -126,8 +125,9 @@ def band_ranges(threshold: float) -> tuple[tuple[int, int], ...]:
 
 @dataclass(frozen=True)
 class Scratch:
-    """One dedup's scratch folder: `docs/c*` (step 1), `exact/`, `members/`, `bands/` (2), `groups/` (3),
-    `near.arrow` (4). A file written for P partitions holds P record batches, batch k for partition k."""
+    """One dedup's scratch folder: `docs/` (step 1), `exact/`, `members/`, `bands/` (2), `groups/` (3) and
+    `near/` (4), an Arrow IPC file per chunk or partition. A file written for P partitions holds P record
+    batches, batch k for partition k, which the next step's task k reads memory-mapped."""
 
     root: Path
     partitions: int
@@ -275,7 +275,7 @@ def resolve(scratch: Scratch) -> int:
     """Step 4: decide every node that shares a bucket with another persona, in persona order: a node is kept
     unless a bucket of it already keeps a node of an earlier persona; then it is a near duplicate of the
     smallest such id. (All nodes a bucket keeps belong to one persona: the first one kept blocks every later
-    persona.) Writes `near.arrow` (node, hit) and returns its length."""
+    persona.) Writes `near/` (node, hit) and returns its length."""
     rows = scratch.read("groups", range(scratch.partitions))
     nodes, inverse = np.unique(rows["node"].to_numpy(), return_inverse=True)
     _, group = np.unique(rows["group"].to_numpy(), return_inverse=True)

@@ -26,6 +26,7 @@ from pipeline.config import ConfigError, RunConfig, load_config
 from pipeline.personas.lexicon import LexiconError, load_lexicon
 from pipeline.personas.sampler import sample_personas
 from pipeline.progress import Progress, Task
+from pipeline.stages import Generated
 
 RUN_FORMAT = 1
 
@@ -158,8 +159,9 @@ def init_ray() -> None:
         ray.init(logging_level="ERROR", log_to_driver=False, include_dashboard=False, configure_logging=True)
 
 
-def generate_parts(cfg: RunConfig, run_dir: Path, todo: list, task: Task, base_url: str | None = None,
-                   context_tokens: int | None = None, retry_rounds: dict[str, int] | None = None) -> list[dict]:
+def generate_parts(cfg: RunConfig, run_dir: Path, todo: list[tuple[str, str]], task: Task, base_url: str | None = None,
+                   context_tokens: int | None = None, retry_rounds: dict[str, int] | None = None) -> Generated:
+    """Generate the personas `todo` ((id, persona JSON) pairs) on Ray; their rows folded as they arrive."""
     import ray
 
     from pipeline.verbalize.backend import backend_class
@@ -169,7 +171,7 @@ def generate_parts(cfg: RunConfig, run_dir: Path, todo: list, task: Task, base_u
     ctx.print_on_execution_start = False
     workers = cfg.workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
     shape = backend_class(cfg).shape(cfg, len(todo), workers)
-    items = [{"persona_id": p.id, "persona": p.model_dump_json()} for p in todo]
+    items = [{"persona_id": pid, "persona": persona} for pid, persona in todo]
     kwargs = {"cfg_json": cfg.model_dump_json(), "run_dir": str(run_dir.resolve()), "fingerprint": cfg.fingerprint(),
               "base_url": base_url, "context_tokens": context_tokens,
               "retry_rounds": retry_rounds or {}}
@@ -178,11 +180,12 @@ def generate_parts(cfg: RunConfig, run_dir: Path, todo: list, task: Task, base_u
     ds = ray.data.from_items(items, override_num_blocks=blocks).map_batches(
         _generate_batch, batch_size=per_task, fn_kwargs=kwargs, num_cpus=shape.num_cpus, num_gpus=cfg.image_gpus or None,
         compute=ray.data.TaskPoolStrategy(size=min(workers, blocks)))
-    rows = []
+    del items
+    generated = Generated()
     for row in ds.iter_rows():
-        rows.append(row)
+        generated.add(row)
         task.advance()
-    return rows
+    return generated
 
 
 def probe_backend(cfg: RunConfig, base_url: str | None = None) -> int | None:
@@ -235,24 +238,27 @@ def run(cfg: RunConfig) -> dict:
     fingerprint = cfg.fingerprint()
     done_before = {p.id for p in personas if is_complete(run_dir, p.id, fingerprint)}
     again = _retry_quarantined(run_dir, done_before) if cfg.llm_retry_quarantined else []
-    todo = [p for p in personas if p.id not in done_before or p.id in again]
+    # from here on the driver holds each persona as its id, and those to generate as JSON, not as objects
+    todo = [(p.id, p.model_dump_json()) for p in personas if p.id not in done_before or p.id in again]
+    ids = [p.id for p in personas]
+    del personas
     wall = {"sample": time.perf_counter() - t}
-    progress.say(f"{run_dir}: {len(personas)} personas ({cfg.personas} train + {cfg.bench_personas} bench); "
-                 f"{len(personas) - len(todo)} already done, generating {len(todo)}"
+    progress.say(f"{run_dir}: {len(ids)} personas ({cfg.personas} train + {cfg.bench_personas} bench); "
+                 f"{len(ids) - len(todo)} already done, generating {len(todo)}"
                  + (f" ({len(again)} quarantined, tried again)" if again else ""))
 
-    summaries = []
+    generated = Generated()
     if todo:
-        for p in todo:
-            remove_part(run_dir, p.id)
+        for pid, _ in todo:
+            remove_part(run_dir, pid)
         t = _enter_stage(run_dir, "generate")
-        summaries = _generate(cfg, run_dir, todo, progress)
+        generated = _generate(cfg, run_dir, todo, progress)
         wall["generate"] = time.perf_counter() - t
-    pending = {r["persona_id"]: r["pending"] for r in summaries if r["pending"]}
-    if pending:
+    del todo
+    if pending := generated.pending:
         progress.say(f"WARNING: {len(pending)} persona(s) not generated because the endpoint failed "
                      f"({next(iter(pending.values()))}); the rest is written. Rerun the same command to generate them.")
-    state = RunState(cfg, run_dir, [p.id for p in personas if p.id not in pending], bio_stats, summaries, pending, wall)
+    state = RunState(cfg, run_dir, [pid for pid in ids if pid not in pending], bio_stats, generated, wall)
     run_stages(state, progress, lambda name: _enter_stage(run_dir, name))
     finished = len(state.reused) == len(STAGES)
     if not finished:
@@ -263,7 +269,7 @@ def run(cfg: RunConfig) -> dict:
     return manifest
 
 
-def _generate(cfg: RunConfig, run_dir: Path, todo: list, progress: Progress) -> list[dict]:
+def _generate(cfg: RunConfig, run_dir: Path, todo: list[tuple[str, str]], progress: Progress) -> Generated:
     with progress.stage("generate", len(todo)) as task:
         task.note("checking the text backend")
         context_tokens = probe_backend(cfg) if not cfg.llm_serve_model else None
@@ -284,8 +290,8 @@ def _generate(cfg: RunConfig, run_dir: Path, todo: list, progress: Progress) -> 
 def _say_outcome(progress: Progress, state, finished: bool) -> None:
     run_dir, seconds = state.run_dir, time.monotonic() - progress.t0
     verified = f"every stage verified ({len(state.outputs['shards']['files'])} shards checksummed)"
-    if finished and state.summaries:
-        progress.say(f"the {len(state.summaries)} regenerated persona(s) came out as recorded: {verified} and kept")
+    if finished and state.generated.count:
+        progress.say(f"the {state.generated.count} regenerated persona(s) came out as recorded: {verified} and kept")
     elif finished:
         progress.say(f"already finished with this configuration: {verified} in {seconds:.1f}s, nothing written")
     else:
@@ -299,17 +305,16 @@ def _say_outcome(progress: Progress, state, finished: bool) -> None:
                         if mme["failing_tasks"] else ""))
         stats = state.outputs["report"]["stats"]
         progress.say(f"done in {seconds:.0f}s: {stats['sessions']} sessions, {stats['turns']} turns, "
-                     f"{stats.get('images', 0)} images" + (f"; {len(state.pending)} persona(s) wait for a rerun"
-                                                           if state.pending else ""))
+                     f"{stats.get('images', 0)} images" + (f"; {len(state.generated.pending)} persona(s) wait for a rerun"
+                                                           if state.generated.pending else ""))
     progress.say(f"dataset: {run_dir / 'data'}  report: {run_dir / 'report' / 'index.html'}")
 
 
-def make_manifest(cfg: RunConfig, shards: list[dict], stats: dict, summaries: list[dict], wall: dict) -> dict:
+def make_manifest(cfg: RunConfig, shards: list[dict], stats: dict, generated: Generated, wall: dict) -> dict:
     counts: dict[str, dict[str, int]] = {}
     for s in shards:
         counts.setdefault(s["table"], {}).setdefault(s["split"], 0)
         counts[s["table"]][s["split"]] += s["rows"]
-    stage_cpu = {k[2:]: round(sum(r[k] for r in summaries), 3) for k in (summaries[0] if summaries else {}) if k.startswith("s_")}
     versions = {name: _version(name) for name in ("ray", "pyarrow", "pydantic", "numpy", "pillow", "datasets")}
     totals = stats.get("totals", {})
     turns = sum(v for k, v in totals.items() if k.startswith("text_"))
@@ -328,8 +333,9 @@ def make_manifest(cfg: RunConfig, shards: list[dict], stats: dict, summaries: li
         "versions": {"python": platform.python_version(), **versions},
         "counts": counts, "stats": stats, "files": shards,
         "timings": {"wall_s": {k: round(v, 3) for k, v in wall.items()},
-                    "generated_this_run": len(summaries), "persona_cpu_s": stage_cpu,
-                    "nodes": sorted({r["node_id"] for r in summaries})},
+                    "generated_this_run": generated.count,
+                    "persona_cpu_s": {k: round(v, 3) for k, v in generated.cpu_s.items()},
+                    "nodes": sorted(generated.nodes)},
     }
 
 

@@ -17,6 +17,7 @@ from pipeline.publish import PublishError, publish
 from pipeline.report.build import build_report
 from pipeline.run import make_manifest
 from pipeline.shards import write_shards
+from pipeline.stages import Generated
 
 TOKEN = "hf_secretTOKEN123456"
 
@@ -57,7 +58,7 @@ def _finish(run_dir, parts, cfg):
         write_part(run_dir, p, "fp")
     shards = write_shards(run_dir, [p.persona.id for p in parts], 0.1)
     stats = build_report(run_dir)
-    manifest = make_manifest(cfg, shards, stats, [], {})
+    manifest = make_manifest(cfg, shards, stats, Generated(), {})
     (run_dir / "README.md").write_text(build_card(run_dir, manifest, "cc-by-4.0"))
     manifest["card_sha256"] = sha256_file(run_dir / "README.md")
     write_json(run_dir / "manifest.json", manifest)

@@ -1,5 +1,6 @@
-"""Killed runs resume: SIGKILL of the driver during generation, dedup and shard writing (one after the other
-on the same run folder), and of a Ray worker mid-persona; the final shards equal an uninterrupted run's."""
+"""Killed runs resume: SIGKILL of the driver during generation, dedup, shard writing and the report (one after
+the other on the same run folder), and of a Ray worker mid-persona; the final shards and statistics equal an
+uninterrupted run's."""
 
 from __future__ import annotations
 
@@ -83,7 +84,7 @@ def reference(reference_run) -> dict[str, bytes]:
     return _shard_bytes(reference_run)
 
 
-def test_driver_killed_in_each_stage_then_resumed(tmp_path, reference):
+def test_driver_killed_in_each_stage_then_resumed(tmp_path, reference, reference_run):
     run = tmp_path / RUN
 
     proc = _start(tmp_path)  # killed while personas are being generated
@@ -104,10 +105,15 @@ def test_driver_killed_in_each_stage_then_resumed(tmp_path, reference):
     _kill_driver(proc)
     assert _parts(run) == after
 
+    proc = _start(tmp_path)  # resumed, then killed while the report's aggregates are read
+    _wait_for(proc, lambda: _stage(run) == "report", "the report stage")
+    _kill_driver(proc)
+
     manifest = _finish(tmp_path)
     assert manifest["timings"]["generated_this_run"] == 0 and _parts(run) == after
-    assert not (run / "data.tmp").exists() and _stage(run) == "done"
+    assert not (run / "data.tmp").exists() and not (run / "dedup.tmp").exists() and _stage(run) == "done"
     assert _shard_bytes(run) == reference
+    assert manifest["stats"] == json.loads((reference_run / "manifest.json").read_text())["stats"]
 
 
 def test_a_killed_worker_is_retried(tmp_path, reference):

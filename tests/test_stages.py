@@ -10,7 +10,7 @@ import pytest
 from pipeline.config import load_config
 from pipeline.parts import write_part
 from pipeline.progress import Progress
-from pipeline.stages import RECORD, RunState, Stage, run_stages
+from pipeline.stages import RECORD, Generated, RunState, Stage, run_stages
 
 
 def _snapshot(folder):
@@ -41,7 +41,7 @@ def toy_stages(calls: list[str]) -> tuple[Stage, ...]:
 
 
 def _state(cfg, run, ids) -> RunState:
-    return RunState(cfg, run, ids, {}, [], {})
+    return RunState(cfg, run, ids, {}, Generated())
 
 
 def test_a_finished_run_is_reused_whole_and_nothing_is_written(run, small_cfg, small_parts):
