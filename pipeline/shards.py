@@ -15,7 +15,6 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipeline.fanout import Map, in_process
@@ -129,12 +128,12 @@ def write_stream(staging: str, table: str, split: str, persona_ids: list[str], d
     writes them). Returns the stream, how many parts it read, and one entry per shard."""
     staging_dir = Path(staging)
     run_dir, folder = staging_dir.parent, staging_dir / table
-    drop = pa.array(drop_ids, pa.string()) if drop_ids else None
+    drop = set(drop_ids)  # one lookup per row: an is_in against every dropped id per part grows as N x drops
     writer = _ShardWriter(folder, HF_SPLIT[split], hf_schema(table), int(target_mb * (1 << 20)))
     for pid in persona_ids:
         rows = read_part(run_dir, pid, table)
-        if drop is not None:
-            rows = rows.filter(pc.invert(pc.is_in(rows["id"], drop)))
+        if drop:
+            rows = rows.filter(pa.array([i not in drop for i in rows["id"].to_pylist()], pa.bool_()))
         writer.write(rows)
     return table, split, len(persona_ids), [
         {"table": table, "split": writer.split, "path": f"data/{table}/{path.name}", "rows": rows,

@@ -55,3 +55,16 @@ def test_shards_hf_layout_rollover_and_determinism(tmp_path, small_parts):
     again = write_shards(tmp_path, list(reversed(ids)), target_mb=0.1)
     assert {s["path"]: s["sha256"] for s in again} == first
     assert not (tmp_path / "data.tmp").exists() and not (tmp_path / "data.old").exists()
+
+
+def test_shards_leave_out_exactly_the_dropped_rows(tmp_path, small_parts):
+    for p in small_parts:
+        write_part(tmp_path, p, "fp")
+    ids = [p.persona.id for p in small_parts]
+    sft = [r["id"] for i in ids for r in read_part(tmp_path, i, "sft", ["id"]).to_pylist()]
+    dropped = sft[::3] + ["train-99999/not-a-row"]  # an id that matches no row changes nothing
+    shards = write_shards(tmp_path, ids, target_mb=64, drop_ids={"sft": dropped})
+    shipped = [r["id"] for s in shards if s["table"] == "sft" for r in pq.read_table(tmp_path / s["path"], columns=["id"]).to_pylist()]
+    assert shipped == [i for i in sft if i not in set(dropped)] and len(shipped) < len(sft)
+    events = sum(s["rows"] for s in shards if s["table"] == "events")
+    assert events == sum(read_part(tmp_path, i, "events").num_rows for i in ids)
