@@ -104,9 +104,13 @@ class Partial:
             self.keep(k, entries)
         for k, s in other.sketches.items():
             self.sketch(k).merge(s)
-        if "top_turns" in other.tallies:  # keep the bound: the merged 1,000 most common
-            self.tallies["top_turns"] = Counter(dict(self.tallies["top_turns"].most_common(FIRST["top_turns"])))
+        self.bound_top_turns()
         return self
+
+    def bound_top_turns(self) -> None:
+        """Keep only the most common user turns (the share of the most repeated one is read from them)."""
+        if "top_turns" in self.tallies:
+            self.tallies["top_turns"] = Counter(dict(self.tallies["top_turns"].most_common(FIRST["top_turns"])))
 
 
 def aggregate_shard(path: str, table: str, shard_order: int) -> Partial:
@@ -116,8 +120,7 @@ def aggregate_shard(path: str, table: str, shard_order: int) -> Partial:
     add = _ADD[table]
     for i in range(parquet.num_row_groups):
         add(part, parquet.read_row_group(i, columns=COLUMNS[table]), (shard_order, i))
-    if table == "sessions":  # bound the turn tally to this shard's most common turns
-        part.tallies["top_turns"] = Counter(dict(part.tallies["top_turns"].most_common(FIRST["top_turns"])))
+    part.bound_top_turns()
     return part
 
 

@@ -101,7 +101,7 @@ def _statistics(agg: Partial) -> dict:
         "image_rate": round(count["images"] / count["user_turns"], 4) if count["user_turns"] else 0.0,
         "sessions_per_persona": _summary(tally["sessions_per_persona"]),
         "turns_per_session": _summary(tally["turns_per_session"]),
-        "preference_shifts_per_persona": _summary(+shifts if shifts else Counter()),
+        "preference_shifts_per_persona": _summary(shifts),
         "events_by_kind": dict(sorted(tally["events_by_kind"].items())),
         # over the whole corpus (HyperLogLog++ estimate of the distinct n-grams), and on a fixed 10k-turn sample
         # (chosen by a hash of the turn's id), which compares across run sizes: distinct-n falls as a corpus grows
