@@ -72,29 +72,91 @@ _B = _RNG.integers(0, 2**63, size=NUM_PERM, dtype=np.uint64)
 _SHIFT = np.uint64(32)
 
 
-def signatures(texts: list[str]) -> np.ndarray:
-    """MinHash signatures (len(texts) x 128, uint64) of the texts' word shingles.
-
-    Every shingle is hashed once (xxh32); the 128 permutations are multiply-add-shift hashes
-    ((a*x + b) mod 2^64) >> 32, a 2-universal family that needs no modulo, applied to all shingles at
-    once in numpy, and each text's minimum is taken with one reduceat.
-    """
-    sets = [shingles(t) for t in texts]
-    if not sets:
-        return np.zeros((0, NUM_PERM), dtype=np.uint64)
-    hashes = np.fromiter((xxhash.xxh32_intdigest(x) for s in sets for x in s), dtype=np.uint64)
-    starts = np.cumsum([0] + [len(s) for s in sets[:-1]])
-    out = np.empty((len(sets), NUM_PERM), dtype=np.uint64)
+def _min_hashes(hashes: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Per group of shingle hashes (group g is hashes[starts[g]:starts[g+1]], none empty), the minimum of each
+    permutation, as a (128 x groups) array: ((a*x + b) mod 2^64) >> 32, a 2-universal family that needs no
+    modulo. Permutation-major blocks of ~64k shingles bound the temporary, and make the arithmetic and the
+    reduceat run along contiguous rows (about 5x faster than shingle-major)."""
+    out = np.empty((NUM_PERM, len(starts)), dtype=np.uint64)
     lo = 0
-    while lo < len(sets):  # blocks of texts holding ~64k shingles bound the (shingles x 128) temporary
-        hi = min(len(sets), int(np.searchsorted(starts, starts[lo] + 65536, side="right")))
-        hi = max(hi, lo + 1)
-        a, b = int(starts[lo]), int(starts[hi]) if hi < len(sets) else len(hashes)
+    while lo < len(starts):
+        hi = max(lo + 1, min(len(starts), int(np.searchsorted(starts, starts[lo] + 65536, side="right"))))
+        a, b = int(starts[lo]), int(starts[hi]) if hi < len(starts) else len(hashes)
         with np.errstate(over="ignore"):
-            block = (hashes[a:b, None] * _A + _B) >> _SHIFT
-        out[lo:hi] = np.minimum.reduceat(block, starts[lo:hi] - a, axis=0)
+            block = np.multiply(_A[:, None], hashes[None, a:b])
+            block += _B[:, None]
+        block >>= _SHIFT
+        out[:, lo:hi] = np.minimum.reduceat(block, starts[lo:hi] - a, axis=1)
         lo = hi
     return out
+
+
+def _hash_all(groups: list[list[bytes]]) -> tuple[np.ndarray, np.ndarray]:
+    hashes = np.fromiter((xxhash.xxh32_intdigest(x) for g in groups for x in g), dtype=np.uint64)
+    return hashes, np.cumsum([0] + [len(g) for g in groups[:-1]])
+
+
+def signatures(texts: list[str]) -> np.ndarray:
+    return sign(texts)[0]
+
+
+def sign(texts: list[str]) -> tuple[np.ndarray, list[str]]:
+    """MinHash signatures (len(texts) x 128, uint64) of the texts' word shingles (every shingle hashed once
+    with xxh32, then permuted).
+
+    Documents share lines (an SFT sample carries the history its neighbours carry), so the work is done per
+    distinct line: a document's shingles are those inside its lines plus those across its line breaks, and
+    its signature is the minimum of its lines' signatures and of the crossing shingles' — the same values
+    as hashing the whole normalized text, since normalizing a text normalizes each line. Also returns the
+    normalized texts (for the exact hash).
+    """
+    normalized: list[str] = []
+    line_of: dict[str, int] = {}
+    line_words: list[list[str]] = []
+    refs: list[list[int]] = []  # per text, its distinct lines with shingles of their own
+    extra: list[list[bytes]] = []  # per text, the shingles no single line holds
+    for text in texts:
+        words: list[str] = []
+        breaks: list[int] = []
+        mine: list[int] = []
+        for line in text.split("\n"):
+            i = line_of.get(line)
+            if i is None:
+                i = line_of[line] = len(line_words)
+                line_words.append(normalize(line).split())
+            w = line_words[i]
+            if words:
+                breaks.append(len(words))
+            if len(w) >= SHINGLE:
+                mine.append(i)
+            words += w
+        normalized.append(" ".join(words))
+        n = len(words)
+        if n <= SHINGLE:  # too short to shingle: the whole text is its one shingle
+            refs.append([])
+            extra.append([" ".join(words).encode()])
+            continue
+        refs.append(mine)
+        crossing = sorted({s for b in breaks for s in (b - 2, b - 1) if 0 <= s <= n - SHINGLE})
+        extra.append([" ".join(words[s:s + SHINGLE]).encode() for s in crossing])
+    line_sig = np.full((NUM_PERM, len(line_words)), np.iinfo(np.uint64).max, dtype=np.uint64)
+    own = [i for i, w in enumerate(line_words) if len(w) >= SHINGLE]
+    if own:
+        line_sig[:, own] = _min_hashes(*_hash_all([[" ".join(line_words[i][s:s + SHINGLE]).encode()
+                                                  for s in range(len(line_words[i]) - SHINGLE + 1)] for i in own]))
+    out = np.full((NUM_PERM, len(texts)), np.iinfo(np.uint64).max, dtype=np.uint64)
+    crossing = [d for d, e in enumerate(extra) if e]
+    if crossing:
+        out[:, crossing] = _min_hashes(*_hash_all([extra[d] for d in crossing]))
+    with_lines = [d for d, r in enumerate(refs) if r]
+    flat = np.fromiter((i for d in with_lines for i in refs[d]), dtype=np.int64)
+    starts = np.cumsum([0] + [len(refs[d]) for d in with_lines[:-1]])
+    for lo in range(0, len(with_lines), 1024):  # bounds the (128 x lines) gather
+        hi = min(lo + 1024, len(with_lines))
+        a, b = int(starts[lo]), int(starts[hi]) if hi < len(with_lines) else len(flat)
+        docs = with_lines[lo:hi]
+        out[:, docs] = np.minimum(out[:, docs], np.minimum.reduceat(line_sig[:, flat[a:b]], starts[lo:hi] - a, axis=1))
+    return np.ascontiguousarray(out.T), normalized
 
 
 Docs = dict[str, list[tuple[str, str]]]  # level -> (id, text), in part order
@@ -166,8 +228,8 @@ def _u64(values) -> pa.Array:
     return pa.array(np.asarray(values, dtype=np.uint64), pa.uint64())
 
 
-def _digests(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    d = [xxhash.xxh3_128_intdigest(normalize(t).encode()) for t in texts]
+def _digests(normalized: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    d = [xxhash.xxh3_128_intdigest(t.encode()) for t in normalized]
     return (np.array([x >> 64 for x in d], dtype=np.uint64), np.array([x & 0xFFFFFFFFFFFFFFFF for x in d], dtype=np.uint64))
 
 
@@ -190,8 +252,9 @@ def hash_documents(scratch: Scratch, chunk: int, personas: list[tuple[int, Docs]
             for ordinal, (doc_id, text) in enumerate(docs.get(name, [])):
                 for col, v in zip(cols, (level, rank, ordinal, doc_id, text)):
                     cols[col].append(v)
-    hi, lo = _digests(cols["text"])
-    keys = band_keys(signatures(cols["text"]), scratch.ranges)
+    sig, normalized = sign(cols["text"])
+    hi, lo = _digests(normalized)
+    keys = band_keys(sig, scratch.ranges)
     table = pa.table({
         "level": pa.array(cols["level"], pa.int8()), "persona": pa.array(cols["persona"], pa.int32()),
         "ordinal": pa.array(cols["ordinal"], pa.int32()), "doc_id": pa.array(cols["doc_id"], pa.string()),

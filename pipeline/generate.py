@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import time
 from contextlib import contextmanager
 
@@ -187,3 +188,16 @@ def run_sync(coroutine):
         return loop.run_until_complete(coroutine)
     finally:
         loop.close()
+
+
+@contextmanager
+def fewer_collections(young: int = 50_000):
+    """Batch code that generates personas runs the cycle collector less often: a persona allocates millions
+    of objects that reference counting frees, and at Python's default threshold (700) the collector keeps
+    rescanning the persona's live world; measured, about 15% of generation's CPU time."""
+    before = gc.get_threshold()
+    gc.set_threshold(young, 20, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)

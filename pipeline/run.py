@@ -1,7 +1,7 @@
 """The Ray job: `python pipeline/run.py [options]` locally, or `ray job submit -- python pipeline/run.py`.
 
 Ray only wires the stages: the driver samples personas, Ray Data maps `generate_persona` over them
-(one persona per task, each written as an atomic part), and the driver assembles the shards, the
+(personas batched per task, each written as an atomic part), and the driver assembles the shards, the
 report and the manifest. A rerun of the same command resumes: finished personas are skipped.
 """
 
@@ -24,7 +24,6 @@ from pipeline import __version__
 from pipeline.atomic import write_json
 from pipeline.config import ConfigError, RunConfig, load_config
 from pipeline.personas.lexicon import LexiconError, load_lexicon
-from pipeline.personas.sampler import sample_personas
 from pipeline.progress import Progress, Task
 from pipeline.stages import Generated
 
@@ -122,7 +121,7 @@ def _generate_batch(batch: dict, cfg_json: str, run_dir: str, fingerprint: str, 
     """Ray task body, the same for every text backend: a batch of personas in flight on one event loop."""
     import asyncio
 
-    from pipeline.generate import agenerate_persona, run_sync
+    from pipeline.generate import agenerate_persona, fewer_collections, run_sync
     from pipeline.llm import EndpointUnavailable, OfflineCacheMiss
     from pipeline.records import Persona
     from pipeline.verbalize.backend import make_backend
@@ -145,7 +144,8 @@ def _generate_batch(batch: dict, cfg_json: str, run_dir: str, fingerprint: str, 
         finally:
             await backend.aclose()
 
-    rows = run_sync(all_of_them())
+    with fewer_collections():
+        rows = run_sync(all_of_them())
     return {k: [r[k] for r in rows] for k in rows[0]}
 
 
@@ -226,22 +226,19 @@ def run(cfg: RunConfig) -> dict:
 
     progress = Progress(cfg.progress)
     t = time.perf_counter()
-    lex = load_lexicon(cfg.lexicon_dir)
-    bio_stats: dict = {}
     if cfg.mme_tokenizer:  # fail before any work, not in a worker
         from pipeline.mme.context import TokenCounter
 
         TokenCounter(cfg.mme_tokenizer, cfg.image_size)
-    personas = sample_personas(cfg, lex, bio_stats)
+    sampled, bio_stats = _sample(cfg)
     run_dir = prepare_run_dir(cfg)
     clean_partial(run_dir)
     fingerprint = cfg.fingerprint()
-    done_before = {p.id for p in personas if is_complete(run_dir, p.id, fingerprint)}
+    done_before = {pid for pid, _ in sampled if is_complete(run_dir, pid, fingerprint)}
     again = _retry_quarantined(run_dir, done_before) if cfg.llm_retry_quarantined else []
-    # from here on the driver holds each persona as its id, and those to generate as JSON, not as objects
-    todo = [(p.id, p.model_dump_json()) for p in personas if p.id not in done_before or p.id in again]
-    ids = [p.id for p in personas]
-    del personas
+    todo = [(pid, persona) for pid, persona in sampled if pid not in done_before or pid in again]
+    ids = [pid for pid, _ in sampled]
+    del sampled
     wall = {"sample": time.perf_counter() - t}
     progress.say(f"{run_dir}: {len(ids)} personas ({cfg.personas} train + {cfg.bench_personas} bench); "
                  f"{len(ids) - len(todo)} already done, generating {len(todo)}"
@@ -267,6 +264,23 @@ def run(cfg: RunConfig) -> dict:
     manifest = json.loads((run_dir / "manifest.json").read_text())
     manifest["timings"]["reused_stages"] = state.reused  # this invocation's, not the one that wrote the file
     return manifest
+
+
+def _sample(cfg: RunConfig) -> tuple[list[tuple[str, str]], dict]:
+    """Sample in a short-lived process that hands back (id, JSON) pairs. As objects the personas take ~57 KB
+    each, 33 times their JSON, and a process's heap does not shrink once they are freed: sampled in the
+    driver, they set its peak for the whole run, growing with the run's size."""
+    import multiprocessing
+    import threading
+    from concurrent.futures import ProcessPoolExecutor
+
+    from pipeline.personas.sampler import sample_as_json
+
+    # a fork starts at once with the driver's imports; with other threads alive (Ray started in this process,
+    # as in tests) only a fresh interpreter is safe
+    method = "fork" if threading.active_count() == 1 and os.name == "posix" else "spawn"
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context(method)) as pool:
+        return pool.submit(sample_as_json, cfg).result()
 
 
 def _generate(cfg: RunConfig, run_dir: Path, todo: list[tuple[str, str]], progress: Progress) -> Generated:

@@ -7,7 +7,7 @@ import random
 import pytest
 from datasketch import LeanMinHash, MinHashLSH
 
-from pipeline.dedup import LEVELS, dedup_documents, normalize, run_dedup, shingles, signatures
+from pipeline.dedup import LEVELS, dedup_documents, normalize, run_dedup, shingles, sign, signatures
 from pipeline.fanout import in_process
 from pipeline.personas.sampler import _unique_bios
 
@@ -60,6 +60,30 @@ def test_signature_estimates_jaccard():
     sig = signatures(texts)
     for j in (1, 2):
         assert abs((sig[0] == sig[j]).mean() - _jaccard(texts[0], texts[j])) < 0.12
+
+
+def test_signatures_by_line_equal_hashing_each_whole_text():
+    """The per-line shortcut gives exactly the signature of the whole text's shingles, whatever the lines:
+    shared, short, empty, punctuation-only, or a text too short to shingle."""
+    import numpy as np
+    import xxhash
+
+    from pipeline.dedup import _A, _B
+
+    def whole(text: str) -> np.ndarray:
+        h = np.array([xxhash.xxh32_intdigest(x) for x in shingles(text)], dtype=np.uint64)
+        with np.errstate(over="ignore"):
+            return ((h[:, None] * _A + _B) >> np.uint64(32)).min(axis=0)
+
+    rng = random.Random(3)
+    pool = [BASE[:i] for i in (0, 3, 9, 40, 120)] + ["Hi!", "ok", "--", "two words", "The Same line, again.",
+                                                   BASE, BASE.replace("new job", "new post")]
+    texts = ["\n".join(rng.choice(pool) for _ in range(rng.randint(1, 9))) for _ in range(300)]
+    texts += ["", "\n\n", "one", "one two three", "one\ntwo\nthree\nfour", "a b\n\nc d"]
+    got, normalized = sign(texts)
+    assert normalized == [normalize(t) for t in texts]  # what the exact hash is taken of
+    for text, sig in zip(texts, got):
+        assert (sig == whole(text)).all(), repr(text)
 
 
 def test_duplicate_bios_are_drawn_again(small_cfg, lex):

@@ -63,4 +63,5 @@ def test_turns_that_never_pass_ship_as_their_draft_with_the_same_labels(small_cf
                 assert shipped.source == "llm"
     assert part.memory_ops == scripted.memory_ops and part.personality == scripted.personality
     assert part.stats["sessions_fallback"] == len(part.sessions)
-    assert ScriptedBackend.shape(small_cfg, 10, 2).personas_per_task == 1
+    assert ScriptedBackend.shape(small_cfg, 10, 2).personas_per_task == 1  # small runs: every worker busy
+    assert ScriptedBackend.shape(small_cfg, 700, 2).personas_per_task == 10

@@ -61,8 +61,17 @@ class Replay:
         self.ops: dict[str, list[MemoryOp]] = defaultdict(list)
         for o in ops:
             self.ops[o.session_id].append(o)
+        self.writes: dict[str, list[tuple[int, MemoryOp]]] = defaultdict(list)  # key -> (session position, op), in order
+        for pos, s in enumerate(sessions):
+            for o in self.ops[s.id]:
+                self.writes[o.key].append((pos, o))
         self.observed = {o.session_id: o.observed.model_dump() for o in track}
         self.turn_text = {(s.id, t.index): t.text for s in sessions for t in s.turns}
+        self.telling: dict[str, list] = defaultdict(list)  # event id -> (session, user turn, reply) that tell it, in order
+        for s in sessions:
+            for u, a in zip(s.turns[::2], s.turns[1::2]):
+                for eid in dict.fromkeys(fid.rsplit("/", 1)[0] for fid in u.fact_ids):
+                    self.telling[eid].append((s, u, a))
         self.calls: list[Call] = []
         # the agent's state
         self.profile: dict[str, str] = {"name": self.first}
@@ -223,8 +232,7 @@ class Replay:
 
     def setter(self, s: Session, key: str, op_kinds: tuple[str, ...] = ("ADD", "UPDATE")) -> MemoryOp:
         """The latest op up to session `s` that wrote `key`."""
-        return next(o for ss in reversed(self.sessions[: s.index + 1]) for o in reversed(self.ops[ss.id])
-                    if o.key == key and o.op in op_kinds)
+        return next(o for pos, o in reversed(self.writes[key]) if pos <= s.index and o.op in op_kinds)
 
     def told_op(self, o: MemoryOp, strict: bool = True) -> str:
         f = self.facts[o.fact_ids[0]]
@@ -265,7 +273,7 @@ class Replay:
         f = q.fact
         if q.source == "core":
             noun = f.key.split("/", 1)[1]
-            if not mentions(self.profile_text() + "\n" + recent, f.value):
+            if not (mentions(self.profile_text(), f.value) or mentions(recent, f.value)):
                 return  # the answer is in memory the agent has not written down yet
             think = f"{self.first} wants a suggestion, and the profile and recent conversation say the favourite {noun} is {f.value}."
             self.calls.append(Call("reasoning", s.id, [(start, P.answer_block(think, q.reply.text))], ids,
@@ -305,12 +313,13 @@ class Replay:
                         SemanticMemory="\n".join(semantic[-TOP_K["semantic"]:]), DialogHistory="\n".join(dialog))
         return prompt, [i for u, _ in told for i in u.image_ids]
 
-    def _tells(self, u, event_id: str) -> bool:
-        return any(fid.startswith(event_id + "/") for fid in u.fact_ids)
+    def _telling_before(self, q: Query) -> list:
+        """The exchanges from before the question's session that tell its event, in order."""
+        return [(u, a) for s, u, a in self.telling.get(q.event.id, ()) if s.id != q.session.id and s.start_time < q.turn.time]
 
     def retrieved(self, q: Query) -> tuple[str | None, list[str], list[str]]:
         """What the search within the question's window brings back: the exchanges that told the event."""
-        told = [(u, a) for u, a in self._exchanges_before(q) if self._tells(u, q.event.id)][: TOP_K["episodic"]]
+        told = self._telling_before(q)[: TOP_K["episodic"]]
         if not told:
             return None, [], []
         prompt, ids = self._mid(q, told)
@@ -320,14 +329,13 @@ class Replay:
         """A search by the question's keywords alone (no window): the asked exchange and the latest other ones
         about the same people (or the same object in another photo), and those others' answers, which the
         question's time phrase must tell apart. None when nothing else comes back for an activity."""
-        before = self._exchanges_before(q)
-        asked = [(u, a) for u, a in before if self._tells(u, q.event.id)][:1]
+        asked = self._telling_before(q)[:1]
         if not asked:
             return None
         name = q.fact.key.rsplit("/", 1)[1] if q.fact.kind == "visual" else None
         words = {k.lower() for k in q.keywords}
         others, decoys = [], []
-        for u, a in reversed(before):
+        for u, a in reversed(self._exchanges_before(q)):
             for eid in dict.fromkeys(fid.rsplit("/", 1)[0] for fid in u.fact_ids):
                 e = self.events[eid]
                 if eid == q.event.id or e.kind != q.event.kind or len(others) >= TOP_K["episodic"]:

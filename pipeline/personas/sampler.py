@@ -96,6 +96,15 @@ def sample_personas(cfg: RunConfig, lex: Lexicon, stats: dict | None = None) -> 
     return _unique_bios(out, cfg, stats if stats is not None else {})
 
 
+def sample_as_json(cfg: RunConfig) -> tuple[list[tuple[str, str]], dict]:
+    """Every persona of the run as (id, JSON), and the bio counts: all a run's driver keeps of sampling."""
+    from pipeline.personas.lexicon import load_lexicon
+
+    stats: dict = {}
+    personas = sample_personas(cfg, load_lexicon(cfg.lexicon_dir), stats)
+    return [(p.id, p.model_dump_json()) for p in personas], stats
+
+
 def _unique_bios(personas: list[Persona], cfg: RunConfig, stats: dict) -> list[Persona]:
     from pipeline.dedup import unique_texts
 

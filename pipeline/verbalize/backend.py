@@ -88,7 +88,10 @@ class ScriptedBackend:
 
     @classmethod
     def shape(cls, cfg: RunConfig, personas: int, workers: int) -> TaskShape:
-        return TaskShape(num_cpus=1, personas_per_task=1)  # CPU bound: one persona per core
+        # CPU bound, one persona after another on a core. Up to 10 a task: a Ray Data task costs tens of ms of
+        # driver and worker time, a third of the default run's generation at one persona a task; at least
+        # 8 tasks a worker keep the tail short.
+        return TaskShape(num_cpus=1, personas_per_task=max(1, min(10, personas // (8 * workers))))
 
     async def rewrite(self, world, draft, events, facts, stats) -> dict[int, str]:
         return {t.index: t.text for t in draft.turns}

@@ -32,6 +32,7 @@ _GLUE = frozenset({"a", "an", "the", "for", "of", "to", "my", "our", "with", "at
 _WORD = re.compile(r"[a-z]+|\d+")
 
 
+@lru_cache(maxsize=65536)
 def _stem(w: str) -> str:
     """A light stemmer (plural, -ing, -ed forms, British spellings) applied to both sides of a comparison."""
     w = _SPELLING.get(w, w)
@@ -86,14 +87,16 @@ def normalize(text: str) -> tuple[str, ...]:
     return tuple(_stem(w) for w in _numbers(_WORD.findall(text.lower())) if w not in _GLUE)
 
 
+@lru_cache(maxsize=16384)
+def _spaced(text: str) -> str:
+    """The normalized tokens between spaces (tokens are [a-z0-9]+, so a run of tokens is a substring)."""
+    return f" {' '.join(normalize(text))} "
+
+
 def mentions(text: str, term: str) -> bool:
     """Whether `term` is stated in `text`, up to case, inflection, spelling variant and number format."""
-    needle = normalize(term)
-    if not needle:
-        return True
-    hay = normalize(text)
-    n = len(needle)
-    return any(hay[i:i + n] == needle for i in range(len(hay) - n + 1))
+    needle = _spaced(term)
+    return needle == "  " or needle in _spaced(text)
 
 
 # ------------------------------------------------------------------ dates

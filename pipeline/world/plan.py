@@ -88,6 +88,7 @@ def plan_sessions(world: World, cfg: RunConfig) -> tuple[list[Event], list[Sessi
     rng = rng_for(cfg.seed, world.persona.id, "plan")
     events = list(world.events)
     by_id = {e.id: e for e in events}
+    facts = {f.id: f for e in events for f in e.facts}
     starts = world.session_starts
     lo, hi = cfg.turns_per_session
 
@@ -134,7 +135,7 @@ def plan_sessions(world: World, cfg: RunConfig) -> tuple[list[Event], list[Sessi
                 act = Act(kind=kind, user_time=user_t, assistant_time=asst_t, event_id=item.event.id, fact_ids=item.fact_ids)
                 act.recall_fact_ids = _related_recall(item.event, told_before, by_id, rng)
             else:
-                act = _filler(user_t, asst_t, told_before, known_now, by_id, world, rng)
+                act = _filler(user_t, asst_t, told_before, known_now, facts, world, rng)
             acts.append(act)
             known_now += act.fact_ids
             t = asst_t + timedelta(minutes=int(rng.integers(1, 6)))
@@ -157,30 +158,21 @@ def _related_recall(event: Event, told_before: list[str], by_id: dict[str, Event
     return []
 
 
-def _latest(told: list[str], by_id: dict[str, Event]) -> dict[str, str]:
+def _latest(told: list[str], facts: dict[str, Fact]) -> dict[str, str]:
     """key -> id of the latest told fact with that key."""
-    latest = {}
-    for fid in told:
-        f = _fact(fid, by_id)
-        latest[f.key] = fid
-    return latest
+    return {facts[fid].key: fid for fid in told}
 
 
-def _fact(fid: str, by_id: dict[str, Event]):
-    e = by_id[fid.rsplit("/", 1)[0]]
-    return next(f for f in e.facts if f.id == fid)
-
-
-def _filler(user_t: datetime, asst_t: datetime, told_before: list[str], known_now: list[str], by_id: dict[str, Event],
+def _filler(user_t: datetime, asst_t: datetime, told_before: list[str], known_now: list[str], facts: dict[str, Fact],
             world: World, rng: np.random.Generator) -> Act:
     """A recall question about an earlier session, a request the assistant personalizes, or small talk."""
     roll = rng.random()
-    recallable = [fid for fid in told_before if _fact(fid, by_id).kind in RECALLABLE]
+    recallable = [fid for fid in told_before if facts[fid].kind in RECALLABLE]
     if recallable and roll < 0.35:
         fid = pick(rng, recallable[-40:])
         return Act(kind="recall", user_time=user_t, assistant_time=asst_t, event_id=fid.rsplit("/", 1)[0],
                    recall_fact_ids=[fid])
-    latest = _latest(known_now, by_id)
+    latest = _latest(known_now, facts)
     cats = [q.category for q in world.persona.preferences]
     if roll < 0.8:
         cat = pick(rng, cats)
