@@ -19,7 +19,7 @@ _NON_CONTENT = frozenset({"out", "run_name", "workers", "shard_size_mb", "card_l
                           "llm_concurrency", "llm_cache_dir", "offline_replay", "llm_timeout_s", "image_gpus",
                           "llm_serve_accelerator", "llm_serve_replicas", "llm_serve_port", "llm_serve_builder",
                           "llm_max_tokens", "llm_retry_budget_s", "llm_price_prompt", "llm_price_completion",
-                          "llm_retry_quarantined", "progress", "train", "publish"})
+                          "llm_retry_quarantined", "progress", "train", "train_config", "publish"})
 
 
 class ConfigError(ValueError):
@@ -91,6 +91,9 @@ class RunConfig(BaseModel):
                                                            "fresh samples (new seeds, so cached rejected replies are not reused)")
     train: bool = Field(False, description="train SFT then GRPO on the finished run with the tiny embedded model (needs "
                                            "the train extra); see `python -m pipeline train --help` for real models")
+    train_config: Path | None = Field(None, description="YAML of training options for --train, given to both stages "
+                                                        "(`python -m pipeline train sft --config`: steps, batch size, model)",
+                                      json_schema_extra={"metavar": "FILE"})
     publish: str | None = Field(None, description="publish the finished run to this Hugging Face dataset repo, "
                                                   "namespace/name (token from $HF_TOKEN)",
                                   json_schema_extra={"metavar": "REPO_ID"})

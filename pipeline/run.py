@@ -24,6 +24,7 @@ from pipeline import __version__
 from pipeline.atomic import write_json
 from pipeline.config import ConfigError, RunConfig, load_config
 from pipeline.personas.lexicon import LexiconError, load_lexicon
+from pipeline.personas.sampler import sample_as_json
 from pipeline.progress import Progress, Task
 from pipeline.stages import Generated
 
@@ -230,7 +231,8 @@ def run(cfg: RunConfig) -> dict:
         from pipeline.mme.context import TokenCounter
 
         TokenCounter(cfg.mme_tokenizer, cfg.image_size)
-    sampled, bio_stats = _sample(cfg)
+    bio_stats: dict = {}
+    sampled = sample_as_json(cfg, load_lexicon(cfg.lexicon_dir), bio_stats)
     run_dir = prepare_run_dir(cfg)
     clean_partial(run_dir)
     fingerprint = cfg.fingerprint()
@@ -264,23 +266,6 @@ def run(cfg: RunConfig) -> dict:
     manifest = json.loads((run_dir / "manifest.json").read_text())
     manifest["timings"]["reused_stages"] = state.reused  # this invocation's, not the one that wrote the file
     return manifest
-
-
-def _sample(cfg: RunConfig) -> tuple[list[tuple[str, str]], dict]:
-    """Sample in a short-lived process that hands back (id, JSON) pairs. As objects the personas take ~57 KB
-    each, 33 times their JSON, and a process's heap does not shrink once they are freed: sampled in the
-    driver, they set its peak for the whole run, growing with the run's size."""
-    import multiprocessing
-    import threading
-    from concurrent.futures import ProcessPoolExecutor
-
-    from pipeline.personas.sampler import sample_as_json
-
-    # a fork starts at once with the driver's imports; with other threads alive (Ray started in this process,
-    # as in tests) only a fresh interpreter is safe
-    method = "fork" if threading.active_count() == 1 and os.name == "posix" else "spawn"
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context(method)) as pool:
-        return pool.submit(sample_as_json, cfg).result()
 
 
 def _generate(cfg: RunConfig, run_dir: Path, todo: list[tuple[str, str]], progress: Progress) -> Generated:
@@ -386,6 +371,8 @@ def main(argv: list[str] | None = None) -> int:
                 import trl  # noqa: F401
             except ImportError:
                 raise RunError('--train needs the train extra: pip install -e ".[train]"') from None
+            if cfg.train_config and not cfg.train_config.is_file():
+                raise RunError(f"--train-config {cfg.train_config}: no such file (a YAML of training options)")
         if args.plan:
             from pipeline.plan import plan_run, render_plan
 
@@ -397,11 +384,12 @@ def main(argv: list[str] | None = None) -> int:
             from pipeline.train.cli import main as train_main
 
             final = cfg.run_dir / "train" / "grpo" / "final"
+            options = ["--config", str(cfg.train_config)] if cfg.train_config else []
             if final.exists() and len(manifest["timings"]["reused_stages"]) == len(STAGES):
                 print(f"train: already trained on this data ({final}); delete {cfg.run_dir / 'train'} to train again",
                       file=sys.stderr)
-            elif train_main(["sft", "--data", str(cfg.run_dir)]) or train_main(
-                    ["grpo", "--data", str(cfg.run_dir), "--init", str(cfg.run_dir / "train" / "sft" / "final")]):
+            elif train_main(["sft", "--data", str(cfg.run_dir), *options]) or train_main(
+                    ["grpo", "--data", str(cfg.run_dir), "--init", str(cfg.run_dir / "train" / "sft" / "final"), *options]):
                 return 2
         if cfg.publish:
             publish(cfg.run_dir, cfg.publish, token)

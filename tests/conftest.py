@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,21 @@ from pipeline.records import PersonaPart
 
 # every Ray the tests start is their own: a plain ray.init() would join a cluster `ray start` left on this machine
 os.environ["RAY_ADDRESS"] = "local"
+REPO = Path(__file__).resolve().parents[1]
+# the end-to-end tests' config (run, resume, cluster): small, but enough personas for every worker and node
+E2E = ["--personas", "4", "--bench-personas", "2", "--months", "1", "--no-progress"]
+E2E_RUN = "p4-b2-m1-s0"
+
+
+@pytest.fixture(scope="session")
+def one_worker_run(tmp_path_factory) -> Path:
+    """The end-to-end config run once by the job's command with one worker and another run name: the bytes that
+    every other run of it (two workers, two nodes, killed and resumed) must equal."""
+    out = tmp_path_factory.mktemp("one-worker")
+    done = subprocess.run([sys.executable, "pipeline/run.py", *E2E, "--workers", "1", "--run-name", "reference",
+                           "--out", str(out)], cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return out / "reference"
 
 
 @pytest.fixture(scope="session")

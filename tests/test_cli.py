@@ -97,3 +97,14 @@ def test_train_without_the_extra_is_one_line_with_the_install_command(monkeypatc
     assert pipeline_main(["train", "sft", "--data", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and 'pip install -e ".[train]"' in err and "Traceback" not in err
+
+
+def test_a_missing_train_config_is_refused_before_any_work(tmp_path, capsys):
+    from pipeline.run import main
+
+    pytest.importorskip("trl")
+    missing = tmp_path / "nope.yaml"
+    assert main(["--personas", "1", "--bench-personas", "0", "--out", str(tmp_path / "out"), "--train",
+                 "--train-config", str(missing)]) == 2
+    assert f"--train-config {missing}: no such file" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -15,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import E2E, E2E_RUN, REPO
+
 pytestmark = pytest.mark.slow
-REPO = Path(__file__).resolve().parents[1]
-SMALL = ["--personas", "4", "--bench-personas", "2", "--months", "1", "--no-progress"]
 
 
 def _shard_bytes(run_dir: Path) -> dict[str, bytes]:
@@ -70,23 +69,19 @@ def two_node_cluster():
         cluster.shutdown()
 
 
-def test_job_on_two_nodes_equals_one_node_one_worker(tmp_path):
+def test_job_on_two_nodes_equals_one_node_one_worker(tmp_path, one_worker_run):
     with ports_taken(RAY_DEFAULT_PORTS):
-        _two_nodes_equal_one(tmp_path)
+        _two_nodes_equal_one(tmp_path, one_worker_run)
 
 
-def _two_nodes_equal_one(tmp_path: Path) -> None:
+def _two_nodes_equal_one(tmp_path: Path, run_one: Path) -> None:
+    """`run_one`: the same config alone (conftest sets RAY_ADDRESS=local: its own Ray, whatever else runs here)."""
     from ray.job_submission import JobStatus, JobSubmissionClient
-
-    # first, alone (conftest sets RAY_ADDRESS=local: its own Ray, whatever else runs on this machine)
-    one = subprocess.run([sys.executable, "pipeline/run.py", *SMALL, "--workers", "1", "--out", str(tmp_path / "one")],
-                         cwd=REPO, capture_output=True, text=True, timeout=600)
-    assert one.returncode == 0, one.stderr[-3000:]
 
     with two_node_cluster() as cluster:
         client = JobSubmissionClient(f"http://{cluster.webui_url}")
         job = client.submit_job(
-            entrypoint=f"{sys.executable} pipeline/run.py {' '.join(SMALL)} --out {tmp_path / 'two'}",
+            entrypoint=f"{sys.executable} pipeline/run.py {' '.join(E2E)} --out {tmp_path / 'two'}",
             runtime_env={"working_dir": str(REPO), "excludes": [".venv", "outputs", ".git", "*.egg-info", "__pycache__"]})
         deadline = time.time() + 600
         while (status := client.get_job_status(job)) not in {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.STOPPED}:
@@ -95,7 +90,7 @@ def _two_nodes_equal_one(tmp_path: Path) -> None:
         assert status == JobStatus.SUCCEEDED, client.get_job_logs(job)[-3000:]
         cluster_nodes = {n.node_id for n in (cluster.head_node, *cluster.worker_nodes)}
 
-    run_one, run_two = (tmp_path / x / "p4-b2-m1-s0" for x in ("one", "two"))
+    run_two = tmp_path / "two" / E2E_RUN
     timings = json.loads((run_two / "manifest.json").read_text())["timings"]
     assert set(timings["nodes"]) <= cluster_nodes and len(timings["nodes"]) == 2, "personas were generated on both nodes"
     for stage in ("dedup", "shards"):

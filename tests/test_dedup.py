@@ -9,7 +9,7 @@ from datasketch import LeanMinHash, MinHashLSH
 
 from pipeline.dedup import LEVELS, dedup_documents, normalize, run_dedup, shingles, sign, signatures
 from pipeline.fanout import in_process
-from pipeline.personas.sampler import _unique_bios
+from pipeline.personas.sampler import _new_bios
 
 BASE = ("we walked along the harbor after dinner and watched the fishing boats come in while the sun went down "
         "behind the old lighthouse and my sister told me about her new job at the bakery on the corner")
@@ -92,9 +92,9 @@ def test_duplicate_bios_are_drawn_again(small_cfg, lex):
     personas = sample_personas(small_cfg, lex)[:3]
     personas[2] = personas[2].model_copy(update={"bio": personas[0].bio})
     stats: dict = {}
-    fixed = _unique_bios(list(personas), small_cfg, stats)
-    assert stats["regenerated"] >= 1 and fixed[2].bio != personas[0].bio
-    assert len({p.bio for p in fixed}) == 3
+    new = _new_bios([p.bio for p in personas], personas.__getitem__, small_cfg, stats)
+    assert stats["regenerated"] >= 1 and 2 in new and new[2] != personas[0].bio
+    assert len({new.get(i, p.bio) for i, p in enumerate(personas)}) == 3
 
 
 def test_prompt_templates_do_not_make_samples_alike(small_parts, tmp_path):

@@ -17,11 +17,12 @@ from pathlib import Path
 import psutil
 import pytest
 
+from tests.conftest import E2E, E2E_RUN, REPO
+
 pytestmark = pytest.mark.slow
-REPO = Path(__file__).resolve().parents[1]
-ARGS = ["--personas", "4", "--bench-personas", "1", "--months", "1", "--no-progress", "--workers", "2"]
-RUN = "p4-b1-m1-s0"
-PERSONAS = 5
+ARGS = [*E2E, "--workers", "2"]
+RUN = E2E_RUN
+PERSONAS = 6
 
 
 def _start(out: Path) -> subprocess.Popen:
@@ -45,13 +46,16 @@ def _wait_for(proc: subprocess.Popen, condition, what: str, timeout: float = 300
 
 
 def _kill_driver(proc: subprocess.Popen) -> None:
-    """SIGKILL the driver, then wait until the local Ray it started is gone too (Ray reaps it)."""
+    """SIGKILL the driver, then make sure the local Ray it started is gone too. Ray reaps the raylet, the GCS
+    and the workers within seconds; its dashboard and runtime-env agents linger about 40 s before they notice,
+    so whatever is left after a short wait is killed (never leave a cluster behind for the next run)."""
     children = psutil.Process(proc.pid).children(recursive=True)
     proc.send_signal(signal.SIGKILL)
     proc.wait(30)
-    _, alive = psutil.wait_procs(children, timeout=30)
-    for p in alive:  # should not happen; never leave a cluster behind for the next run to join
+    _, alive = psutil.wait_procs(children, timeout=5)
+    for p in alive:
         p.kill()
+    psutil.wait_procs(alive, timeout=10)
 
 
 def _stage(run: Path) -> str | None:
@@ -73,10 +77,8 @@ def _shard_bytes(run: Path) -> dict[str, bytes]:
 
 
 @pytest.fixture(scope="module")
-def reference_run(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("reference")
-    _finish(out)
-    return out / RUN
+def reference_run(one_worker_run) -> Path:
+    return one_worker_run
 
 
 @pytest.fixture(scope="module")
@@ -156,15 +158,15 @@ def test_a_full_disk_stops_with_a_clear_error_and_keeps_the_finished_run(tmp_pat
     shard_bytes = sum(p.stat().st_size for p in (reference_run / "data").rglob("*.parquet"))
     used = sum(p.stat().st_blocks * 512 for p in reference_run.rglob("*") if p.is_file())
     with small_disk(tmp_path / "disk", used + shard_bytes // 2) as disk:
-        run = disk / RUN
+        run = disk / reference_run.name
         shutil.copytree(reference_run, run)
         record = json.loads((run / "stages.json").read_text())
         del record["stages"]["shards"]  # else the finished run is verified and left alone
         (run / "stages.json").write_text(json.dumps(record))
         before = {p.relative_to(run).as_posix(): p.read_bytes() for p in run.rglob("*")
                   if p.is_file() and p.parts[len(run.parts)] in ("data", "README.md", "manifest.json")}
-        done = subprocess.run([sys.executable, "pipeline/run.py", *ARGS, "--out", str(disk)], cwd=REPO,
-                              capture_output=True, text=True, timeout=600)
+        done = subprocess.run([sys.executable, "pipeline/run.py", *ARGS, "--run-name", run.name, "--out", str(disk)],
+                              cwd=REPO, capture_output=True, text=True, timeout=600)
         assert done.returncode == 2, done.stderr[-3000:]
         assert "No space left on device" in done.stderr and "rerun the same command" in done.stderr
         assert "Traceback" not in done.stderr

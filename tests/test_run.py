@@ -9,10 +9,11 @@ import time
 import pytest
 
 from pipeline.run import main
+from tests.conftest import E2E, E2E_RUN
 from tests.test_progress import progress_lines
 
 pytestmark = pytest.mark.slow
-SMALL = ["--personas", "3", "--bench-personas", "2", "--months", "1", "--no-progress"]
+SMALL = E2E
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -37,10 +38,10 @@ def _progress_gaps(err: str) -> tuple[list[str], int]:
     return [m for _, m in lines], max(b - a for (a, _), (b, _) in zip(lines, lines[1:]))
 
 
-def test_run_loads_resumes_and_is_byte_identical(tmp_path, capfd, monkeypatch):
+def test_run_loads_resumes_and_is_byte_identical(tmp_path, capfd, monkeypatch, one_worker_run):
     monkeypatch.setenv("PERSONAFORGE_PROGRESS_S", "2")  # off a terminal: a line every 2 s (10 s by default)
     assert main([*SMALL[:-1], "--out", str(tmp_path / "a"), "--workers", "2"]) == 0
-    run_a = tmp_path / "a" / "p3-b2-m1-s0"
+    run_a = tmp_path / "a" / E2E_RUN
     msgs, longest_silence = _progress_gaps(capfd.readouterr().err)
     assert longest_silence <= 3, msgs
     for stage in ("generate", "dedup", "mme_audit", "shards", "report", "card"):
@@ -54,8 +55,8 @@ def test_run_loads_resumes_and_is_byte_identical(tmp_path, capfd, monkeypatch):
     assert time.perf_counter() - t < 10 and _files(run_a) == before
     assert "already finished with this configuration" in capfd.readouterr().err
     manifest = json.loads((run_a / "manifest.json").read_text())
-    assert manifest["counts"]["personas"] == {"train": 3, "answer_key": 2}
-    assert manifest["timings"]["generated_this_run"] == 5
+    assert manifest["counts"]["personas"] == {"train": 4, "answer_key": 2}
+    assert manifest["timings"]["generated_this_run"] == 6
     assert manifest["stats"]["image_rate"] >= 0.2
     for f in ("index.html", "big_five.png", "calendar.png", "rhythm.png", "image_rate.png", "preference_shifts.png", "personality.png"):
         assert (run_a / "report" / f).stat().st_size > 1000
@@ -72,7 +73,7 @@ def test_run_loads_resumes_and_is_byte_identical(tmp_path, capfd, monkeypatch):
     sessions = datasets.load_dataset("parquet", data_files=files("sessions"), cache_dir=str(tmp_path / "hf-cache"))
     turn = sessions["test"][0]["turns"][0]
     assert turn["role"] == "user" and turn["time"] == sessions["test"][0]["start_time"]
-    assert set(sessions["train"]["persona_id"]) == {"train-00000", "train-00001", "train-00002"}
+    assert set(sessions["train"]["persona_id"]) == {f"train-{i:05d}" for i in range(4)}
     sft = datasets.load_dataset("parquet", data_files={"train": str(run_a / "data" / "sft" / "train-*.parquet")},
                                 cache_dir=str(tmp_path / "hf-cache"))["train"]
     assert sft.num_rows == manifest["counts"]["sft"]["train"] and "test" not in manifest["counts"]["sft"]
@@ -111,8 +112,7 @@ def test_run_loads_resumes_and_is_byte_identical(tmp_path, capfd, monkeypatch):
     assert len(rl_rows) == manifest["counts"]["rl"]["train"]
 
     # another output folder, run name and worker count: the same bytes
-    assert main([*SMALL, "--out", str(tmp_path / "b"), "--run-name", "other", "--workers", "1"]) == 0
-    assert _shard_bytes(run_a) == _shard_bytes(tmp_path / "b" / "other")
+    assert _shard_bytes(run_a) == _shard_bytes(one_worker_run)
 
     # resume: a lost part is regenerated alone, the shards come out the same
     before = _shard_bytes(run_a)
@@ -120,11 +120,11 @@ def test_run_loads_resumes_and_is_byte_identical(tmp_path, capfd, monkeypatch):
     capfd.readouterr()
     assert main([*SMALL[:-1], "--out", str(tmp_path / "a")]) == 0
     err = capfd.readouterr().err
-    assert "4 already done, generating 1" in err and "1 regenerated persona(s) came out as recorded" in err
+    assert "5 already done, generating 1" in err and "1 regenerated persona(s) came out as recorded" in err
     assert _shard_bytes(run_a) == before
 
     # the same run folder with a different config is refused, nothing touched
     capfd.readouterr()
-    assert main([*SMALL[:-3], "--months", "2", "--out", str(tmp_path / "a"), "--run-name", "p3-b2-m1-s0"]) == 2
+    assert main([*SMALL[:-3], "--months", "2", "--out", str(tmp_path / "a"), "--run-name", E2E_RUN]) == 2
     assert "different configuration (months: 1 -> 2)" in capfd.readouterr().err
     assert _shard_bytes(run_a) == before

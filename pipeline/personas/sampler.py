@@ -6,6 +6,8 @@ covers the trait space evenly on its own; full names are unique across both spli
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
 import numpy as np
 from scipy.stats import qmc
 
@@ -69,6 +71,30 @@ def sample_personas(cfg: RunConfig, lex: Lexicon, stats: dict | None = None) -> 
     A bio that duplicates an earlier one (exactly or above the dedup threshold) is drawn again;
     `stats`, when given, receives the counts.
     """
+    personas = list(_drawn(cfg, lex))
+    for i, bio in _new_bios([p.bio for p in personas], personas.__getitem__, cfg, stats).items():
+        personas[i] = personas[i].model_copy(update={"bio": bio})
+    return personas
+
+
+def sample_as_json(cfg: RunConfig, lex: Lexicon, stats: dict | None = None) -> list[tuple[str, str]]:
+    """The same personas as (id, JSON) pairs, the form a run's driver keeps them in. Each is dumped as it is
+    drawn: as objects they take ~57 KB each, 33 times their JSON, and a heap does not give that back."""
+    pairs, bios = [], []
+    for p in _drawn(cfg, lex):
+        pairs.append((p.id, p.model_dump_json()))
+        bios.append(p.bio)
+
+    def persona(i: int) -> Persona:
+        return Persona.model_validate_json(pairs[i][1])
+
+    for i, bio in _new_bios(bios, persona, cfg, stats).items():
+        pairs[i] = (pairs[i][0], persona(i).model_copy(update={"bio": bio}).model_dump_json())
+    return pairs
+
+
+def _drawn(cfg: RunConfig, lex: Lexicon) -> Iterator[Persona]:
+    """The personas in order, as first drawn (bios not yet made unique)."""
     n_total = cfg.personas + cfg.bench_personas
     n_names = len(lex.first_names) * len(lex.last_names)
     if n_total > n_names:
@@ -80,49 +106,42 @@ def sample_personas(cfg: RunConfig, lex: Lexicon, stats: dict | None = None) -> 
     location_order = run_rng.permutation(len(lex.locations))
     designs = {"train": trait_design(cfg.personas, cfg.seed, "train"),
                "bench": trait_design(cfg.bench_personas, cfg.seed, "bench")}
-    out = []
     for i in range(n_total):
         split: Split = "train" if i < cfg.personas else "bench"
         j = i if split == "train" else i - cfg.personas
         first = lex.first_names[int(name_idx[i]) // len(lex.last_names)]
         last = lex.last_names[int(name_idx[i]) % len(lex.last_names)]
-        out.append(_persona(
+        yield _persona(
             pid=f"{split}-{j:05d}", split=split, first=first, last=last,
             occupation=lex.occupations[int(occupation_order[i % len(occupation_order)])],
             location=lex.locations[int(location_order[i % len(location_order)])],
             big_five=BigFive(**dict(zip(TRAITS, designs[split][j].tolist()))),
             rng=rng_for(cfg.seed, f"{split}-{j:05d}", "persona"), lex=lex,
-        ))
-    return _unique_bios(out, cfg, stats if stats is not None else {})
+        )
 
 
-def sample_as_json(cfg: RunConfig) -> tuple[list[tuple[str, str]], dict]:
-    """Every persona of the run as (id, JSON), and the bio counts: all a run's driver keeps of sampling."""
-    from pipeline.personas.lexicon import load_lexicon
-
-    stats: dict = {}
-    personas = sample_personas(cfg, load_lexicon(cfg.lexicon_dir), stats)
-    return [(p.id, p.model_dump_json()) for p in personas], stats
-
-
-def _unique_bios(personas: list[Persona], cfg: RunConfig, stats: dict) -> list[Persona]:
+def _new_bios(bios: list[str], persona: Callable[[int], Persona], cfg: RunConfig, stats: dict | None) -> dict[int, str]:
+    """A new bio (index -> bio) for each persona whose bio duplicates an earlier one, drawn again until none
+    does (at most 8 rounds); `persona(i)` gives persona i, whose other fields the bio is made of."""
     from pipeline.dedup import unique_texts
 
-    stats.update(seen=len(personas), regenerated=0)
+    stats = stats if stats is not None else {}
+    stats.update(seen=len(bios), regenerated=0)
+    bios, changed = list(bios), {}
     for attempt in range(8):
-        dups = unique_texts([p.bio for p in personas], cfg.dedup_threshold)
+        dups = unique_texts(bios, cfg.dedup_threshold)
         if not dups:
             break
         for i in dups:
-            p = personas[i]
+            p = persona(i)
             rng = rng_for(cfg.seed, p.id, "bio", str(attempt))
             city = p.location.split(",")[0]
             interests = [p.interests[int(k)] for k in rng.permutation(len(p.interests))]
-            bio = pick(rng, _BIO).format(name=p.name, first=p.name.split()[0], age=p.age, occupation=p.occupation,
-                                         city=city, i0=interests[0], i1=interests[1], i2=interests[2])
-            personas[i] = p.model_copy(update={"bio": bio})
+            bios[i] = changed[i] = pick(rng, _BIO).format(name=p.name, first=p.name.split()[0], age=p.age,
+                                                          occupation=p.occupation, city=city, i0=interests[0],
+                                                          i1=interests[1], i2=interests[2])
             stats["regenerated"] += 1
-    return personas
+    return changed
 
 
 def _persona(*, pid: str, split: Split, first: str, last: str, occupation: str, location: str,

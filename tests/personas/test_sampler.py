@@ -61,3 +61,18 @@ def test_malformed_lexicon_names_the_file(tmp_path, lex):
     (tmp_path / "first_names.txt").write_text("Ana\nAna\n")
     with pytest.raises(LexiconError, match="first_names.txt: 'Ana' appears twice"):
         load_lexicon(tmp_path)
+
+
+def test_the_run_samples_the_same_personas_as_json_also_when_a_bio_is_drawn_again(small_cfg, lex, monkeypatch):
+    """The driver's JSON pairs are the objects' JSON, byte for byte, with the duplicate bio redrawn the same way."""
+    import pipeline.personas.sampler as sampler
+
+    drawn = list(sampler._drawn(small_cfg, lex))
+    drawn[2] = drawn[2].model_copy(update={"bio": drawn[0].bio})
+    monkeypatch.setattr(sampler, "_drawn", lambda cfg, lex: iter(drawn))
+    as_objects, as_json = {}, {}
+    personas = sampler.sample_personas(small_cfg, lex, as_objects)
+    pairs = sampler.sample_as_json(small_cfg, lex, as_json)
+    assert as_objects["regenerated"] >= 1 and as_objects == as_json
+    assert personas[2].bio != drawn[0].bio
+    assert pairs == [(p.id, p.model_dump_json()) for p in personas]
