@@ -5,7 +5,7 @@ questions, verification, token counts) and the run-level audit (balancing and bi
 the question counts per task and setting, the certified and photo shares, the histories against their
 token budgets, and every task's best no-history baseline with its 95% interval. Usage:
 
-    python bench/mme_build.py [--bench-personas 200] [--workers 2] [--shuffles 8]
+    python bench/mme_build.py [--bench-personas 200] [--workers 2] [--shuffles 8] [--seed S] [--per-setting N]
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from pipeline.config import load_config  # noqa: E402
 from pipeline.generate import generate_persona  # noqa: E402
 from pipeline.mme.bias import WorldPrior, _credit, _words, balance, bias_report, learned, summary  # noqa: E402
+from pipeline.mme.recheck import recheck  # noqa: E402
 from pipeline.mme.tasks import ASPECT_OF  # noqa: E402
 from pipeline.personas.lexicon import load_lexicon  # noqa: E402
 from pipeline.personas.sampler import sample_personas  # noqa: E402
@@ -37,20 +38,30 @@ def _one(persona) -> tuple[list[dict], dict[str, float], list[str], str]:
     timings: dict[str, float] = {}
     part = generate_persona(persona, CFG, timings)
     profile = told_profile(part.sessions[0].model_dump(), [e.model_dump() for e in part.events])
-    return ([q.model_dump(include={"id", "persona_id", "setting", "task", "query", "choices", "answer", "answer_text",
-                                   "needs_image", "certified", "context_turns", "context_tokens"}) for q in part.mme],
-            timings, [f.text for e in part.events for f in e.facts], " ".join(profile.values()))
+    questions = [q.model_dump() for q in part.mme]
+    _, wrong = recheck(questions, {s.id: s.model_dump() for s in part.sessions},
+                       {f.id: f.model_dump() for e in part.events for f in e.facts})
+    timings["wrong_golds"] = len(wrong)
+    return questions, timings, [f.text for e in part.events for f in e.facts], " ".join(profile.values())
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--bench-personas", type=int, default=200)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=None, help="the run's seed (default: the run's default)")
+    ap.add_argument("--per-setting", type=int, default=None, help="multiple-choice questions per persona and setting "
+                    "(default: the run's default)")
     ap.add_argument("--shuffles", type=int, default=0, help="also score the learned baseline on K answer shuffles per task "
                     "(no signal), to show how far its cross-validated accuracy spreads by chance")
     args = ap.parse_args()
     global CFG
-    CFG = load_config(overrides={"personas": 1, "bench_personas": args.bench_personas})
+    overrides = {"personas": 1, "bench_personas": args.bench_personas}
+    if args.per_setting is not None:
+        overrides["mme_per_setting"] = args.per_setting
+    if args.seed is not None:
+        overrides["seed"] = args.seed
+    CFG = load_config(overrides=overrides)
     bench = [p for p in sample_personas(CFG, load_lexicon(CFG.lexicon_dir)) if p.split == "bench"]
     t0 = time.perf_counter()
     with ProcessPoolExecutor(args.workers) as pool:
@@ -68,6 +79,7 @@ def main() -> None:
     report = bias_report(kept, world, {p.id: prof for p, (_, _, _, prof) in zip(bench, out)})
     audit = time.perf_counter() - t1
     mme_cpu = cpu["mme"]
+    wrong = cpu.pop("wrong_golds", 0)
     s = summary(kept)
     print(f"{len(bench)} benchmark personas, {args.workers} workers: generation + build {wall:.1f} s wall")
     print("  CPU s per stage (summed over personas): " + ", ".join(f"{k} {v:.1f}" for k, v in sorted(cpu.items())))
@@ -78,6 +90,7 @@ def main() -> None:
     print(f"  certified by an evidence flip: {s['certified_share']:.1%} of all items, "
           f"{s['certified_share_multiple_choice']:.1%} of multiple-choice; multiple-choice needing a photo: "
           f"{s['needs_image_share_multiple_choice']:.1%}")
+    print(f"  golds re-checked from the tables (the run audit's check): {len(questions)}, wrong or not unique: {int(wrong)}")
     for setting, c in s["context_tokens"].items():
         turns = sorted(q["context_turns"] for q in kept if q["setting"] == setting)
         print(f"  {setting}: turns median {turns[len(turns) // 2]} (min {turns[0]}, max {turns[-1]}); tokens median "

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from pipeline.mme.bias import verdict
+from pipeline.mme.bias import gold_line, verdict
 from pipeline.shards import HF_SPLIT
 from pipeline.tables import BY_NAME, SCHEMAS, TABLES, image_column
 
@@ -100,9 +100,9 @@ def build_card(run_dir: Path, manifest: dict, license_id: str) -> str:
         lines += ["", "### Persona-MME", "",
                   f"{audit['questions']:,} questions. Certified by an evidence flip (in the world where the evidence says "
                   f"a distractor, the gold re-derived over the edited history is that distractor): "
-                  f"{audit['certified_share']:.1%} of items, {audit['certified_share_multiple_choice']:.1%} of multiple-choice "
-                  "(Personality Alignment has no single-fact flip). Multiple-choice questions that need a photo: "
-                  f"{audit['needs_image_share_multiple_choice']:.1%}.", ""]
+                  f"{audit['certified_share']:.1%} of items (Personality Alignment: the history rewritten with the other "
+                  "pole's words). Multiple-choice questions that need a photo: "
+                  f"{audit['needs_image_share_multiple_choice']:.1%}. {gold_line(audit)}", ""]
         for setting, c in audit.get("context_tokens", {}).items():
             lines.append(f"- {setting} histories: median {c['median']:,} tokens ({c['median_share']:.1%} of the budget), "
                          f"max {c['max']:,} ({c['max_share']:.1%})")

@@ -298,7 +298,8 @@ def _say_outcome(progress: Progress, state, finished: bool) -> None:
         progress.say("dedup: " + ", ".join(f"{k} {v['removed']}/{v['seen']} removed"
                                            for k, v in state.outputs["dedup"]["counts"].items()))
         progress.say(f"persona_mme: {mme['questions']} questions ({mme['certified_share']:.0%} certified by an evidence "
-                     f"flip, {mme['needs_image_share_multiple_choice']:.0%} of multiple-choice need a photo); "
+                     f"flip, {mme['needs_image_share_multiple_choice']:.0%} of multiple-choice need a photo, "
+                     f"{mme['gold_check']['wrong_or_not_unique']} wrong or non-unique golds left out); "
                      f"{mme['balanced_away']} dropped to balance answers"
                      + (f"; NOT SHIPPED (bias checks failed): {', '.join(mme['failing_tasks'])}"
                         if mme["failing_tasks"] else ""))

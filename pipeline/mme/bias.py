@@ -34,6 +34,7 @@ from scipy.stats import binomtest, chisquare
 from pipeline.atomic import write_json
 from pipeline.dedup import normalize as norm
 from pipeline.mme.context import BUDGET
+from pipeline.mme.recheck import recheck
 from pipeline.progress import Task, silent
 
 MARGIN = 0.05  # a baseline this far above chance fails
@@ -60,6 +61,13 @@ def wilson(successes: float, n: int) -> tuple[float, float]:
         return 0.0, 1.0
     ci = binomtest(min(n, round(successes)), n).proportion_ci(0.95, method="wilson")
     return float(ci.low), float(ci.high)
+
+
+def gold_line(audit: dict) -> str:
+    """The re-check of every gold, in one sentence for the card and the report."""
+    g = audit.get("gold_check", {})
+    return (f"Golds re-checked from the written tables: {g.get('checked', 0):,}, wrong or not unique: "
+            f"{g.get('wrong_or_not_unique', 0)} (left out).")
 
 
 def verdict(r: dict) -> str:
@@ -306,30 +314,38 @@ def summary(questions: list[dict]) -> dict:
 
 
 def audit_run(run_dir: Path, bench_ids: list[str], seed: int, task: Task | None = None) -> tuple[dict, list[str]]:
-    """A run's Persona-MME audit: balance recurring answers, run the leak checks, and leave out any task
-    that fails them (`failing_tasks`, each with its reasons under `bias`). Returns the audit (also written
-    to mme_build.json) and the question ids to drop."""
+    """A run's Persona-MME audit: re-check every gold from the written tables (`recheck`), balance recurring
+    answers, run the leak checks, and leave out any question whose gold fails the re-check and any task that
+    fails the leak checks (`failing_tasks`, each with its reasons under `bias`). Returns the audit (also
+    written to mme_build.json) and the question ids to drop."""
     from pipeline.parts import read_part
 
-    columns = ["id", "persona_id", "setting", "task", "query", "choices", "answer", "answer_text", "certified",
-               "needs_image", "context_tokens"]
+    columns = ["id", "persona_id", "setting", "task", "time", "query", "choices", "answer", "answer_text", "evidence",
+               "history_sessions", "certified", "needs_image", "context_tokens"]
     note = (task or silent()).note
     note("reading questions")
     rows = [r for pid in sorted(bench_ids) for r in read_part(run_dir, pid, "persona_mme", columns).to_pylist()]
+    events = {pid: read_part(run_dir, pid, "events", ["facts"]).to_pylist() for pid in sorted(bench_ids)}
+    note("re-checking golds")
+    sessions = {s["id"]: s for pid in sorted(bench_ids)
+                for s in read_part(run_dir, pid, "sessions", ["id", "turns"]).to_pylist()}
+    golds, wrong = recheck(rows, sessions, {f["id"]: f for evs in events.values() for e in evs for f in e["facts"]})
+    del sessions
+    rows = [r for r in rows if r["id"] not in set(wrong)]
     note("balancing answers")
     balanced = set(balance(rows, seed))
     rows = [r for r in rows if r["id"] not in balanced]
     vocabulary = {w for r in rows for w in _words(r["query"]) | {x for c in r["choices"] for x in _words(c["text"])}}
-    events = {pid: read_part(run_dir, pid, "events", ["facts"]).to_pylist() for pid in sorted(bench_ids)}
     facts = {pid: [f["text"] for e in evs for f in e["facts"]] for pid, evs in events.items()}
     note("no-history baselines")
     report = bias_report(rows, WorldPrior(facts, vocabulary), input_profiles(run_dir, events))
     failing = sorted(t for t, r in report.items() if r["failures"])
     unshipped = [r["id"] for r in rows if r["task"] in failing]
     kept = [r for r in rows if r["task"] not in failing]
-    audit = {**summary(kept), "balanced_away": len(balanced), "failing_tasks": failing, "bias": report}
+    audit = {**summary(kept), "gold_check": golds, "balanced_away": len(balanced), "failing_tasks": failing,
+             "bias": report}
     write_json(run_dir / "mme_build.json", audit)
-    return audit, sorted(balanced) + unshipped
+    return audit, sorted(balanced) + sorted(wrong) + unshipped
 
 
 def input_profiles(run_dir: Path, events: dict[str, list[dict]]) -> dict[str, str]:

@@ -2,20 +2,23 @@
 
 Each question is asked some time after a session of the persona's life, over the longest history
 ending there that fits the setting's token budget (32k or 128k, counted as a model would be given it:
-text and image tokens); a setting also needs a minimum of turns (20 for 32k, 100 for 128k). Tasks are
-tried in a per-persona random order, with a share of every setting's multiple-choice questions kept
-for the photos. Each question is verified (its evidence lies inside the history and states the
-answer, or only the photo holds it; the gold re-derives from the history and is the only option that
-does; the query does not contain the answer) and certified by an evidence flip (in the world where the
-evidence says one of the distractors, the gold re-derived over the edited history is that distractor),
-and dropped if not, with the reason counted. A fact feeds one item per persona (`Draft.topics`), so no
-item answers another. Items are numbered in a random order, so an id says nothing about its answer.
+text and image tokens); a setting also needs a minimum of turns (20 for 32k, 100 for 128k). A setting
+first gets its alignment pairs and a share of its multiple-choice questions about the photos; the text
+tasks are then asked in rounds, the task with the fewest facts to ask about first. Each question is
+verified (its evidence lies inside the history and states the answer, or only the photo holds it; the
+gold re-derives from the history and is the only option that does; the query does not contain the
+answer) and certified by an evidence flip (in the world where the evidence says one of the distractors,
+the gold re-derived over the edited history is that distractor), and dropped if not, with the reason
+counted. A fact feeds one item per persona (`Draft.topics`), so no item answers another. Items are
+numbered in a random order, so an id says nothing about its answer.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import Counter
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 import numpy as np
@@ -35,6 +38,12 @@ from pipeline.verbalize.match import mentions
 ATTEMPTS = {"Long-term Goal Tracking": 30, "Tiered Explanation Delivery": 30, "Personality Alignment": 20,
             "Visual Detail Recall": 12, "Relationship Dynamics Comprehension": 8}
 VISUAL_SHARE = 0.35  # of each setting's multiple-choice questions, asked about the photos
+# the text tasks in the order a case asks them, the one with the fewest facts to ask about first (an interest
+# change, a relationship change and a goal are told a few times in three months; activities every other day)
+SCARCEST_FIRST = ("Interest Evolution Analysis", "Relationship Dynamics Comprehension", "Long-term Goal Tracking",
+                  "Tiered Explanation Delivery", "Explicit Intent Inference", "Implicit Intent Recognition",
+                  "Latest Preference Recognition", "Implicit Preference Recommendation", "Relationship Recognition",
+                  "Behavioral Pattern Recognition", "Generalizing to New Scenarios", "Semantic Information Recall")
 
 
 def history_windows(turn_tokens: list[int], turn_counts: list[int], setting: Setting) -> list[tuple[int, int]]:
@@ -100,10 +109,9 @@ def _only_in_photo(w: Window, image_id: str, turn, d: Draft) -> list[str]:
     return []
 
 
-def certify(d: Draft, w: Window, options: list[str]) -> bool | None:
-    """Does the gold follow the evidence? None when the task has no single-fact flip (Personality Alignment)."""
-    if d.flip is None:
-        return None
+def certify(d: Draft, w: Window, options: list[str]) -> bool:
+    """Does the gold follow the evidence? (In the world where the evidence says another option, the gold
+    re-derived over the edited history is that option.)"""
     flipped = d.flip(w, options)
     if flipped is None:
         return False
@@ -124,6 +132,20 @@ def independent(questions: list[MmeQuestion]) -> tuple[list[MmeQuestion], int]:
         kept.pop(uneven[-1])
 
 
+@dataclass
+class Case:
+    """One setting's history of a persona, the moment its items are asked, and the items so far."""
+
+    setting: Setting
+    window: Window
+    tokens: int
+    made: list[MmeQuestion] = field(default_factory=list)
+
+    @property
+    def text_items(self) -> int:
+        return sum(not q.needs_image for q in self.made if q.task != "Personality Alignment")
+
+
 def build_questions(persona: Persona, events: list[Event], sessions: list[Session], images: list[Image], lex: Lexicon,
                     seed: int, per_setting: int, alignment_pairs: int, counter: TokenCounter
                     ) -> tuple[list[MmeQuestion], Counter]:
@@ -132,83 +154,92 @@ def build_questions(persona: Persona, events: list[Event], sessions: list[Sessio
     by_image = {im.id: im for im in images}
     turn_tokens = [sum(counter.turn(t) for t in s.turns) for s in sessions]
     turn_counts = [len(s.turns) for s in sessions]
-    out: list[MmeQuestion] = []
     stats: Counter = Counter()
     used: set[str] = set()  # topics already given to an item of this persona
+    cases: list[Case] = []
     for setting in SETTINGS:
         windows = history_windows(turn_tokens, turn_counts, setting)
         if not windows:
             stats[f"mme_no_history_{setting.name}"] += 1
             continue
-        made: list[MmeQuestion] = []
         # one case per persona and setting, as PersonaVLM's benchmark asks it: every item of the setting is
         # asked at one moment, after one history (an evaluator replays that history once, then asks them all)
         start, end = windows[int(rng.integers(len(windows)))]
         w = Window(persona, sessions[start:end + 1], question_time(sessions, end, rng), by_event, by_image)
+        cases.append(Case(setting, w, sum(turn_tokens[start:end + 1])))
 
-        def attempt(task: str, target: str | None) -> list[MmeQuestion]:
-            fn = personality_alignment if task == "Personality Alignment" else TASKS[task]
-            d = fn(w, lex, rng, target) if target else fn(w, lex, rng)
-            if d is None:
+    def attempt(case: Case, task: str, target: str | None) -> list[MmeQuestion]:
+        w = case.window
+        fn = personality_alignment if task == "Personality Alignment" else TASKS[task]
+        d = fn(w, lex, rng, target) if target else fn(w, lex, rng)
+        if d is None:
+            return []
+        if d.topics & used:
+            stats["mme_topic_taken"] += 1
+            return []
+        if task == "Personality Alignment":
+            options = list(ALIGN_CHOICES)
+        else:
+            picked = choose_options(d, rng)
+            if picked is None:
+                stats["mme_too_few_options"] += 1
                 return []
-            if d.topics & used:
-                stats["mme_topic_taken"] += 1
-                return []
-            if task == "Personality Alignment":
-                options = list(ALIGN_CHOICES)
-            else:
-                picked = choose_options(d, rng)
-                if picked is None:
-                    stats["mme_too_few_options"] += 1
-                    return []
-                options, pos = picked
-            if verify(d, w, options):
-                stats["mme_rejected"] += 1
-                return []
-            certified = certify(d, w, options)
-            if certified is False:
-                stats["mme_flip_failed"] += 1
-                return []
-            used.update(d.topics)
-            base = dict(persona_id=persona.id, split=persona.split, setting=setting.name, aspect=ASPECT_OF[task],
-                        task=task, time=fmt_time(w.now), evidence=d.evidence, history_sessions=[s.id for s in w.sessions],
-                        needs_image=d.needs_image, context_turns=w.turns,
-                        context_images=sum(len(t.image_ids) for s in w.sessions for t in s.turns),
-                        context_tokens=sum(turn_tokens[start:end + 1]), token_counter=counter.name,
-                        certified=bool(certified))
-            if task == "Personality Alignment":  # two yes/no items, the aligned and the misaligned reply
-                alignment = Alignment(chosen=d.extra["chosen"], rejected=d.extra["rejected"])
-                choices = [Choice(key=LETTERS[i], text=t) for i, t in enumerate(ALIGN_CHOICES)]
-                return [MmeQuestion(**base, id="", query=f"{d.query}\n\nCandidate reply: \"{reply}\"\n\nDoes this reply "
-                                    "align with and adapt to my personality?", choices=choices, answer=LETTERS[j],
-                                    answer_text=ALIGN_CHOICES[j], alignment=alignment)
-                        for j, reply in enumerate((alignment.chosen, alignment.rejected))]
-            return [MmeQuestion(**base, id="", query=sentence_case(d.query),
-                                choices=[Choice(key=LETTERS[i], text=t) for i, t in enumerate(options)],
-                                answer=LETTERS[pos], answer_text=d.correct)]
+            options, pos = picked
+        if verify(d, w, options):
+            stats["mme_rejected"] += 1
+            return []
+        if not certify(d, w, options):
+            stats["mme_flip_failed"] += 1
+            return []
+        used.update(d.topics)
+        base = dict(persona_id=persona.id, split=persona.split, setting=case.setting.name, aspect=ASPECT_OF[task],
+                    task=task, time=fmt_time(w.now), evidence=d.evidence, history_sessions=[s.id for s in w.sessions],
+                    needs_image=d.needs_image, context_turns=w.turns,
+                    context_images=sum(len(t.image_ids) for s in w.sessions for t in s.turns),
+                    context_tokens=case.tokens, token_counter=counter.name, certified=True)
+        if task == "Personality Alignment":  # two yes/no items, the aligned and the misaligned reply
+            alignment = Alignment(chosen=d.extra["chosen"], rejected=d.extra["rejected"])
+            choices = [Choice(key=LETTERS[i], text=t) for i, t in enumerate(ALIGN_CHOICES)]
+            return [MmeQuestion(**base, id="", query=f"{d.query}\n\nCandidate reply: \"{reply}\"\n\nDoes this reply "
+                                "align with and adapt to my personality?", choices=choices, answer=LETTERS[j],
+                                answer_text=ALIGN_CHOICES[j], alignment=alignment)
+                    for j, reply in enumerate((alignment.chosen, alignment.rejected))]
+        return [MmeQuestion(**base, id="", query=sentence_case(d.query),
+                            choices=[Choice(key=LETTERS[i], text=t) for i, t in enumerate(options)],
+                            answer=LETTERS[pos], answer_text=d.correct)]
 
-        def ask(tasks: list[str], want: int) -> None:
-            n = 0
-            for task in tasks:
-                if n >= want:
-                    break
-                target = pick(rng, DRAWN_FIRST[task]) if task in DRAWN_FIRST else None
-                for _ in range(ATTEMPTS.get(task, 3)):
-                    qs = attempt(task, target)
-                    if qs:
-                        made.extend(qs)
-                        n += 1
-                        break
+    def ask(case: Case, task: str) -> bool:
+        target = pick(rng, DRAWN_FIRST[task]) if task in DRAWN_FIRST else None
+        for _ in range(ATTEMPTS.get(task, 3)):
+            qs = attempt(case, task, target)
+            if qs:
+                case.made.extend(qs)
+                return True
+        return False
 
-        visual = math.ceil(VISUAL_SHARE * per_setting) if per_setting else 0
-        ask(["Visual Detail Recall"] * visual, visual)
-        others = [t for t in TASKS if t != "Visual Detail Recall"]
-        ask([others[int(i)] for i in rng.permutation(len(others))], per_setting - sum(q.needs_image for q in made))
+    # first what has topics of its own kind or needs the favourite a reply names: the alignment pairs and the photos
+    visual = math.ceil(VISUAL_SHARE * per_setting) if per_setting else 0
+    for case in cases:
         for _ in range(alignment_pairs):
-            ask(["Personality Alignment"], 1)
+            ask(case, "Personality Alignment")
+        for _ in range(visual):
+            ask(case, "Visual Detail Recall")
+    # then rounds over the text tasks, the scarcest first and the cases in turn, so that a fact the two settings'
+    # histories share goes to either as often and a task with few facts to ask about gets them
+    want = per_setting - visual
+    for round_ in itertools.count():
+        found = False
+        for task in SCARCEST_FIRST:
+            for case in cases[round_ % 2:] + cases[:round_ % 2]:
+                if case.text_items < want:
+                    found |= ask(case, task)
+        if not found or all(case.text_items >= want for case in cases):
+            break
+    out: list[MmeQuestion] = []
+    for case in cases:
         # numbered in a random order: neither an id nor the order of items says which one is right
-        for k, i in enumerate(rng.permutation(len(made))):
-            out.append(made[int(i)].model_copy(update={"id": f"{persona.id}/mme/{setting.name}/{k:02d}"}))
+        for k, i in enumerate(rng.permutation(len(case.made))):
+            out.append(case.made[int(i)].model_copy(update={"id": f"{persona.id}/mme/{case.setting.name}/{k:03d}"}))
     out, left_out = independent(out)
     stats["mme_named_by_other_items"] = left_out
     out.sort(key=lambda q: q.id)

@@ -3,7 +3,7 @@
 Gold answers are defined by what the user said inside the history given to the model (a preference
 shift told only after the question's time, or before the history starts, does not exist for it), so
 every answer can be checked against the text. The edits (`flipped`, `without`, `telling`,
-`with_objects`) build the same history in a world where one piece of evidence is different; the
+`with_objects`, `restyled`) build the same history in a world where one piece of evidence is different; the
 evidence-flip certificate re-derives a question's gold over such a history.
 """
 
@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from pipeline.records import Event, Fact, Image, Persona, SceneObject, Session, Turn, fmt_time, parse_time
+from pipeline.verbalize.scripted import TRAIT_TAILS
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,24 @@ class Window:
                     text=fact.text, image_ids=[], fact_ids=[fact.id], time_refs=[])
         events = {**self.events, event.id: event.model_copy(update={"facts": [*event.facts, fact]})}
         return self._rebuilt(events, lambda t: t, turn)
+
+    def style_pole(self, trait: str, least: int = 3) -> bool | None:
+        """The pole of a trait the user's words show (True: high), from the sentences the persona writes for
+        it (`TRAIT_TAILS`): at least `least` of one pole and none of the other; None when the text does not say."""
+        text = self.user_text()
+        low, high = (sum(text.count(m) for m in pole) for pole in TRAIT_TAILS[trait])
+        if min(low, high) == 0 and max(low, high) >= least:
+            return high > 0
+        return None
+
+    def restyled(self, trait: str) -> Window:
+        """The world where the user's words show the other pole of the trait: each of its sentences in the
+        user's turns becomes the other pole's sentence of the same rank."""
+        low, high = TRAIT_TAILS[trait]
+        swap = {a: b for x, y in ((low, high), (high, low)) for a, b in zip(x, y * (len(x) // len(y) + 1))}
+        pattern = re.compile("|".join(re.escape(m) for m in sorted(swap, key=len, reverse=True)))
+        return self._rebuilt(dict(self.events), lambda t: t.model_copy(update={
+            "text": pattern.sub(lambda m: swap[m.group(0)], t.text)}) if t.role == "user" else t)
 
     def with_objects(self, image_id: str, objects: list[SceneObject]) -> Window:
         """The world where the photo showed these objects instead."""

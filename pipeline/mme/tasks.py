@@ -58,7 +58,7 @@ class Draft:
     distractors: list[str]  # of the answer's class, in a random order (hard negatives first); the first three are shown
     evidence: list[Evidence]
     gold: Gold  # the answer over any history, among given options (None: the history does not make it unique)
-    flip: Flip | None  # a world where the evidence says one of the given options instead, and that option
+    flip: Flip  # a world where the evidence says one of the given options instead, and that option
     topics: frozenset[str]
     stated: tuple[str, ...] = ()  # must appear in the first evidence turn's text
     needs_image: bool = False
@@ -433,12 +433,14 @@ def _preference_histories(w: Window) -> dict[str, list[Told]]:
     return out
 
 
-def _preference_pick(w: Window, rng: np.random.Generator) -> tuple[str, list[Told]] | None:
+def _preference_pick(w: Window, rng: np.random.Generator, shifted: bool = True) -> tuple[str, list[Told]] | None:
+    """A category and what was told of it: mostly one whose favourite changed (or, with `shifted` False, one
+    whose favourite did not, which leaves the changes to the tasks about them)."""
     hist = _preference_histories(w)
     if not hist:
         return None
-    shifted = [c for c, xs in hist.items() if len(xs) > 1]
-    cats = shifted if shifted and rng.random() < 0.8 else list(hist)
+    wanted = [c for c, xs in hist.items() if (len(xs) > 1) == shifted]
+    cats = wanted if wanted and rng.random() < 0.8 else list(hist)
     cat = pick(rng, sorted(cats))
     return cat, hist[cat]
 
@@ -493,8 +495,8 @@ def interest_evolution_analysis(w: Window, lex: Lexicon, rng: np.random.Generato
     true_reason = next(t for t in lex.reasons if t.key == r.fact.terms[-1])
     other = pick(rng, [t for t in lex.reasons if t.key != true_reason.key])
 
-    def option(a: str, b: str, reason) -> str:
-        return f"From {a} to {b}: {reason.text.format(old=a, new=b)}."
+    def option(a: str, b: str, reason) -> str:  # the reason without the items: the two directions are equally long
+        return f"From {a} to {b}: {_unnamed(reason)}."
 
     def gold(v: Window, options: list[str]) -> str | None:
         shift = next((y for y in v.of_kind("preference_shift") if y.event.id == x.event.id), None)
@@ -784,8 +786,11 @@ STYLE = {  # (aligned with a high score, aligned with a low score) replies recom
 
 def personality_alignment(w: Window, lex: Lexicon, rng: np.random.Generator) -> Draft | None:
     """A reply styled for a pronounced trait of the user at the time (chosen) and for its opposite pole (rejected).
-    The evidence is the style of the whole history, not one fact, so it has no single-fact flip."""
-    got = _preference_pick(w, rng)
+
+    The gold is the pole the user's words show (`Window.style_pole`), and it must agree with the true
+    personality at the time; the certificate rewrites the history with the other pole's words, and the
+    chosen reply must then be the misaligned one."""
+    got = _preference_pick(w, rng, shifted=False)
     if got is None:
         return None
     cat, told = got
@@ -798,9 +803,14 @@ def personality_alignment(w: Window, lex: Lexicon, rng: np.random.Generator) -> 
     item = told[-1].fact.value
     chosen = sentence_case(STYLE[trait][0 if high else 1].format(item=item))
     rejected = sentence_case(STYLE[trait][1 if high else 0].format(item=item))
+
+    def gold(v: Window, options: list[str]) -> str | None:
+        shown = v.style_pole(trait)
+        return None if shown is None else ALIGN_CHOICES[0] if shown == high else ALIGN_CHOICES[1]
+
     return Draft(query=pick(rng, CHAT_TOPICS[cat]), correct=ALIGN_CHOICES[0], distractors=[ALIGN_CHOICES[1]],
-                 evidence=[_ev(told[-1])], stated=(item,), gold=lambda v, options: ALIGN_CHOICES[0], flip=None,
-                 topics=frozenset({f"pref:{cat}"}),
+                 evidence=[_ev(told[-1])], stated=(item,), gold=gold,
+                 flip=lambda v, options: (v.restyled(trait), ALIGN_CHOICES[1]), topics=frozenset({f"pref:{cat}"}),
                  extra={"chosen": chosen, "rejected": rejected})
 
 

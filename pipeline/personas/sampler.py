@@ -161,7 +161,7 @@ def _persona(*, pid: str, split: Split, first: str, last: str, occupation: str, 
         Habit(id=f"{pid}/habit{k}", activity=h.activity, key=h.key, weekday=int(rng.integers(7)), part=h.part)  # type: ignore[arg-type]
         for k, h in enumerate(pick(rng, lex.habits, 2))
     ]
-    categories = pick(rng, sorted(lex.preferences), 4)
+    categories = pick(rng, sorted(lex.preferences), 6)
     preferences = [Preference(category=c, noun=lex.preferences[c].noun, item=pick(rng, lex.preferences[c].items))
                    for c in categories]
     city = location.split(",")[0]

@@ -24,7 +24,7 @@ import numpy as np  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from pipeline.fanout import Map, in_process  # noqa: E402
-from pipeline.mme.bias import verdict  # noqa: E402
+from pipeline.mme.bias import gold_line, verdict  # noqa: E402
 from pipeline.progress import Task, silent  # noqa: E402
 from pipeline.records import TRAITS  # noqa: E402
 from pipeline.report.aggregate import (  # noqa: E402
@@ -456,7 +456,8 @@ def _write_html(path: Path, name: str, stats: dict, samples: list[dict]) -> None
         bias = (f"<h2>Persona-MME leak checks</h2><p>{audit['questions']:,} questions shipped; "
                 f"{audit['balanced_away']} dropped to balance answers; certified by an evidence flip: "
                 f"{audit['certified_share']:.1%} of items ({audit['certified_share_multiple_choice']:.1%} of multiple-choice); "
-                f"multiple-choice that need a photo: {audit['needs_image_share_multiple_choice']:.1%}. Histories: "
+                f"multiple-choice that need a photo: {audit['needs_image_share_multiple_choice']:.1%}. "
+                f"{html.escape(gold_line(audit))} Histories: "
                 f"{html.escape(sizes)}.</p><table>{head}{body}</table>")
     plots = "".join(f'<h2>{title}</h2><img src="{f}" style="max-width:100%">' for title, f in (
         ("Big Five coverage", "big_five.png"), ("Sessions over the calendar", "calendar.png"),

@@ -31,11 +31,30 @@ OPENERS = {
 CONTEXT = ("After the day I had, ", "With {name} coming over later, ", "Quick question before I head out: ",
            "I'm trying to plan ahead, so: ", "Random thought: ", "{name} asked me the same thing, so: ",
            "Honest answer please: ", "Okay, help me decide. ", "I'm stuck. ", "Before I forget: ")
-WORRY = (" Not sure how I feel about it.", " I keep overthinking it.", " Hope that was the right call.",
-         " It's been on my mind a lot.", " I'm a bit anxious about it, honestly.", " Still a little on edge.")
-CALM = (" All good though.", " No complaints.", " Pretty relaxed about it.", "")
-WARM = (" Thanks for always listening!", " Hope your day is going well too!", " You're the best.", " :)")
-BLUNT = (" Anyway.", " That's it.", " Whatever.", " Moving on.")
+# Sentences a persona adds to its news, one set per trait pole: (low, high), each used when the trait's style
+# knob is beyond its threshold. Every string is distinct, so a reader can tell a pole from the text
+# (Persona-MME's alignment gold reads them, and its certificate swaps them for the other pole's).
+TRAIT_TAILS = {
+    "extraversion": ((" I kept it low-key.", " A quiet one, which suits me.", " Nice to have some time to myself."),
+                     (" I've already told all my friends!", " Next time I'm bringing the whole crew!",
+                      " I couldn't stop talking about it!")),
+    "agreeableness": ((" Anyway.", " That's it.", " Whatever.", " Moving on."),
+                      (" Thanks for always listening!", " Hope your day is going well too!", " You're the best.", " :)")),
+    "conscientiousness": ((" Didn't plan any of it, just went with it.", " No list, no schedule, and that's fine.",
+                           " I'll sort out the details as I go."),
+                          (" I'd put it on my list in advance.", " All planned out, down to the minute.",
+                           " Ticked it off my list right after.")),
+    "neuroticism": ((" All good though.", " No complaints.", " Pretty relaxed about it."),
+                    (" Not sure how I feel about it.", " I keep overthinking it.", " Hope that was the right call.",
+                     " It's been on my mind a lot.", " I'm a bit anxious about it, honestly.", " Still a little on edge.")),
+    "openness": ((" Nothing fancy, just the usual.", " Simple is good.", " Same as always, really."),
+                 (" It made me curious to try something totally new.", " I love discovering stuff like that.",
+                  " Now I want to explore more of it.")),
+}
+KNOB = {"extraversion": "exuberance", "agreeableness": "warmth", "conscientiousness": "precision",
+        "neuroticism": "worry", "openness": "vividness"}
+LOW_KNOB, HIGH_KNOB = 0.35, 0.6
+TAIL_RATE = 0.25  # per trait and news turn
 VIVID = ("gorgeous", "wild", "dreamy", "chaotic", "electric", "strange", "glorious", "cozy")
 
 TELL = {
@@ -285,8 +304,8 @@ class ScriptedVerbalizer:
         return template.format(**s)
 
     def _style(self, body: str, style, proper: set[str], news: bool, rng: np.random.Generator) -> str:
-        """Openers, exclamations, hedges and warmth in proportion to the persona's traits."""
-        level = "high" if style.exuberance > 0.6 else "low" if style.exuberance < 0.35 else "mid"
+        """Openers, exclamations and a sentence for each pronounced trait, in proportion to the persona's traits."""
+        level = "high" if style.exuberance > HIGH_KNOB else "low" if style.exuberance < LOW_KNOB else "mid"
         text = body
         if rng.random() < 0.55:
             opener = pick(rng, (NEWS_OPENERS if news else OPENERS)[level])
@@ -296,10 +315,11 @@ class ScriptedVerbalizer:
             text = f"{opener} {body}"
         if level == "high" and text.endswith(".") and rng.random() < 0.6:
             text = text[:-1] + "!"
-        if news and rng.random() < 0.35:
-            text += pick(rng, WORRY) if style.worry > 0.6 else pick(rng, CALM) if style.worry < 0.35 else ""
-        if news and rng.random() < 0.2:
-            text += pick(rng, WARM) if style.warmth > 0.6 else pick(rng, BLUNT) if style.warmth < 0.35 else ""
+        for trait, knob in KNOB.items():
+            if news and rng.random() < TAIL_RATE:
+                value = getattr(style, knob)
+                if value > HIGH_KNOB or value < LOW_KNOB:
+                    text += pick(rng, TRAIT_TAILS[trait][value > HIGH_KNOB])
         return text
 
     # ------------------------------------------------------------- assistant

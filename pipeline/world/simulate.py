@@ -192,8 +192,9 @@ def simulate_world(persona: Persona, cfg: RunConfig, lex: Lexicon) -> World:
                                      facts=[fact("goal_outcome", f"goal/{g.id}", f"abandoned: {g.text}",
                                                  f"{first} gave up on '{g.text}' because {why}.", [g.key])]))
 
-    # Preference shifts: at least two per three months, each an UPDATE of the same preference key.
-    n_shifts = max(2, round(cfg.months * 2 / 3))
+    # Preference shifts: one to five in three months (about one a month on average), each an UPDATE of
+    # the same preference key.
+    n_shifts = int(rng.integers(1, max(2, round(cfg.months * 4 / 3)) + 2))
     current = {q.category: q.item for q in persona.preferences}
     nouns = {q.category: q.noun for q in persona.preferences}
     cats = [q.category for q in persona.preferences]
@@ -216,7 +217,7 @@ def simulate_world(persona: Persona, cfg: RunConfig, lex: Lexicon) -> World:
 
     # Relationship dynamics: closeness moves after something happens between two people.
     closeness = {x.name: x.closeness for x in persona.relationships}
-    for _ in range(int(rng.integers(1, 4))):
+    for _ in range(int(rng.integers(1, 5))):
         name = pick(rng, list(people))
         up = bool(rng.random() < 0.55)
         cause = pick(rng, lex.relationships.closer if up else lex.relationships.further)

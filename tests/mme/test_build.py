@@ -9,8 +9,9 @@ from pipeline.dedup import normalize as norm
 from pipeline.mme.build import certify, verify
 from pipeline.mme.context import SETTINGS, TokenCounter, image_tokens
 from pipeline.mme.history import Window
-from pipeline.mme.tasks import ALIGN_CHOICES, ASPECT_OF, TASKS, Draft
+from pipeline.mme.tasks import ALIGN_CHOICES, ASPECT_OF, STYLE, TASKS, Draft, personality_alignment, sentence_case
 from pipeline.records import Evidence, parse_time
+from pipeline.verbalize.scripted import TRAIT_TAILS
 
 
 def _index(part):
@@ -54,7 +55,13 @@ def test_every_question_is_right_by_construction_and_by_text(bench_parts):
                     spec = images[ev.image_id].spec.objects
                     assert q.answer_text in {x for o in spec for x in (o.colour, o.name, ("zero", "one", "two", "three",
                                                                                           "four")[o.count])}
-            assert q.certified == (q.task != "Personality Alignment"), "every multiple-choice item is flip-certified"
+            assert q.certified, "every item is flip-certified"
+            if q.alignment is not None:  # the user's own words show the pole the aligned reply is styled for
+                trait, pole = next((t, k) for t, replies in STYLE.items() for k in (0, 1)
+                                   if sentence_case(replies[k].format(item="{item}")).split("{item}")[-1] in q.alignment.chosen)
+                said = "\n".join(t.text for s in history for t in s.turns if t.role == "user")
+                shown, other = (sum(said.count(m) for m in TRAIT_TAILS[trait][k]) for k in (1 - pole, pole))
+                assert shown >= 3 and other == 0, (trait, pole, shown, other)
             if q.task in ("Latest Preference Recognition", "Implicit Preference Recommendation"):
                 told = [facts[f] for s in history for t in s.turns if t.role == "user" for f in t.fact_ids]
                 latest = [f.value for f in told if f.key == facts[q.evidence[0].fact_id].key][-1]
@@ -123,6 +130,35 @@ def test_the_certificate_fails_a_gold_that_does_not_follow_the_evidence(bench_pa
         # a gold read from somewhere other than the history (e.g. the card) does not follow the flip
         frozen = Draft(**{**d.__dict__, "gold": lambda v, o, c=d.correct: c})
         assert certify(frozen, w, options) is False, task
+
+
+def test_alignment_gold_is_the_trait_the_history_shows_and_follows_a_restyled_history(bench_parts, lex):
+    import numpy as np
+
+    drafts = []
+    for part in bench_parts:
+        w = Window(part.persona, part.sessions, parse_time(part.sessions[-1].end_time) + timedelta(hours=2),
+                   {e.id: e for e in part.events}, {i.id: i for i in part.images})
+        rng = np.random.default_rng(0)
+        drafts += [(w, d) for d in (personality_alignment(w, lex, rng) for _ in range(40)) if d is not None]
+    assert len(drafts) >= 10
+    for w, d in drafts:
+        if d.gold(w, list(ALIGN_CHOICES)) != ALIGN_CHOICES[0]:
+            continue  # the history does not show the trait: the build rejects the draft
+        assert certify(d, w, list(ALIGN_CHOICES)) is True
+        flipped, target = d.flip(w, list(ALIGN_CHOICES))
+        assert target == ALIGN_CHOICES[1] and flipped.user_text() != w.user_text()
+    # a history whose words show no trait has no alignment gold: the draft is rejected, not shipped on the card's word
+    w, d = drafts[0]
+    plain = w._rebuilt(dict(w.events), lambda t: t.model_copy(update={"text": "..."}) if t.role == "user" else t)
+    assert d.gold(plain, list(ALIGN_CHOICES)) is None and verify(d, plain, list(ALIGN_CHOICES))
+    assert certify(d, plain, list(ALIGN_CHOICES)) is False
+
+
+def test_trait_tails_are_distinct_so_a_pole_can_be_read():
+    tails = [m for low, high in TRAIT_TAILS.values() for m in (*low, *high)]
+    assert len(set(tails)) == len(tails)
+    assert not any(a != b and a in b for a in tails for b in tails), "no tail inside another"
 
 
 def test_no_item_gives_away_another_items_answer(bench_parts):
