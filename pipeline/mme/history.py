@@ -123,7 +123,7 @@ class Window:
         """The pole of a trait the user's words show (True: high), from the sentences the persona writes for
         it (`TRAIT_TAILS`): at least `least` of one pole and none of the other; None when the text does not say."""
         text = self.user_text()
-        low, high = (sum(text.count(m) for m in pole) for pole in TRAIT_TAILS[trait])
+        low, high = (sum(text.count(m.strip()) for m in pole) for pole in TRAIT_TAILS[trait])
         if min(low, high) == 0 and max(low, high) >= least:
             return high > 0
         return None
@@ -131,7 +131,7 @@ class Window:
     def restyled(self, trait: str) -> Window:
         """The world where the user's words show the other pole of the trait: each of its sentences in the
         user's turns becomes the other pole's sentence of the same rank."""
-        low, high = TRAIT_TAILS[trait]
+        low, high = ([m.strip() for m in pole] for pole in TRAIT_TAILS[trait])
         swap = {a: b for x, y in ((low, high), (high, low)) for a, b in zip(x, y * (len(x) // len(y) + 1))}
         pattern = re.compile("|".join(re.escape(m) for m in sorted(swap, key=len, reverse=True)))
         return self._rebuilt(dict(self.events), lambda t: t.model_copy(update={

@@ -195,3 +195,20 @@ def test_a_hung_server_times_out_as_a_retryable_error(tmp_path, personas):
     """Through the real (aiohttp) transport: a reply that never comes is an APITimeoutError, retried."""
     with pytest.raises(EndpointUnavailable, match="APITimeoutError"):
         _run(FakeOpenAI(faults={"timeout": 1.0}, hang_s=2), tmp_path, personas, retry_budget_s=1.5)
+
+
+def test_the_prompt_asks_to_keep_the_sentences_that_show_the_users_personality(small_parts):
+    from pipeline.verbalize.openai_backend import _draft_entries
+    from pipeline.verbalize.scripted import TRAIT_TAILS
+
+    tails = {m.strip() for pole in TRAIT_TAILS.values() for ms in pole for m in ms}
+    found = 0
+    for part in small_parts:
+        events = {e.id: e for e in part.events}
+        facts = {f.id: f for e in part.events for f in e.facts}
+        for s in part.sessions:
+            for entry, t in zip(_draft_entries(s, events, facts, [t.index for t in s.turns]), s.turns):
+                shown = [m for m in tails if m in t.text] if t.role == "user" else []
+                assert sorted(entry.get("voice", [])) == sorted(shown)
+                found += bool(shown)
+    assert found > 10
