@@ -12,6 +12,7 @@ import numpy as np
 from scipy.stats import qmc
 
 from pipeline.config import RunConfig
+from pipeline.grammar import indefinite
 from pipeline.personas.lexicon import Lexicon
 from pipeline.records import TRAITS, BigFive, Goal, Habit, Person, Persona, Preference, Rhythm, Split, Style
 from pipeline.rng import pick, rng_for
@@ -59,9 +60,9 @@ def rhythm_from_traits(b: BigFive, rng: np.random.Generator) -> Rhythm:
 
 _BIO = (
     "{name} is a {age}-year-old {occupation} living in {city}. Outside work: {i0}, {i1} and {i2}.",
-    "{first}, {age}, works as a {occupation} in {city} and spends free time on {i0} and {i1}; lately also {i2}.",
-    "A {occupation} from {city}, {name} ({age}) is into {i0}, with {i1} and {i2} on the side.",
-    "{name} ({age}) lives in {city}, where they work as a {occupation}. Weekends mean {i0}, {i1} or {i2}.",
+    "{first}, {age}, works as {a_occupation} in {city} and spends free time on {i0} and {i1}; lately also {i2}.",
+    "{A_occupation} from {city}, {name} ({age}) is into {i0}, with {i1} and {i2} on the side.",
+    "{name} ({age}) lives in {city}, where they work as {a_occupation}. Weekends mean {i0}, {i1} or {i2}.",
 )
 
 
@@ -138,10 +139,16 @@ def _new_bios(bios: list[str], persona: Callable[[int], Persona], cfg: RunConfig
             city = p.location.split(",")[0]
             interests = [p.interests[int(k)] for k in rng.permutation(len(p.interests))]
             bios[i] = changed[i] = pick(rng, _BIO).format(name=p.name, first=p.name.split()[0], age=p.age,
-                                                          occupation=p.occupation, city=city, i0=interests[0],
+                                                          **_occupation(p.occupation), city=city, i0=interests[0],
                                                           i1=interests[1], i2=interests[2])
             stats["regenerated"] += 1
     return changed
+
+
+def _occupation(occupation: str) -> dict[str, str]:
+    """The occupation slots of a bio: bare, and with its article ('an accountant', 'An accountant')."""
+    a = indefinite(occupation)
+    return {"occupation": occupation, "a_occupation": a, "A_occupation": a[:1].upper() + a[1:]}
 
 
 def _persona(*, pid: str, split: Split, first: str, last: str, occupation: str, location: str,
@@ -165,7 +172,7 @@ def _persona(*, pid: str, split: Split, first: str, last: str, occupation: str, 
     preferences = [Preference(category=c, noun=lex.preferences[c].noun, item=pick(rng, lex.preferences[c].items))
                    for c in categories]
     city = location.split(",")[0]
-    bio = pick(rng, _BIO).format(name=name, first=first, age=age, occupation=occupation, city=city,
+    bio = pick(rng, _BIO).format(name=name, first=first, age=age, **_occupation(occupation), city=city,
                                  i0=interests[0], i1=interests[1], i2=interests[2])
     return Persona(
         id=pid, split=split, name=name, age=age, occupation=occupation, location=location, bio=bio,

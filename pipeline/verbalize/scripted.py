@@ -11,6 +11,7 @@ from datetime import datetime
 
 import numpy as np
 
+from pipeline.grammar import indefinite
 from pipeline.records import Event, Fact, Session, TimeRef, Turn, fmt_time, parse_time
 from pipeline.rng import pick, rng_for
 from pipeline.world.clock import WEEKDAYS, clock_time, resolve, when_phrases
@@ -28,9 +29,9 @@ OPENERS = {
     "low": ("Hi.", "Hm.", "Question.", "So.", "Right.", "Okay."),
 }
 # Situations that frame a request; {name} is someone from the persona's life.
-CONTEXT = ("After the day I had, ", "With {name} coming over later, ", "Quick question before I head out: ",
-           "I'm trying to plan ahead, so: ", "Random thought: ", "{name} asked me the same thing, so: ",
-           "Honest answer please: ", "Okay, help me decide. ", "I'm stuck. ", "Before I forget: ")
+CONTEXT = ("With {name} coming over later, ", "Quick question before I head out: ", "I'm trying to plan ahead, so: ",
+           "Random thought: ", "Honest answer please: ", "Okay, help me decide. ", "I'm stuck. ", "Before I forget: ")
+EVENING_CONTEXT = ("After the day I had, ",)  # only said from the late afternoon on
 # Sentences a persona adds to its news, one set per trait pole: (low, high), each used when the trait's style
 # knob is beyond its threshold. Every string is distinct, so a reader can tell a pole from the text
 # (Persona-MME's alignment gold reads them, and its certificate swaps them for the other pole's).
@@ -54,6 +55,8 @@ TRAIT_TAILS = {
 KNOB = {"extraversion": "exuberance", "agreeableness": "warmth", "conscientiousness": "precision",
         "neuroticism": "worry", "openness": "vividness"}
 LOW_KNOB, HIGH_KNOB = 0.35, 0.6
+# news a worrier worries about: a change or a decision, not an ordinary day out or a routine
+UNSETTLING = frozenset({"preference_shift", "goal_start", "goal_outcome", "relationship_change", "life_event"})
 TAIL_RATE = 0.25  # per trait and news turn
 VIVID = ("gorgeous", "wild", "dreamy", "chaotic", "electric", "strange", "glorious", "cozy")
 
@@ -64,7 +67,7 @@ TELL = {
         "{When_cap}{with_comma} {activity} at {place}.",
         "Had a {adj} time at {place} {when}{with_}: {activity}, basically.",
         "Little update: I {activity} at {place} {when}{with_}.",
-        "Spent part of {when_day} at {place}{with_}. We {activity}.",
+        "Spent part of the day at {place}{with_} {when}. We {activity}.",
         "{place} {when}{with_} — I {activity} and it was {adj}.",
     ),
     "preference_shift": (
@@ -113,7 +116,7 @@ TELL = {
         "Life update: {when} I {text}.",
     ),
     "habit": (
-        "{When_cap} was {weekday}, so I did my usual: {activity}.",
+        "{When_cap} I did my usual {weekday} thing: {activity}.",
         "Kept up my {weekday} routine {when}: {activity}, as always.",
         "My {weekday} ritual held up {when}. I did it again: {activity}.",
     ),
@@ -130,8 +133,8 @@ BACKGROUND = {
 }
 CLOSENESS = {1: "we're not close at all", 2: "we're not that close", 3: "we get along fine",
              4: "we're close", 5: "one of my favourite people in the world"}
-INTRO = ("Hi! I'm {first}. I work as a {occupation} in {city}.", "Hello, {first} here: {occupation}, based in {city}.",
-         "Hey, I'm {first}, a {occupation} from {city}.", "Nice to meet you. My name is {first}; I'm a {occupation} in {city}.")
+INTRO = ("Hi! I'm {first}. I work as {a_occupation} in {city}.", "Hello, {first} here: {occupation}, based in {city}.",
+         "Hey, I'm {first}, {a_occupation} from {city}.", "Nice to meet you. My name is {first}; I'm {a_occupation} in {city}.")
 PHOTO = {
     "activity": ("Here's a photo from {place}.", "Sending you a picture from {place}.", "Look, I took this at {place}."),
     "snapshot": ("Look at this.", "Here's what I'm looking at right now.", "Sending you a quick pic.", "Check this out."),
@@ -144,7 +147,7 @@ RECALL_ASK = {
                "Do you remember the {name} in my photo from {when}? What colour was it?"),
 }
 ACK = {
-    "intro": ("Nice to meet you, {first}! A {occupation} in {city}: I'd love to hear more.",
+    "intro": ("Nice to meet you, {first}! {A_occupation} in {city}: I'd love to hear more.",
               "Hi {first}! Great to meet you. How's life in {city}?",
               "Welcome, {first}. Tell me anything you like; I'll remember it."),
     "background": ("Good to know!", "Noted, thanks for sharing that.", "I'll keep that in mind.", "Love that."),
@@ -181,6 +184,14 @@ def _confusers(fact: Fact, event: Event, events: dict[str, Event]) -> list[str]:
 
 def _cap(s: str) -> str:
     return s[:1].upper() + s[1:]
+
+
+def _uncapped(body: str, proper: set[str]) -> str:
+    """A sentence continued after a frame: its first letter lower-cased unless it starts with a name or 'I'."""
+    first_word = body.split(" ", 1)[0].strip(",.:;!?'")
+    if first_word in proper or first_word == "I" or first_word.startswith("I'"):
+        return body
+    return body[:1].lower() + body[1:]
 
 
 def _join_names(names: list[str]) -> str:
@@ -225,7 +236,8 @@ class ScriptedVerbalizer:
         p, style = world.persona, world.persona.style
         refs: list[TimeRef] = []
         if act.kind == "intro":
-            body = pick(rng, INTRO).format(first=p.name.split()[0], occupation=p.occupation, city=p.location.split(",")[0])
+            body = pick(rng, INTRO).format(first=p.name.split()[0], occupation=p.occupation, a_occupation=indefinite(p.occupation),
+                                           city=p.location.split(",")[0])
         elif act.kind == "tell":
             event = events[act.event_id]
             text_facts = [facts[f] for f in act.fact_ids if facts[f].modality == "text"]
@@ -244,11 +256,13 @@ class ScriptedVerbalizer:
         else:
             body = act.prompt or ""
             if rng.random() < 0.5 and p.relationships:
-                body = pick(rng, CONTEXT).format(name=pick(rng, p.relationships).name) + body[:1].lower() + body[1:]
+                frames = CONTEXT + (EVENING_CONTEXT if act.user_time.hour >= 16 else ())
+                body = pick(rng, frames).format(name=pick(rng, p.relationships).name) + _uncapped(body, world.proper_nouns)
         if act.image_event_id:
             shown = events[act.image_event_id]
             body += " " + pick(rng, PHOTO["snapshot" if shown.kind == "snapshot" else "activity"]).format(place=shown.place)
-        return self._style(body, style, world.proper_nouns, act.kind in ("intro", "tell"), rng), refs
+        kind = events[act.event_id].kind if act.kind == "tell" else act.kind
+        return self._style(body, style, world.proper_nouns, act.kind in ("intro", "tell"), kind, rng), refs
 
     @staticmethod
     def _unambiguous(event: Event, now: datetime, confusers: list[str]) -> list[str]:
@@ -296,29 +310,27 @@ class ScriptedVerbalizer:
             when = f"{when} at {clock_time(parse_time(event.time))}"
         if "{when" in template.lower():
             refs.append(TimeRef(event_id=event.id, phrase=when))
-        s.update(when=when, When=_cap(when), When_cap=_cap(when), when_day=when, place=event.place,
+        s.update(when=when, When=_cap(when), When_cap=_cap(when), place=event.place,
                  adj=pick(rng, VIVID) if style.vividness > 0.5 else "good",
                  key_cap=_cap(s.get("key", "")), new_cap=_cap(s.get("new", "")), why_cap=_cap(s.get("why", "")),
                  with_=f" with {_join_names(names)}" if names else "",
                  with_comma=f", {_join_names(names)} and I" if names else "")
         return template.format(**s)
 
-    def _style(self, body: str, style, proper: set[str], news: bool, rng: np.random.Generator) -> str:
+    def _style(self, body: str, style, proper: set[str], news: bool, kind: str, rng: np.random.Generator) -> str:
         """Openers, exclamations and a sentence for each pronounced trait, in proportion to the persona's traits."""
         level = "high" if style.exuberance > HIGH_KNOB else "low" if style.exuberance < LOW_KNOB else "mid"
         text = body
         if rng.random() < 0.55:
             opener = pick(rng, (NEWS_OPENERS if news else OPENERS)[level])
-            first_word = body.split(" ", 1)[0].strip(",.:;!?'")
-            if opener[-1] not in ".!?" and first_word not in proper and first_word != "I" and not first_word.startswith("I'"):
-                body = body[:1].lower() + body[1:]
-            text = f"{opener} {body}"
+            text = f"{opener} {_uncapped(body, proper) if opener[-1] not in '.!?' else body}"
         if level == "high" and text.endswith(".") and rng.random() < 0.6:
             text = text[:-1] + "!"
         for trait, knob in KNOB.items():
             if news and rng.random() < TAIL_RATE:
                 value = getattr(style, knob)
-                if value > HIGH_KNOB or value < LOW_KNOB:
+                worry_without_cause = trait == "neuroticism" and value > HIGH_KNOB and kind not in UNSETTLING
+                if (value > HIGH_KNOB or value < LOW_KNOB) and not worry_without_cause:
                     text += pick(rng, TRAIT_TAILS[trait][value > HIGH_KNOB])
         return text
 
@@ -330,7 +342,8 @@ class ScriptedVerbalizer:
         first = p.name.split()[0]
         refs: list[TimeRef] = []
         if act.kind == "intro":
-            return pick(rng, ACK["intro"]).format(first=first, occupation=p.occupation, city=p.location.split(",")[0]), refs
+            return pick(rng, ACK["intro"]).format(first=first, A_occupation=_cap(indefinite(p.occupation)),
+                                                  city=p.location.split(",")[0]), refs
         if act.kind == "recall":
             return self._recall_answer(facts[act.recall_fact_ids[0]], events, act.assistant_time, rng, refs), refs
         if act.kind == "chat":
@@ -357,7 +370,7 @@ class ScriptedVerbalizer:
             f = facts[fid]
             earlier = events[fid.rsplit("/", 1)[0]]
             when = self._when(earlier, act.assistant_time, rng, refs)
-            text += f" That reminds me of {when}, when you {f.value}."
+            text += f" That reminds me: {when} you {f.value}."
         return text, refs
 
     def _recall_answer(self, f: Fact, events: dict[str, Event], now: datetime, rng: np.random.Generator,

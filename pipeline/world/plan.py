@@ -50,6 +50,18 @@ SMALL_TALK = (
     "Too many tabs open in my brain today.", "Sitting on the balcony for a bit.", "Waiting for the bus, bored.",
     "Just finished a pile of chores.", "Not much going on, just wanted to chat.",
 )
+# words that tie a request or a remark to a part of the day: the hours [from, to) it may be said in
+HOUR_WORDS = {"morning": (5, 12), "can't sleep": (21, 29), "long day": (15, 29), "just got home": (12, 29),
+              "afternoon": (12, 18), "evening": (16, 29), "tonight": (12, 29)}
+
+
+def fits_hour(text: str, hour: int) -> bool:
+    """Whether a request or remark can be said at this hour ('Slow morning' not at 21:00); hours past 24 are the
+    small hours of the next day."""
+    low = text.lower()
+    return all(lo <= hour < hi or lo <= hour + 24 < hi for word, (lo, hi) in HOUR_WORDS.items() if word in low)
+
+
 SNAPSHOT_SETTINGS = ("home", "home", "office", "street", "park", "cafe")
 RECALLABLE = ("activity", "visual")
 PERSONAL = ("preference", "preference_shift", "interest", "habit", "relationship")
@@ -135,7 +147,8 @@ def plan_sessions(world: World, cfg: RunConfig) -> tuple[list[Event], list[Sessi
                 act = Act(kind=kind, user_time=user_t, assistant_time=asst_t, event_id=item.event.id, fact_ids=item.fact_ids)
                 act.recall_fact_ids = _related_recall(item.event, told_before, by_id, rng)
             else:
-                act = _filler(user_t, asst_t, told_before, known_now, facts, world, rng)
+                act = _filler(user_t, asst_t, told_before, known_now, facts, world, rng,
+                              asked={a.prompt for a in acts if a.prompt})
             acts.append(act)
             known_now += act.fact_ids
             t = asst_t + timedelta(minutes=int(rng.integers(1, 6)))
@@ -164,8 +177,9 @@ def _latest(told: list[str], facts: dict[str, Fact]) -> dict[str, str]:
 
 
 def _filler(user_t: datetime, asst_t: datetime, told_before: list[str], known_now: list[str], facts: dict[str, Fact],
-            world: World, rng: np.random.Generator) -> Act:
-    """A recall question about an earlier session, a request the assistant personalizes, or small talk."""
+            world: World, rng: np.random.Generator, asked: set[str]) -> Act:
+    """A recall question about an earlier session, a request the assistant personalizes, or small talk; never a
+    request or a remark the session has already made (`asked`)."""
     roll = rng.random()
     recallable = [fid for fid in told_before if facts[fid].kind in RECALLABLE]
     if recallable and roll < 0.35:
@@ -177,9 +191,13 @@ def _filler(user_t: datetime, asst_t: datetime, told_before: list[str], known_no
     if roll < 0.8:
         cat = pick(rng, cats)
         fid = latest.get(f"preference/{cat}")
-        return Act(kind="chat", user_time=user_t, assistant_time=asst_t, topic=cat,
-                   prompt=pick(rng, CHAT_TOPICS[cat]), recall_fact_ids=[fid] if fid else [])
-    return Act(kind="chat", user_time=user_t, assistant_time=asst_t, prompt=pick(rng, SMALL_TALK))
+        fresh = [x for x in CHAT_TOPICS[cat] if x not in asked and fits_hour(x, user_t.hour)]
+        if fresh:
+            return Act(kind="chat", user_time=user_t, assistant_time=asst_t, topic=cat, prompt=pick(rng, fresh),
+                       recall_fact_ids=[fid] if fid else [])
+    remarks = [x for x in SMALL_TALK if fits_hour(x, user_t.hour)]
+    return Act(kind="chat", user_time=user_t, assistant_time=asst_t,
+               prompt=pick(rng, [x for x in remarks if x not in asked] or remarks))
 
 
 def _add_images(world: World, events: list[Event], plans: list[SessionPlan], cfg: RunConfig,

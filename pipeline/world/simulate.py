@@ -13,6 +13,7 @@ from datetime import datetime, time, timedelta
 import numpy as np
 
 from pipeline.config import RunConfig
+from pipeline.grammar import indefinite
 from pipeline.personas.lexicon import Lexicon
 from pipeline.records import TRAITS, Event, EventKind, Fact, Persona, SceneObject, TraitDelta, fmt_time
 from pipeline.rng import pick, rng_for
@@ -137,7 +138,7 @@ def _background(p: Persona, start: datetime) -> DraftEvent:
     city = p.location.split(",")[0]
     facts = [
         fact("profile", "profile/name", p.name, f"The user's name is {p.name}.", [first]),
-        fact("profile", "profile/occupation", p.occupation, f"{first} works as a {p.occupation}.", [p.occupation]),
+        fact("profile", "profile/occupation", p.occupation, f"{first} works as {indefinite(p.occupation)}.", [p.occupation]),
         fact("profile", "profile/location", p.location, f"{first} lives in {p.location}.", [city]),
         fact("profile", "profile/age", str(p.age), f"{first} is {p.age} years old.", [str(p.age)]),
     ]
@@ -175,8 +176,10 @@ def simulate_world(persona: Persona, cfg: RunConfig, lex: Lexicon) -> World:
             drafts.append(DraftEvent(time=t0, kind="goal_start", facts=[goal_fact], slots={"goal": g.text, "key": g.key}))
         outcome = str(rng.choice(["completed", "abandoned", "open"], p=[0.4, 0.3, 0.3]))
         t_end = _at(rng, start, span, 0.62, 0.95) if outcome != "open" else end
-        for step in entry.steps[: int(rng.integers(1, len(entry.steps) + 1))]:
-            tp = t0 + (t_end - t0) * float(rng.uniform(0.15, 0.85))
+        steps = entry.steps[: int(rng.integers(1, len(entry.steps) + 1))]
+        # the milestones in their order: the later one implies the earlier
+        for step, share in zip(steps, sorted(float(x) for x in rng.uniform(0.15, 0.85, len(steps)))):
+            tp = t0 + (t_end - t0) * share
             tp = tp.replace(hour=int(rng.integers(8, 21)), minute=0)
             drafts.append(DraftEvent(time=tp, kind="goal_progress", slots={"goal": g.text, "key": g.key, "step": step},
                                      facts=[fact("goal_progress", f"goal_progress/{g.id}", step,
@@ -200,11 +203,12 @@ def simulate_world(persona: Persona, cfg: RunConfig, lex: Lexicon) -> World:
     cats = [q.category for q in persona.preferences]
     order = [cats[int(i)] for i in rng.permutation(len(cats))]
     times = sorted(_at(rng, start, span, 0.15, 0.9) for _ in range(n_shifts))
+    reasons = [r for r in lex.reasons if roles_named(r.text, lex) <= {x.role for x in persona.relationships}]
     for k, t in enumerate(times):
         cat = order[k % len(order)]
         old = current[cat]
         new = pick(rng, [x for x in lex.preferences[cat].items if x != old])
-        reason = pick(rng, lex.reasons)
+        reason = pick(rng, reasons)
         why = reason.text.format(old=old, new=new)
         current[cat] = new
         drafts.append(DraftEvent(
@@ -266,7 +270,8 @@ def simulate_world(persona: Persona, cfg: RunConfig, lex: Lexicon) -> World:
             objs = [SceneObject(name=n, shape=lex.objects[n], colour=c, count=int(rng.integers(1, MAX_COUNT + 1)))
                     for n, c in zip(pick(rng, object_names, int(rng.integers(1, 4))), pick(rng, COLOURS, 3))]
             with_ = f" with {' and '.join(who)}" if who else ""
-            t = datetime.combine(day.date(), time(int(rng.integers(8, 21)), int(rng.integers(0, 12)) * 5))
+            lo, hi = activity_hours(activity)
+            t = datetime.combine(day.date(), time(int(rng.integers(lo, hi)), int(rng.integers(0, 12)) * 5))
             drafts.append(DraftEvent(
                 time=t, kind="activity", participants=who, place=place, objects=objs,
                 slots={"activity": activity, "setting": venue.setting},
@@ -283,6 +288,23 @@ def simulate_world(persona: Persona, cfg: RunConfig, lex: Lexicon) -> World:
         trajectory=personality_trajectory(persona, days, shocks, rng_for(seed, pid, "personality")),
         proper_nouns={first, *people, *(p.split()[0] for p in places), *WEEKDAYS, *MONTHS},
     )
+
+
+# the hours (start, end) an activity that names a time of day happens in; the others happen from 8:00 to 20:55
+MEAL_HOURS = {"breakfast": (7, 10), "brunch": (10, 13), "lunch": (11, 15), "dinner": (18, 22), "supper": (18, 22),
+              "night": (19, 23), "evening": (17, 22), "wine": (17, 22), "late lunch": (13, 16)}
+
+
+def activity_hours(activity: str) -> tuple[int, int]:
+    words = activity.lower()
+    named = [k for k in MEAL_HOURS if k in words]
+    return MEAL_HOURS[max(named, key=len)] if named else (8, 21)
+
+
+def roles_named(text: str, lex: Lexicon) -> set[str]:
+    """The roles a reason's text speaks of ('my new roommate' names a roommate): the persona must have them."""
+    low = text.lower()
+    return {r for r in lex.relationships.roles if f"my {r}" in low or f"my new {r}" in low}
 
 
 def finalize_events(persona: Persona, drafts: list[DraftEvent], first_index: int) -> tuple[list[Event], dict[str, dict]]:

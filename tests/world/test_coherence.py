@@ -1,0 +1,97 @@
+"""The world and its text make sense together: steps in order, reasons that fit the persona's people,
+activities and requests at fitting hours, worry where there is something to worry about, and date
+frames and articles that are grammatical."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from pipeline.grammar import indefinite
+from pipeline.records import parse_time
+from pipeline.verbalize.scripted import EVENING_CONTEXT, TRAIT_TAILS, UNSETTLING
+from pipeline.world.plan import CHAT_TOPICS, SMALL_TALK, fits_hour
+from pipeline.world.simulate import activity_hours, roles_named
+
+
+def test_goal_milestones_are_reached_in_order(small_parts, lex):
+    steps = {g.key: g.steps for g in lex.goals}
+    for part in small_parts:
+        for goal in part.persona.goals:
+            reached = [e for e in part.events if e.kind == "goal_progress" and e.facts[0].key == f"goal_progress/{goal.id}"]
+            order = [steps[goal.key].index(e.facts[0].value) for e in sorted(reached, key=lambda e: e.time)]
+            assert order == list(range(len(order))), (goal.text, order)
+
+
+def test_reasons_name_only_people_the_persona_has(small_parts, lex):
+    checked = 0
+    for part in small_parts:
+        roles = {x.role for x in part.persona.relationships}
+        for e in part.events:
+            if e.kind == "preference_shift":
+                reason = e.facts[1].value
+                assert roles_named(reason, lex) <= roles, (reason, roles)
+                checked += 1
+    assert checked and roles_named("my new roommate is obsessed with it", lex) == {"roommate"}
+
+
+def test_activities_requests_and_remarks_fit_the_hour(small_parts):
+    meals = 0
+    for part in small_parts:
+        for e in part.events:
+            if e.kind == "activity":
+                activity = e.facts[0].value.split(f" at {e.place}")[0]
+                lo, hi = activity_hours(activity)
+                assert lo <= parse_time(e.time).hour < hi, (activity, e.time)
+                meals += (lo, hi) != (8, 21)
+        for s in part.sessions:
+            for t in s.turns:
+                if t.role != "user":
+                    continue
+                hour = parse_time(t.time).hour
+                for said in (*SMALL_TALK, *(x for xs in CHAT_TOPICS.values() for x in xs)):
+                    if said in t.text:
+                        assert fits_hour(said, hour), (said, t.time)
+                if any(frame.strip(", ") in t.text for frame in EVENING_CONTEXT):
+                    assert hour >= 16, (t.text, t.time)
+    assert meals > 0
+    assert not fits_hour("Slow morning over here.", 21) and fits_hour("Can't sleep again.", 1)
+
+
+def test_no_request_or_remark_twice_in_a_session(small_parts):
+    asked = (*SMALL_TALK, *(x for xs in CHAT_TOPICS.values() for x in xs))
+    for part in small_parts:
+        for s in part.sessions:
+            said = Counter(x for t in s.turns if t.role == "user" for x in asked if x in t.text)
+            assert not [x for x, n in said.items() if n > 1], s.id
+
+
+def test_worry_only_where_there_is_something_to_worry_about(small_parts):
+    worries = [m.strip() for m in TRAIT_TAILS["neuroticism"][1]]
+    seen = 0
+    for part in small_parts:
+        events = {e.id: e for e in part.events}
+        for s in part.sessions:
+            for t in s.turns:
+                if t.role == "user" and any(w in t.text for w in worries):
+                    kinds = {events[f.rsplit("/", 1)[0]].kind for f in t.fact_ids}
+                    assert kinds & UNSETTLING, (t.text, kinds)
+                    seen += 1
+    assert seen > 0
+
+
+BROKEN_FRAMES = re.compile(r"\b(?:of|was) (?:on [A-Z]|earlier|today|yesterday|this past|last|back in|a week|a couple|"
+                           r"\w+ days ago)|\b(?:of|me of) on\b")
+
+
+def test_date_frames_and_articles_are_grammatical(small_parts):
+    for part in small_parts:
+        occupation = part.persona.occupation
+        wrong = f"{'a' if indefinite(occupation).startswith('an ') else 'an'} {occupation}"
+        assert wrong not in part.persona.bio
+        for s in part.sessions:
+            for t in s.turns:
+                assert not BROKEN_FRAMES.search(t.text), t.text
+                assert not re.search(r"(?<![\w'])i(?![\w'])|(?<![\w'])i'", t.text), t.text
+                assert f" {wrong} " not in f" {t.text} " and not t.text.startswith(wrong.capitalize()), t.text
+    assert indefinite("accountant") == "an accountant" and indefinite("university lecturer") == "a university lecturer"
