@@ -26,7 +26,7 @@ from pipeline.personas.lexicon import load_lexicon
 from pipeline.records import TEXT_SOURCES, Event, Fact, Image, Persona, PersonaPart, Quarantine, Session
 from pipeline.verbalize.backend import ScriptedBackend, TextBackend
 from pipeline.verbalize.check import VerificationError, check_turns
-from pipeline.verbalize.scripted import ScriptedVerbalizer
+from pipeline.verbalize.scripted import Observed, ScriptedVerbalizer
 from pipeline.world.plan import plan_sessions
 from pipeline.world.simulate import World, simulate_world
 
@@ -93,10 +93,12 @@ async def verbalize(backend: TextBackend, world: World, plans, events: dict[str,
                     seed: int, stats: dict[str, float]) -> list[Session]:
     """Every session of a persona in order (each one's memory depends on the earlier ones), checked."""
     drafts = ScriptedVerbalizer(seed)
-    sessions, known = [], set()
+    sessions, known, observed = [], set(), Observed()
     for plan in plans:
-        session = await write_session(backend, world, drafts.session(world, events, facts, plan), events, facts, known, stats)
+        draft = drafts.session(world, events, facts, plan, observed.poles())
+        session = await write_session(backend, world, draft, events, facts, known, stats)
         known.update(session.planned_fact_ids)
+        observed.add(session)
         sessions.append(session)
     return sessions
 

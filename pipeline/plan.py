@@ -13,7 +13,7 @@ from pipeline.personas.lexicon import load_lexicon
 from pipeline.personas.sampler import sample_personas
 from pipeline.progress import Progress
 from pipeline.verbalize.backend import make_backend
-from pipeline.verbalize.scripted import ScriptedVerbalizer
+from pipeline.verbalize.scripted import Observed, ScriptedVerbalizer
 
 
 def plan_run(cfg: RunConfig, progress: bool = True) -> dict:
@@ -35,8 +35,10 @@ def _plan_persona(persona, cfg: RunConfig, backend, drafts: ScriptedVerbalizer, 
     """Add one persona's planned requests and tokens to `totals`."""
     world, _, plans, by_id, facts = build_world(persona, cfg)
     totals["personas"] += 1
+    observed = Observed()
     for plan in plans:
-        draft = drafts.session(world, by_id, facts, plan)
+        draft = drafts.session(world, by_id, facts, plan, observed.poles())
+        observed.add(draft)
         planned = backend.plan(world, draft, by_id, facts)
         totals["sessions"] += 1
         totals["turns"] += len(draft.turns)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from pipeline.records import Event, Fact, Image, Persona, SceneObject, Session, Turn, fmt_time, parse_time
-from pipeline.verbalize.scripted import TRAIT_TAILS
+from pipeline.verbalize.scripted import TRAIT_TAILS, shown_pole, trait_counts
 
 
 @dataclass(frozen=True)
@@ -122,11 +122,7 @@ class Window:
     def style_pole(self, trait: str, least: int = 3) -> bool | None:
         """The pole of a trait the user's words show (True: high), from the sentences the persona writes for
         it (`TRAIT_TAILS`): at least `least` of one pole and none of the other; None when the text does not say."""
-        text = self.user_text()
-        low, high = (sum(text.count(m.strip()) for m in pole) for pole in TRAIT_TAILS[trait])
-        if min(low, high) == 0 and max(low, high) >= least:
-            return high > 0
-        return None
+        return shown_pole(*trait_counts(self.user_text())[trait], least=least)
 
     def restyled(self, trait: str) -> Window:
         """The world where the user's words show the other pole of the trait: each of its sentences in the

@@ -52,6 +52,56 @@ TRAIT_TAILS = {
                  (" It made me curious to try something totally new.", " I love discovering stuff like that.",
                   " Now I want to explore more of it.")),
 }
+# What the assistant adds for a user whose earlier words showed a trait's pole, (low, high): the Response
+# stage's adaptation, in words that are none of the user's trait sentences.
+ADAPTED = {
+    "extraversion": ((" Take all the quiet time you need.", " A calm one on your own sounds just right for you."),
+                     (" You should get a few people together for the next one!", " Tell me everyone's reactions!")),
+    "agreeableness": ((" Good on you for doing it your way.", " No need to run it past anyone else."),
+                      (" It's lovely how much you care about the people around you.", " Maybe share it with someone close?")),
+    "conscientiousness": ((" No need to plan it out, just enjoy it.", " Keep it loose, that works for you."),
+                          (" Want me to jot down a next step so it's on your list?", " We could set a date for the next round.")),
+    "neuroticism": ((" You seem to take these things in stride.", " Sounds like you're steady about it."),
+                    (" For what it's worth, you handled it well; no need to second-guess it.",
+                     " Take it one step at a time, there's no rush.")),
+    "openness": ((" Sticking with what you like is a fine choice.", " A reliable favourite is worth keeping."),
+                 (" Maybe try a new twist on it next time?", " There's a whole world of related things to explore.")),
+}
+ADAPT_RATE = 0.4  # per observed trait and reply, at most two a reply
+
+
+def trait_counts(text: str) -> dict[str, tuple[int, int]]:
+    """How many of each trait's (low, high) sentences a text holds."""
+    return {trait: (sum(text.count(m.strip()) for m in low), sum(text.count(m.strip()) for m in high))
+            for trait, (low, high) in TRAIT_TAILS.items()}
+
+
+def shown_pole(low: int, high: int, least: int = 3) -> bool | None:
+    """The pole the sentences show (True: high): at least `least` of one pole and none of the other."""
+    return high > 0 if min(low, high) == 0 and max(low, high) >= least else None
+
+
+class Observed:
+    """What the assistant has read of the user's personality so far: the trait sentences of the user's turns."""
+
+    def __init__(self) -> None:
+        self.counts = {trait: [0, 0] for trait in TRAIT_TAILS}
+
+    def add(self, session: Session) -> None:
+        said = trait_counts("\n".join(t.text for t in session.turns if t.role == "user"))
+        for trait, (low, high) in said.items():
+            self.counts[trait][0] += low
+            self.counts[trait][1] += high
+
+    def poles(self) -> dict[str, bool]:
+        return {t: pole for t, (low, high) in self.counts.items() if (pole := shown_pole(low, high)) is not None}
+
+
+def _adapted(observed: dict[str, bool], rng: np.random.Generator) -> str:
+    picked = [pick(rng, ADAPTED[t][pole]) for t, pole in sorted(observed.items()) if rng.random() < ADAPT_RATE]
+    return "".join(picked[:2])
+
+
 KNOB = {"extraversion": "exuberance", "agreeableness": "warmth", "conscientiousness": "precision",
         "neuroticism": "worry", "openness": "vividness"}
 LOW_KNOB, HIGH_KNOB = 0.35, 0.6
@@ -204,7 +254,10 @@ class ScriptedVerbalizer:
     def __init__(self, seed: int):
         self.seed = seed
 
-    def session(self, world: World, events: dict[str, Event], facts: dict[str, Fact], plan: SessionPlan) -> Session:
+    def session(self, world: World, events: dict[str, Event], facts: dict[str, Fact], plan: SessionPlan,
+                observed: dict[str, bool] | None = None) -> Session:
+        """`observed`: the trait poles the user's earlier sessions showed (`Observed`), which the assistant's
+        replies adapt to."""
         p = world.persona
         rng = rng_for(self.seed, p.id, "verbalize", str(plan.index))
         turns: list[Turn] = []
@@ -214,6 +267,8 @@ class ScriptedVerbalizer:
                               image_ids=[f"{act.image_event_id}/image"] if act.image_event_id else [],
                               fact_ids=act.fact_ids, time_refs=refs))
             text, refs = self._assistant(act, world, events, facts, rng)
+            if act.kind == "chat" or (act.kind == "tell" and events[act.event_id].kind != "background"):
+                text += _adapted(observed or {}, rng)
             turns.append(Turn(index=len(turns), role="assistant", time=fmt_time(act.assistant_time), text=text,
                               image_ids=[], fact_ids=act.recall_fact_ids, time_refs=refs))
         start = plan.acts[0].user_time
