@@ -153,29 +153,43 @@ def _background(p: Persona, start: datetime) -> DraftEvent:
     return DraftEvent(time=start, kind="background", facts=facts)
 
 
-def simulate_world(persona: Persona, cfg: RunConfig, lex: Lexicon) -> World:
-    seed, pid = cfg.seed, persona.id
-    start = datetime.combine(cfg.start_date, time(0, 0))
-    end = add_months(start, cfg.months)
-    span = end - start
-    first = persona.name.split()[0]
-    rng = rng_for(seed, pid, "events")
-    drafts: list[DraftEvent] = [_background(persona, start)]
-    people = {x.name: x for x in persona.relationships}
+@dataclass(frozen=True)
+class Timeline:
+    """What every generator of a persona's events draws from: the persona, the lexicon, the span of time and
+    one seeded generator (the generators run in a fixed order, so the world is the same for the same seed)."""
 
-    # Goals: the first is already under way; the others start in the first half. Each ends completed,
-    # abandoned, or stays open (then the truthful answer to "did I ever finish it?" is "unknown").
-    goal_lex = {g.key: g for g in lex.goals}
-    for k, g in enumerate(persona.goals):
+    persona: Persona
+    lex: Lexicon
+    start: datetime
+    end: datetime
+    months: int
+    rng: np.random.Generator
+
+    @property
+    def first(self) -> str:
+        return self.persona.name.split()[0]
+
+    def at(self, lo: float, hi: float) -> datetime:
+        return _at(self.rng, self.start, self.end - self.start, lo, hi)
+
+
+def goal_events(tl: Timeline) -> tuple[list[dict], list[DraftEvent]]:
+    """The first goal is already under way (its fact joins the background); the others start in the first
+    half. Each ends completed, abandoned, or stays open (then the truthful answer to "did I ever finish it?"
+    is "unknown"); its milestones come in their order. Returns (background facts, events)."""
+    rng, first = tl.rng, tl.first
+    goal_lex = {g.key: g for g in tl.lex.goals}
+    background, drafts = [], []
+    for k, g in enumerate(tl.persona.goals):
         entry = goal_lex[g.key]
-        t0 = start if k == 0 else _at(rng, start, span, 0.03, 0.4)
+        t0 = tl.start if k == 0 else tl.at(0.03, 0.4)
         goal_fact = fact("goal", f"goal/{g.id}", f"working towards: {g.text}", f"{first} wants to {g.text}.", [g.key])
         if k == 0:
-            drafts[0].facts.append(goal_fact)
+            background.append(goal_fact)
         else:
             drafts.append(DraftEvent(time=t0, kind="goal_start", facts=[goal_fact], slots={"goal": g.text, "key": g.key}))
         outcome = str(rng.choice(["completed", "abandoned", "open"], p=[0.4, 0.3, 0.3]))
-        t_end = _at(rng, start, span, 0.62, 0.95) if outcome != "open" else end
+        t_end = tl.at(0.62, 0.95) if outcome != "open" else tl.end
         steps = entry.steps[: int(rng.integers(1, len(entry.steps) + 1))]
         # the milestones in their order: the later one implies the earlier
         for step, share in zip(steps, sorted(float(x) for x in rng.uniform(0.15, 0.85, len(steps)))):
@@ -190,20 +204,25 @@ def simulate_world(persona: Persona, cfg: RunConfig, lex: Lexicon) -> World:
                                      facts=[fact("goal_outcome", f"goal/{g.id}", f"completed: {g.text}",
                                                  f"{first} completed the goal '{g.text}': {entry.done}.", [g.key])]))
         elif outcome == "abandoned":
-            why = pick(rng, lex.abandon_reasons)
+            why = pick(rng, tl.lex.abandon_reasons)
             drafts.append(DraftEvent(time=t_end, kind="goal_outcome", slots={"goal": g.text, "key": g.key, "why": why, "outcome": outcome},
                                      facts=[fact("goal_outcome", f"goal/{g.id}", f"abandoned: {g.text}",
                                                  f"{first} gave up on '{g.text}' because {why}.", [g.key])]))
+    return background, drafts
 
-    # Preference shifts: one to five in three months (about one a month on average), each an UPDATE of
-    # the same preference key.
-    n_shifts = int(rng.integers(1, max(2, round(cfg.months * 4 / 3)) + 2))
+
+def preference_shifts(tl: Timeline) -> list[DraftEvent]:
+    """One to five in three months (about one a month on average), each an UPDATE of the same preference key,
+    for a reason that names only people the persona has."""
+    rng, persona, lex, first = tl.rng, tl.persona, tl.lex, tl.first
+    n_shifts = int(rng.integers(1, max(2, round(tl.months * 4 / 3)) + 2))
     current = {q.category: q.item for q in persona.preferences}
     nouns = {q.category: q.noun for q in persona.preferences}
     cats = [q.category for q in persona.preferences]
     order = [cats[int(i)] for i in rng.permutation(len(cats))]
-    times = sorted(_at(rng, start, span, 0.15, 0.9) for _ in range(n_shifts))
+    times = sorted(tl.at(0.15, 0.9) for _ in range(n_shifts))
     reasons = [r for r in lex.reasons if roles_named(r.text, lex) <= {x.role for x in persona.relationships}]
+    drafts = []
     for k, t in enumerate(times):
         cat = order[k % len(order)]
         old = current[cat]
@@ -218,9 +237,15 @@ def simulate_world(persona: Persona, cfg: RunConfig, lex: Lexicon) -> World:
                         f"{first} used to love {old} but now prefers {new} ({nouns[cat]}).", [old, new]),
                    fact("shift_reason", f"preference_reason/{cat}", why,
                         f"{first} went off {old} because {why}.", [reason.key])]))
+    return drafts
 
-    # Relationship dynamics: closeness moves after something happens between two people.
-    closeness = {x.name: x.closeness for x in persona.relationships}
+
+def relationship_changes(tl: Timeline) -> list[DraftEvent]:
+    """Closeness moves after something happens between two people (one to four times)."""
+    rng, lex, first = tl.rng, tl.lex, tl.first
+    people = {x.name: x for x in tl.persona.relationships}
+    closeness = {x.name: x.closeness for x in tl.persona.relationships}
+    drafts = []
     for _ in range(int(rng.integers(1, 5))):
         name = pick(rng, list(people))
         up = bool(rng.random() < 0.55)
@@ -230,43 +255,58 @@ def simulate_world(persona: Persona, cfg: RunConfig, lex: Lexicon) -> World:
         why = cause.text.format(name=name)
         role = people[name].role
         drafts.append(DraftEvent(
-            time=_at(rng, start, span, 0.1, 0.92), kind="relationship_change", participants=[name],
+            time=tl.at(0.1, 0.92), kind="relationship_change", participants=[name],
             slots={"name": name, "role": role, "why": why, "closer": up},
             facts=[fact("relationship_change", f"relationship/{name}", f"{role}; closeness {closeness[name]}/5",
                         f"{first} {'grew closer to' if up else 'drifted from'} {name} ({role}) because {why}; "
                         f"closeness now {closeness[name]}/5.", [name, cause.key])]))
+    return drafts
 
-    # Strong life events move the true personality.
-    shocks: list[tuple[int, dict[str, float]]] = []
-    for ev in pick(rng, lex.life_events, int(rng.choice([0, 1, 1, 2]))):
-        t = _at(rng, start, span, 0.1, 0.85)
-        shocks.append(((t - start).days, dict(ev.effect)))
+
+def life_events(tl: Timeline) -> tuple[list[DraftEvent], list[tuple[int, dict[str, float]]]]:
+    """Strong life events, and the shocks (day, trait effects) they give the true personality."""
+    drafts, shocks = [], []
+    for ev in pick(tl.rng, tl.lex.life_events, int(tl.rng.choice([0, 1, 1, 2]))):
+        t = tl.at(0.1, 0.85)
+        shocks.append(((t - tl.start).days, dict(ev.effect)))
         drafts.append(DraftEvent(time=t, kind="life_event", trait_effect=dict(ev.effect), slots={"text": ev.text},
-                                 facts=[fact("life_event", f"life_event/{ev.key}", ev.text, f"{first} {ev.text}.", [ev.key])]))
+                                 facts=[fact("life_event", f"life_event/{ev.key}", ev.text, f"{tl.first} {ev.text}.", [ev.key])]))
+    return drafts, shocks
 
-    # Habits recur on their weekday; some occurrences come up in conversation (a repeated fact).
-    for h in persona.habits:
-        d = start + timedelta(days=(h.weekday - start.weekday()) % 7)
+
+def habit_occurrences(tl: Timeline) -> list[DraftEvent]:
+    """Habits recur on their weekday at their part of the day; some occurrences come up in conversation."""
+    drafts = []
+    for h in tl.persona.habits:
+        d = tl.start + timedelta(days=(h.weekday - tl.start.weekday()) % 7)
         hour = {"morning": 9, "afternoon": 15, "evening": 19}[h.part]
-        while d < end:
-            if rng.random() < 0.3:
+        weekday = WEEKDAYS[h.weekday]
+        while d < tl.end:
+            if tl.rng.random() < 0.3:
                 drafts.append(DraftEvent(
-                    time=d.replace(hour=hour), kind="habit", slots={"activity": h.activity, "weekday": WEEKDAYS[h.weekday], "key": h.key},
-                    facts=[fact("habit", f"habit/{h.id}", f"{h.activity} every {WEEKDAYS[h.weekday]} {h.part}",
-                                f"{first} does this every {WEEKDAYS[h.weekday]} {h.part}: {h.activity}.", [h.key, WEEKDAYS[h.weekday]])]))
+                    time=d.replace(hour=hour), kind="habit", slots={"activity": h.activity, "weekday": weekday, "key": h.key},
+                    facts=[fact("habit", f"habit/{h.id}", f"{h.activity} every {weekday} {h.part}",
+                                f"{tl.first} does this every {weekday} {h.part}: {h.activity}.", [h.key, weekday])]))
             d += timedelta(days=7)
+    return drafts
 
-    # Everyday activities at the persona's regular places, sometimes with people, with objects in view.
+
+def everyday_activities(tl: Timeline) -> tuple[list[DraftEvent], list[str]]:
+    """Activities at the persona's regular places, at an hour that fits them, sometimes with people, with objects
+    in view; and those places."""
+    rng, lex = tl.rng, tl.lex
+    people = [x.name for x in tl.persona.relationships]
     venues = sorted(lex.places.venues)
     places = sorted({f"{p} {v}" for p, v in zip(pick(rng, lex.places.prefixes, 8), pick(rng, venues, 8, replace=True))})
     object_names = sorted(lex.objects)
-    day = start
-    while day < end:
+    drafts = []
+    day = tl.start
+    while day < tl.end:
         if rng.random() < 0.45:
             place = pick(rng, places)
             venue = lex.places.venues[place.split()[-1]]
             activity = pick(rng, venue.activities)
-            who = pick(rng, list(people), int(rng.choice([0, 1, 1, 2])))
+            who = pick(rng, people, int(rng.choice([0, 1, 1, 2])))
             objs = [SceneObject(name=n, shape=lex.objects[n], colour=c, count=int(rng.integers(1, MAX_COUNT + 1)))
                     for n, c in zip(pick(rng, object_names, int(rng.integers(1, 4))), pick(rng, COLOURS, 3))]
             with_ = f" with {' and '.join(who)}" if who else ""
@@ -276,17 +316,31 @@ def simulate_world(persona: Persona, cfg: RunConfig, lex: Lexicon) -> World:
                 time=t, kind="activity", participants=who, place=place, objects=objs,
                 slots={"activity": activity, "setting": venue.setting},
                 facts=[fact("activity", "activity/{event}", f"{activity} at {place}{with_}",
-                            f"{first} {activity} at {place}{with_}.", [place, *who])]))
+                            f"{tl.first} {activity} at {place}{with_}.", [place, *who])]))
         day += timedelta(days=1)
+    return drafts, places
 
-    drafts.sort(key=lambda e: (e.time, e.kind))
+
+def simulate_world(persona: Persona, cfg: RunConfig, lex: Lexicon) -> World:
+    """The persona's months: the background, then each generator in turn over one seeded timeline."""
+    seed, pid = cfg.seed, persona.id
+    start = datetime.combine(cfg.start_date, time(0, 0))
+    end = add_months(start, cfg.months)
+    tl = Timeline(persona, lex, start, end, cfg.months, rng_for(seed, pid, "events"))
+    background = _background(persona, start)
+    goal_facts, goals = goal_events(tl)
+    background.facts += goal_facts
+    shifts, changes = preference_shifts(tl), relationship_changes(tl)
+    shaping, shocks = life_events(tl)
+    habits = habit_occurrences(tl)
+    activities, places = everyday_activities(tl)
+    drafts = sorted([background, *goals, *shifts, *changes, *shaping, *habits, *activities], key=lambda e: (e.time, e.kind))
     events, slots = finalize_events(persona, drafts, 0)
-    days = (end - start).days
     return World(
         persona=persona, start=start, end=end, events=events, slots=slots, object_shapes=dict(lex.objects),
         session_starts=session_calendar(persona, start, end, cfg.turns_per_session[1], rng_for(seed, pid, "calendar")),
-        trajectory=personality_trajectory(persona, days, shocks, rng_for(seed, pid, "personality")),
-        proper_nouns={first, *people, *(p.split()[0] for p in places), *WEEKDAYS, *MONTHS},
+        trajectory=personality_trajectory(persona, (end - start).days, shocks, rng_for(seed, pid, "personality")),
+        proper_nouns={tl.first, *(x.name for x in persona.relationships), *(p.split()[0] for p in places), *WEEKDAYS, *MONTHS},
     )
 
 
