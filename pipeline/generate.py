@@ -15,6 +15,7 @@ import functools
 import gc
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from pipeline.config import RunConfig
 from pipeline.images.procedural import render_scene
@@ -27,7 +28,7 @@ from pipeline.records import TEXT_SOURCES, Event, Fact, Image, Persona, PersonaP
 from pipeline.verbalize.backend import ScriptedBackend, TextBackend
 from pipeline.verbalize.check import VerificationError, check_turns
 from pipeline.verbalize.scripted import Observed, ScriptedVerbalizer
-from pipeline.world.plan import plan_sessions
+from pipeline.world.plan import SessionPlan, plan_sessions
 from pipeline.world.simulate import World, simulate_world
 
 STAGES = ("world", "verbalize", "images", "labels", "mme")
@@ -40,12 +41,21 @@ def _timed(timings: dict[str, float], stage: str):
     timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - t0
 
 
-def build_world(persona: Persona, cfg: RunConfig, timings: dict[str, float] | None = None):
-    """The persona's world and session plans, with events and facts by id."""
+@dataclass(frozen=True)
+class PersonaContext:
+    """One persona's world, built once and read by every stage after it (none changes it): the final world
+    (photos and snapshots included), its session plans, and its events and facts by id."""
+
+    world: World
+    plans: list[SessionPlan]
+    events: dict[str, Event]
+    facts: dict[str, Fact]
+
+
+def build_world(persona: Persona, cfg: RunConfig, timings: dict[str, float] | None = None) -> PersonaContext:
     with _timed({} if timings is None else timings, "world"):
-        world = simulate_world(persona, cfg, load_lexicon(cfg.lexicon_dir))
-        events, plans = plan_sessions(world, cfg)
-    return world, events, plans, {e.id: e for e in events}, {f.id: f for e in events for f in e.facts}
+        world, plans = plan_sessions(simulate_world(persona, cfg, load_lexicon(cfg.lexicon_dir)), cfg)
+    return PersonaContext(world, plans, {e.id: e for e in world.events}, {f.id: f for e in world.events for f in e.facts})
 
 
 def _apply(draft: Session, texts: dict[int, str], sources: dict[int, str]) -> Session:
@@ -103,9 +113,9 @@ async def verbalize(backend: TextBackend, world: World, plans, events: dict[str,
     return sessions
 
 
-def _finish(persona: Persona, cfg: RunConfig, events: list[Event], sessions: list[Session],
+def _finish(persona: Persona, cfg: RunConfig, ctx: PersonaContext, sessions: list[Session],
             timings: dict[str, float]) -> PersonaPart:
-    by_id = {e.id: e for e in events}
+    events, by_id = ctx.world.events, ctx.events
     with _timed(timings, "images"):
         shown = [(s, turn, image_id) for s in sessions for turn in s.turns for image_id in turn.image_ids]
         specs = [by_id[image_id.rsplit("/", 1)[0]].image_spec for _, _, image_id in shown]
@@ -151,10 +161,10 @@ async def agenerate_persona(persona: Persona, cfg: RunConfig, backend: TextBacke
     any other failure of the persona becomes its quarantine row, never a failed run."""
     timings = {} if timings is None else timings
     stats: dict[str, float] = {}
-    world, events, plans, by_id, facts = build_world(persona, cfg, timings)
+    ctx = build_world(persona, cfg, timings)
     try:
         with _timed(timings, "verbalize"):
-            sessions = await verbalize(backend, world, plans, by_id, facts, cfg.seed, stats)
+            sessions = await verbalize(backend, ctx.world, ctx.plans, ctx.events, ctx.facts, cfg.seed, stats)
     except (EndpointUnavailable, OfflineCacheMiss, OSError, VerificationError):
         raise  # the endpoint or the disk failed, or a checker bug: not this persona's fault
     except Exception as e:  # noqa: BLE001 - one persona's failure must never end the run
@@ -168,7 +178,7 @@ async def agenerate_persona(persona: Persona, cfg: RunConfig, backend: TextBacke
         worst = max(sessions, key=lambda s: sum(t.source == "scripted-fallback" for t in s.turns))
         return _quarantined(persona, worst.id, f"{fallback:.0%} of its turns fell back to the scripted draft "
                                                f"(limit {cfg.llm_max_fallback_share:.0%}, llm_max_fallback_share)", stats)
-    part = _finish(persona, cfg, events, sessions, timings)
+    part = _finish(persona, cfg, ctx, sessions, timings)
     part.stats.update(stats)
     return part
 

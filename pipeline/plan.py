@@ -33,13 +33,13 @@ def plan_run(cfg: RunConfig, progress: bool = True) -> dict:
 
 def _plan_persona(persona, cfg: RunConfig, backend, drafts: ScriptedVerbalizer, totals: dict) -> None:
     """Add one persona's planned requests and tokens to `totals`."""
-    world, _, plans, by_id, facts = build_world(persona, cfg)
+    ctx = build_world(persona, cfg)
     totals["personas"] += 1
     observed = Observed()
-    for plan in plans:
-        draft = drafts.session(world, by_id, facts, plan, observed.poles())
+    for plan in ctx.plans:
+        draft = drafts.session(ctx.world, ctx.events, ctx.facts, plan, observed.poles())
         observed.add(draft)
-        planned = backend.plan(world, draft, by_id, facts)
+        planned = backend.plan(ctx.world, draft, ctx.events, ctx.facts)
         totals["sessions"] += 1
         totals["turns"] += len(draft.turns)
         for k in ("requests", "prompt_tokens", "completion_tokens"):

@@ -7,6 +7,7 @@ can be derived from the plan and then checked against the words.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -95,8 +96,9 @@ class _Item:
     not_before: int  # earliest session index it may be told in
 
 
-def plan_sessions(world: World, cfg: RunConfig) -> tuple[list[Event], list[SessionPlan]]:
-    """Returns the final events (photos and snapshots added) and one plan per session."""
+def plan_sessions(world: World, cfg: RunConfig) -> tuple[World, list[SessionPlan]]:
+    """The final world (its events with the photos and snapshots added, and their slots) and one plan per
+    session; the world given is left as it was."""
     rng = rng_for(cfg.seed, world.persona.id, "plan")
     events = list(world.events)
     by_id = {e.id: e for e in events}
@@ -155,8 +157,8 @@ def plan_sessions(world: World, cfg: RunConfig) -> tuple[list[Event], list[Sessi
         plans.append(SessionPlan(index=k, acts=acts))
         told_before = known_now
 
-    events, plans = _add_images(world, events, plans, cfg, rng)
-    return events, plans
+    events, snapshot_slots = _add_images(world, events, plans, cfg, rng)
+    return dataclasses.replace(world, events=events, slots={**world.slots, **snapshot_slots}), plans
 
 
 def _related_recall(event: Event, told_before: list[str], by_id: dict[str, Event], rng: np.random.Generator) -> list[str]:
@@ -201,8 +203,9 @@ def _filler(user_t: datetime, asst_t: datetime, told_before: list[str], known_no
 
 
 def _add_images(world: World, events: list[Event], plans: list[SessionPlan], cfg: RunConfig,
-                rng: np.random.Generator) -> tuple[list[Event], list[SessionPlan]]:
-    """Attach photos to ceil(rate x user turns) user turns.
+                rng: np.random.Generator) -> tuple[list[Event], dict[str, dict]]:
+    """Attach photos to ceil(rate x user turns) user turns (the plans' acts get their photo); returns the events
+    and the slots of the new snapshot events.
 
     A turn that tells an activity shows a photo of it; any other chosen turn shows a snapshot of
     the moment, which becomes a world event of its own. Each object in a photo is a visual fact.
@@ -236,7 +239,6 @@ def _add_images(world: World, events: list[Event], plans: list[SessionPlan], cfg
         drafts.append((act, DraftEvent(time=act.user_time, kind="snapshot", objects=objs, slots={"setting": setting},
                                        facts=[visual_fact(o) for o in objs])))
     snap_events, snap_slots = finalize_events(persona, [d for _, d in drafts], len(events))
-    world.slots.update(snap_slots)
     for (act, draft), e in zip(drafts, snap_events):
         spec = SceneSpec(setting=draft.slots["setting"], objects=draft.objects,
                          caption=_caption(draft.objects, draft.slots["setting"], None))
@@ -245,7 +247,7 @@ def _add_images(world: World, events: list[Event], plans: list[SessionPlan], cfg
         act.image_event_id = e.id
         act.fact_ids = act.fact_ids + [f.id for f in e.facts]
     out = sorted(new_events.values(), key=lambda e: (e.time, e.id))
-    return out, plans
+    return out, snap_slots
 
 
 def object_phrase(o: SceneObject) -> str:

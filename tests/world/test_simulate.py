@@ -82,7 +82,7 @@ def test_world_is_deterministic_per_persona(small_cfg, lex):
     p = sample_personas(small_cfg, lex)[1]
     a, b = simulate_world(p, small_cfg, lex), simulate_world(p, small_cfg, lex)
     assert a.events == b.events and a.session_starts == b.session_starts
-    assert plan_sessions(a, small_cfg)[0] == plan_sessions(b, small_cfg)[0]
+    assert plan_sessions(a, small_cfg)[0].events == plan_sessions(b, small_cfg)[0].events
 
 
 def test_relationship_and_life_events_reach_the_conversation(small_parts):
@@ -93,3 +93,16 @@ def test_relationship_and_life_events_reach_the_conversation(small_parts):
                      if parse_time(e.time) < parse_time(part.sessions[-1].start_time) - timedelta(days=3)]
         missing = [f for f in important if f not in conveyed]
         assert not missing, missing
+
+
+def test_planning_returns_a_new_world_and_leaves_the_given_one_as_it_was(small_cfg, lex):
+    import copy
+
+    p = sample_personas(small_cfg, lex)[0]
+    world = simulate_world(p, small_cfg, lex)
+    before = (list(world.events), copy.deepcopy(world.slots))
+    final, plans = plan_sessions(world, small_cfg)
+    assert (world.events, world.slots) == before
+    snapshots = [e for e in final.events if e.kind == "snapshot"]
+    assert snapshots and all(e.id in final.slots and e.id not in world.slots for e in snapshots)
+    assert {e.id for e in world.events} < {e.id for e in final.events}
