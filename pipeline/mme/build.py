@@ -31,17 +31,19 @@ from pipeline.mme.history import Window
 from pipeline.mme.tasks import ALIGN_CHOICES, ASPECT_OF, DRAWN_FIRST, TASKS, Draft, choose_options, personality_alignment, sentence_case
 from pipeline.personas.lexicon import Lexicon
 from pipeline.records import Alignment, Choice, Event, Image, MmeQuestion, Persona, Session, fmt_time, parse_time
-from pipeline.rng import pick, rng_for
+from pipeline.rng import rng_for
 from pipeline.verbalize.match import mentions
 
-# goal states, explanation tiers, directions and trait poles are drawn first, and the draw often finds nothing to ask
-ATTEMPTS = {"Long-term Goal Tracking": 30, "Tiered Explanation Delivery": 30, "Personality Alignment": 20,
+# attempts per answer class (goal states, explanation tiers, directions); trait poles are drawn per attempt
+ATTEMPTS = {"Long-term Goal Tracking": 8, "Tiered Explanation Delivery": 8, "Personality Alignment": 20,
             "Visual Detail Recall": 12, "Relationship Dynamics Comprehension": 8}
+# tasks that share a persona's three goals: one item each per persona, so that each gets its share of them
+ONCE_PER_PERSONA = frozenset({"Implicit Intent Recognition", "Long-term Goal Tracking", "Tiered Explanation Delivery"})
 VISUAL_SHARE = 0.35  # of each setting's multiple-choice questions, asked about the photos
 # the text tasks in the order a case asks them, the one with the fewest facts to ask about first (an interest
 # change, a relationship change and a goal are told a few times in three months; activities every other day)
-SCARCEST_FIRST = ("Interest Evolution Analysis", "Relationship Dynamics Comprehension", "Long-term Goal Tracking",
-                  "Tiered Explanation Delivery", "Explicit Intent Inference", "Implicit Intent Recognition",
+SCARCEST_FIRST = ("Interest Evolution Analysis", "Relationship Dynamics Comprehension", "Implicit Intent Recognition",
+                  "Long-term Goal Tracking", "Tiered Explanation Delivery", "Explicit Intent Inference",
                   "Latest Preference Recognition", "Implicit Preference Recommendation", "Relationship Recognition",
                   "Behavioral Pattern Recognition", "Generalizing to New Scenarios", "Semantic Information Recall")
 
@@ -209,12 +211,18 @@ def build_questions(persona: Persona, events: list[Event], sessions: list[Sessio
                             answer=LETTERS[pos], answer_text=d.correct)]
 
     def ask(case: Case, task: str) -> bool:
-        target = pick(rng, DRAWN_FIRST[task]) if task in DRAWN_FIRST else None
-        for _ in range(ATTEMPTS.get(task, 3)):
-            qs = attempt(case, task, target)
-            if qs:
-                case.made.extend(qs)
-                return True
+        if task in ONCE_PER_PERSONA and any(q.task == task for c in cases for q in c.made):
+            return False
+        # a task with a fixed answer class tries its classes in a random order and asks about the first the
+        # history has (a uniform draw alone mostly finds nothing); `bias.balance` then evens out what the world
+        # produces more often
+        classes = DRAWN_FIRST.get(task, (None,))
+        for target in (classes[int(i)] for i in rng.permutation(len(classes))):
+            for _ in range(ATTEMPTS.get(task, 3)):
+                qs = attempt(case, task, target)
+                if qs:
+                    case.made.extend(qs)
+                    return True
         return False
 
     # first what has topics of its own kind or needs the favourite a reply names: the alignment pairs and the photos

@@ -32,7 +32,7 @@ from pipeline.rng import pick
 from pipeline.verbalize.match import mentions
 from pipeline.world.clock import WEEKDAYS, when_phrases
 from pipeline.world.plan import CHAT_TOPICS, _plural
-from pipeline.world.simulate import COLOURS, MAX_COUNT, NUMBER_WORDS
+from pipeline.world.simulate import COLOURS, MAX_COUNT, NUMBER_WORDS, roles_named
 
 ASPECTS = {
     "Memory": ("Visual Detail Recall", "Semantic Information Recall"),
@@ -339,14 +339,22 @@ def _abandon_reason(x: Told, lex: Lexicon, rng: np.random.Generator) -> Draft:
                  topics=frozenset({f"goal:{x.fact.key.split('/', 1)[1]}"}))
 
 
+def _possible_reasons(w: Window, lex: Lexicon) -> list:
+    """The preference-shift reasons this persona's world can give (one naming a roommate needs a roommate): the
+    distractors come from these, so that no reason is right less often than it is shown."""
+    roles = {x.role for x in w.persona.relationships}
+    return [r for r in lex.reasons if roles_named(r.text, lex) <= roles]
+
+
 def explicit_intent_inference(w: Window, lex: Lexicon, rng: np.random.Generator) -> Draft | None:
     askable: list[Callable[[], Draft]] = []
+    possible = _possible_reasons(w, lex)
     for x in w.of_kind("shift_reason"):
         shift = next((y for y in w.told if y.event is x.event and y.fact.kind == "preference_shift"), None)
         if shift is not None:
             old, new = shift.fact.terms
             askable.append(lambda x=x, q=f"why did I switch from {old} to {new}?", topic=f"pref:{x.fact.key.split('/', 1)[1]}":
-                           _lexicon_reason(x, q, _unnamed, lex.reasons, topic, rng))
+                           _lexicon_reason(x, q, _unnamed, possible, topic, rng))
     askable += [lambda x=x: _abandon_reason(x, lex, rng) for x in w.of_kind("goal_outcome")
                 if x.fact.value.startswith("abandoned: ")]
     changes = w.of_kind("relationship_change")
@@ -493,7 +501,7 @@ def interest_evolution_analysis(w: Window, lex: Lexicon, rng: np.random.Generato
     old, new = x.fact.terms
     cat = x.fact.key.split("/", 1)[1]
     true_reason = next(t for t in lex.reasons if t.key == r.fact.terms[-1])
-    other = pick(rng, [t for t in lex.reasons if t.key != true_reason.key])
+    other = pick(rng, [t for t in _possible_reasons(w, lex) if t.key != true_reason.key])
 
     def option(a: str, b: str, reason) -> str:  # the reason without the items: the two directions are equally long
         return f"From {a} to {b}: {_unnamed(reason)}."
@@ -815,7 +823,7 @@ def personality_alignment(w: Window, lex: Lexicon, rng: np.random.Generator) -> 
 
 
 DIRECTIONS = ("closer", "apart")
-# tasks whose answer class the build draws once per question, before looking for a history that has it
+# tasks with a fixed set of answer classes: the build tries the classes in a random order (`build.ask`)
 DRAWN_FIRST = {"Long-term Goal Tracking": tuple(GOAL_STATES), "Tiered Explanation Delivery": tuple(TIERS),
                "Relationship Dynamics Comprehension": DIRECTIONS}
 TaskFn = Callable[..., Draft | None]
