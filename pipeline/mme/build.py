@@ -15,7 +15,6 @@ numbered in a random order, so an id says nothing about its answer.
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections import Counter
 from dataclasses import dataclass, field
@@ -28,7 +27,7 @@ from pipeline.labels.rl import LETTERS
 from pipeline.mme.bias import same_case
 from pipeline.mme.context import SETTINGS, Setting, TokenCounter
 from pipeline.mme.history import Window
-from pipeline.mme.tasks import ALIGN_CHOICES, ASPECT_OF, DRAWN_FIRST, TASKS, Draft, choose_options, personality_alignment, sentence_case
+from pipeline.mme.tasks import ALIGN_CHOICES, ANSWER_CLASSES, ASPECT_OF, TASKS, Draft, choose_options, personality_alignment, sentence_case
 from pipeline.personas.lexicon import Lexicon
 from pipeline.records import Alignment, Choice, Event, Image, MmeQuestion, Persona, Session, fmt_time, parse_time
 from pipeline.rng import rng_for
@@ -216,7 +215,7 @@ def build_questions(persona: Persona, events: list[Event], sessions: list[Sessio
         # a task with a fixed answer class tries its classes in a random order and asks about the first the
         # history has (a uniform draw alone mostly finds nothing); `bias.balance` then evens out what the world
         # produces more often
-        classes = DRAWN_FIRST.get(task, (None,))
+        classes = ANSWER_CLASSES.get(task, (None,))
         for target in (classes[int(i)] for i in rng.permutation(len(classes))):
             for _ in range(ATTEMPTS.get(task, 3)):
                 qs = attempt(case, task, target)
@@ -232,13 +231,14 @@ def build_questions(persona: Persona, events: list[Event], sessions: list[Sessio
             ask(case, "Personality Alignment")
         for _ in range(visual):
             ask(case, "Visual Detail Recall")
-    # then rounds over the text tasks, the scarcest first and the cases in turn, so that a fact the two settings'
-    # histories share goes to either as often and a task with few facts to ask about gets them
+    # then rounds over the text tasks, the scarcest first, each task's first setting drawn, so that a fact the two
+    # settings' histories share goes to either as often and a task with few facts to ask about gets them
     want = per_setting - visual
-    for round_ in itertools.count():
+    while True:
         found = False
         for task in SCARCEST_FIRST:
-            for case in cases[round_ % 2:] + cases[:round_ % 2]:
+            first = int(rng.integers(len(cases))) if cases else 0  # which setting asks first, drawn per task
+            for case in cases[first:] + cases[:first]:
                 if case.text_items < want:
                     found |= ask(case, task)
         if not found or all(case.text_items >= want for case in cases):

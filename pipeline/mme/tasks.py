@@ -602,9 +602,9 @@ def long_term_goal_tracking(w: Window, lex: Lexicon, rng: np.random.Generator, t
 
 def _goal_question(w: Window, lex: Lexicon, answers: dict[str, str], state_of, ask: str,
                    rng: np.random.Generator, target: str | None) -> Draft | None:
-    """A question whose options are every state in `answers`. The state is drawn first, over all of them
-    (by the build, once for all the attempts of a question), so that no state becomes a prior; None when
-    no goal is in that state."""
+    """A question whose options are every state in `answers`, about a goal in state `target` (the build tries
+    the states in a random order, and its balancing evens out the states the world produces more often);
+    None when no goal is in that state."""
     status = _goal_status(w)
     state = target or pick(rng, list(answers))
     matching = [gid for gid, v in status.items() if state_of(v, lex) == state]
@@ -695,7 +695,7 @@ def relationship_recognition(w: Window, lex: Lexicon, rng: np.random.Generator) 
 def relationship_dynamics_comprehension(w: Window, lex: Lexicon, rng: np.random.Generator,
                                         target: str | None = None) -> Draft | None:
     latest = {x.event.participants[0]: x for x in w.of_kind("relationship_change")}  # the latest change told, per person
-    # the direction is drawn first, so that neither is a prior (the world moves people closer a little more often)
+    # the direction is given by the build (tried in a random order) or drawn, so that neither is a prior
     closer = (target or pick(rng, DIRECTIONS)) == "closer"
     names = sorted(n for n, x in latest.items() if ("grew closer to" in x.fact.text) == closer)
     if not names:
@@ -824,7 +824,7 @@ def personality_alignment(w: Window, lex: Lexicon, rng: np.random.Generator) -> 
 
 DIRECTIONS = ("closer", "apart")
 # tasks with a fixed set of answer classes: the build tries the classes in a random order (`build.ask`)
-DRAWN_FIRST = {"Long-term Goal Tracking": tuple(GOAL_STATES), "Tiered Explanation Delivery": tuple(TIERS),
+ANSWER_CLASSES = {"Long-term Goal Tracking": tuple(GOAL_STATES), "Tiered Explanation Delivery": tuple(TIERS),
                "Relationship Dynamics Comprehension": DIRECTIONS}
 TaskFn = Callable[..., Draft | None]
 TASKS: dict[str, TaskFn] = {
