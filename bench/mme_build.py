@@ -32,7 +32,7 @@ from pipeline.personas.sampler import sample_personas  # noqa: E402
 CFG = load_config(overrides={"personas": 1})
 
 
-def _one(persona) -> tuple[list[dict], dict[str, float], list[str], str]:
+def _one(persona) -> tuple[list[dict], dict[str, float], list[str], str, int]:
     from pipeline.mme.history import told_profile
 
     timings: dict[str, float] = {}
@@ -41,8 +41,7 @@ def _one(persona) -> tuple[list[dict], dict[str, float], list[str], str]:
     questions = [q.model_dump() for q in part.mme]
     _, wrong = recheck(questions, {s.id: s.model_dump() for s in part.sessions},
                        {f.id: f.model_dump() for e in part.events for f in e.facts})
-    timings["wrong_golds"] = len(wrong)
-    return questions, timings, [f.text for e in part.events for f in e.facts], " ".join(profile.values())
+    return questions, timings, [f.text for e in part.events for f in e.facts], " ".join(profile.values()), len(wrong)
 
 
 def main() -> None:
@@ -67,19 +66,19 @@ def main() -> None:
     with ProcessPoolExecutor(args.workers) as pool:
         out = list(pool.map(_one, bench, chunksize=8))
     wall = time.perf_counter() - t0
-    questions = [q for qs, _, _, _ in out for q in qs]
+    questions = [q for qs, _, _, _, _ in out for q in qs]
     cpu = Counter()
-    for _, timings, _, _ in out:
+    for _, timings, _, _, _ in out:
         cpu.update(timings)
     t1 = time.perf_counter()
     dropped = set(balance(questions, CFG.seed))
     kept = [q for q in questions if q["id"] not in dropped]
     vocabulary = {w for q in kept for w in _words(q["query"]) | {x for c in q["choices"] for x in _words(c["text"])}}
-    world = WorldPrior({p.id: facts for p, (_, _, facts, _) in zip(bench, out)}, vocabulary)
-    report = bias_report(kept, world, {p.id: prof for p, (_, _, _, prof) in zip(bench, out)})
+    world = WorldPrior({p.id: facts for p, (_, _, facts, _, _) in zip(bench, out)}, vocabulary)
+    report = bias_report(kept, world, {p.id: prof for p, (_, _, _, prof, _) in zip(bench, out)})
     audit = time.perf_counter() - t1
     mme_cpu = cpu["mme"]
-    wrong = cpu.pop("wrong_golds", 0)
+    wrong = sum(o[4] for o in out)
     s = summary(kept)
     print(f"{len(bench)} benchmark personas, {args.workers} workers: generation + build {wall:.1f} s wall")
     print("  CPU s per stage (summed over personas): " + ", ".join(f"{k} {v:.1f}" for k, v in sorted(cpu.items())))
@@ -90,7 +89,7 @@ def main() -> None:
     print(f"  certified by an evidence flip: {s['certified_share']:.1%} of all items, "
           f"{s['certified_share_multiple_choice']:.1%} of multiple-choice; multiple-choice needing a photo: "
           f"{s['needs_image_share_multiple_choice']:.1%}")
-    print(f"  golds re-checked from the tables (the run audit's check): {len(questions)}, wrong or not unique: {int(wrong)}")
+    print(f"  golds re-checked from the tables (the run audit's check): {len(questions)}, wrong or not unique: {wrong}")
     for setting, c in s["context_tokens"].items():
         turns = sorted(q["context_turns"] for q in kept if q["setting"] == setting)
         print(f"  {setting}: turns median {turns[len(turns) // 2]} (min {turns[0]}, max {turns[-1]}); tokens median "

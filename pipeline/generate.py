@@ -48,8 +48,8 @@ class PersonaContext:
 
     world: World
     plans: list[SessionPlan]
-    events: dict[str, Event]
-    facts: dict[str, Fact]
+    event_by_id: dict[str, Event]
+    fact_by_id: dict[str, Fact]
 
 
 def build_world(persona: Persona, cfg: RunConfig, timings: dict[str, float] | None = None) -> PersonaContext:
@@ -115,7 +115,7 @@ async def verbalize(backend: TextBackend, world: World, plans, events: dict[str,
 
 def _finish(persona: Persona, cfg: RunConfig, ctx: PersonaContext, sessions: list[Session],
             timings: dict[str, float]) -> PersonaPart:
-    events, by_id = ctx.world.events, ctx.events
+    events, by_id = ctx.world.events, ctx.event_by_id
     with _timed(timings, "images"):
         shown = [(s, turn, image_id) for s in sessions for turn in s.turns for image_id in turn.image_ids]
         specs = [by_id[image_id.rsplit("/", 1)[0]].image_spec for _, _, image_id in shown]
@@ -164,7 +164,7 @@ async def agenerate_persona(persona: Persona, cfg: RunConfig, backend: TextBacke
     ctx = build_world(persona, cfg, timings)
     try:
         with _timed(timings, "verbalize"):
-            sessions = await verbalize(backend, ctx.world, ctx.plans, ctx.events, ctx.facts, cfg.seed, stats)
+            sessions = await verbalize(backend, ctx.world, ctx.plans, ctx.event_by_id, ctx.fact_by_id, cfg.seed, stats)
     except (EndpointUnavailable, OfflineCacheMiss, OSError, VerificationError):
         raise  # the endpoint or the disk failed, or a checker bug: not this persona's fault
     except Exception as e:  # noqa: BLE001 - one persona's failure must never end the run

@@ -318,43 +318,42 @@ def audit_run(run_dir: Path, bench_ids: list[str], seed: int, task: Task | None 
     answers, run the leak checks, and leave out any question whose gold fails the re-check and any task that
     fails the leak checks (`failing_tasks`, each with its reasons under `bias`). Returns the audit (also
     written to mme_build.json) and the question ids to drop."""
+    from pipeline.mme.history import told_profile
     from pipeline.parts import read_part
 
     columns = ["id", "persona_id", "setting", "task", "time", "query", "choices", "answer", "answer_text", "evidence",
                "history_sessions", "certified", "needs_image", "context_tokens"]
     note = (task or silent()).note
-    note("reading questions")
-    rows = [r for pid in sorted(bench_ids) for r in read_part(run_dir, pid, "persona_mme", columns).to_pylist()]
+    note("reading questions, re-checking golds")
+    rows: list[dict] = []
     events = {pid: read_part(run_dir, pid, "events", ["facts"]).to_pylist() for pid in sorted(bench_ids)}
-    note("re-checking golds")
-    sessions = {s["id"]: s for pid in sorted(bench_ids)
-                for s in read_part(run_dir, pid, "sessions", ["id", "turns"]).to_pylist()}
-    golds, wrong = recheck(rows, sessions, {f["id"]: f for evs in events.values() for e in evs for f in e["facts"]})
-    del sessions
-    rows = [r for r in rows if r["id"] not in set(wrong)]
+    profiles: dict[str, str] = {}  # the profile the benchmark ships as input: what the user told in session 0
+    golds = {"checked": 0, "wrong_or_not_unique": 0}
+    wrong: list[str] = []
+    examples: list[dict] = []
+    for pid in sorted(bench_ids):  # one persona's histories in memory at a time
+        own = read_part(run_dir, pid, "persona_mme", columns).to_pylist()
+        sessions = read_part(run_dir, pid, "sessions", ["id", "index", "turns"]).to_pylist()
+        first = [s for s in sessions if s["index"] == 0]
+        profiles[pid] = " ".join(str(v) for v in told_profile(first[0], events[pid]).values()) if first else ""
+        figures, failed = recheck(own, {s["id"]: s for s in sessions}, {f["id"]: f for e in events[pid] for f in e["facts"]})
+        for k in golds:
+            golds[k] += figures[k]
+        examples += figures["examples"][: 5 - len(examples)]
+        wrong += failed
+        bad = set(failed)
+        rows += [r for r in own if r["id"] not in bad]
     note("balancing answers")
     balanced = set(balance(rows, seed))
     rows = [r for r in rows if r["id"] not in balanced]
     vocabulary = {w for r in rows for w in _words(r["query"]) | {x for c in r["choices"] for x in _words(c["text"])}}
     facts = {pid: [f["text"] for e in evs for f in e["facts"]] for pid, evs in events.items()}
     note("no-history baselines")
-    report = bias_report(rows, WorldPrior(facts, vocabulary), input_profiles(run_dir, events))
+    report = bias_report(rows, WorldPrior(facts, vocabulary), profiles)
     failing = sorted(t for t, r in report.items() if r["failures"])
     unshipped = [r["id"] for r in rows if r["task"] in failing]
     kept = [r for r in rows if r["task"] not in failing]
-    audit = {**summary(kept), "gold_check": golds, "balanced_away": len(balanced), "failing_tasks": failing,
-             "bias": report}
+    audit = {**summary(kept), "gold_check": {**golds, "examples": examples}, "balanced_away": len(balanced),
+             "failing_tasks": failing, "bias": report}
     write_json(run_dir / "mme_build.json", audit)
     return audit, sorted(balanced) + sorted(wrong) + unshipped
-
-
-def input_profiles(run_dir: Path, events: dict[str, list[dict]]) -> dict[str, str]:
-    """The profile the benchmark ships as input (what the user told in their first session), as text, per persona."""
-    from pipeline.mme.history import told_profile
-    from pipeline.parts import read_part
-
-    out = {}
-    for pid, evs in events.items():
-        first = read_part(run_dir, pid, "sessions", ["index", "turns"], filters=[("index", "=", 0)]).to_pylist()
-        out[pid] = " ".join(str(v) for v in told_profile(first[0], evs).values()) if first else ""
-    return out

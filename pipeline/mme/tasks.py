@@ -32,7 +32,7 @@ from pipeline.rng import pick
 from pipeline.verbalize.match import mentions
 from pipeline.world.clock import WEEKDAYS, when_phrases
 from pipeline.world.plan import CHAT_TOPICS, _plural
-from pipeline.world.simulate import COLOURS, MAX_COUNT, NUMBER_WORDS, roles_named
+from pipeline.world.simulate import COLOURS, MAX_COUNT, NUMBER_WORDS, possible_reasons
 
 ASPECTS = {
     "Memory": ("Visual Detail Recall", "Semantic Information Recall"),
@@ -339,16 +339,10 @@ def _abandon_reason(x: Told, lex: Lexicon, rng: np.random.Generator) -> Draft:
                  topics=frozenset({f"goal:{x.fact.key.split('/', 1)[1]}"}))
 
 
-def _possible_reasons(w: Window, lex: Lexicon) -> list:
-    """The preference-shift reasons this persona's world can give (one naming a roommate needs a roommate): the
-    distractors come from these, so that no reason is right less often than it is shown."""
-    roles = {x.role for x in w.persona.relationships}
-    return [r for r in lex.reasons if roles_named(r.text, lex) <= roles]
-
-
 def explicit_intent_inference(w: Window, lex: Lexicon, rng: np.random.Generator) -> Draft | None:
     askable: list[Callable[[], Draft]] = []
-    possible = _possible_reasons(w, lex)
+    # distractors from the reasons this persona's world can give, so that no reason is right less often than shown
+    possible = possible_reasons(w.persona, lex)
     for x in w.of_kind("shift_reason"):
         shift = next((y for y in w.told if y.event is x.event and y.fact.kind == "preference_shift"), None)
         if shift is not None:
@@ -501,7 +495,7 @@ def interest_evolution_analysis(w: Window, lex: Lexicon, rng: np.random.Generato
     old, new = x.fact.terms
     cat = x.fact.key.split("/", 1)[1]
     true_reason = next(t for t in lex.reasons if t.key == r.fact.terms[-1])
-    other = pick(rng, [t for t in _possible_reasons(w, lex) if t.key != true_reason.key])
+    other = pick(rng, [t for t in possible_reasons(w.persona, lex) if t.key != true_reason.key])
 
     def option(a: str, b: str, reason) -> str:  # the reason without the items: the two directions are equally long
         return f"From {a} to {b}: {_unnamed(reason)}."

@@ -255,7 +255,7 @@ class ScriptedVerbalizer:
         self.seed = seed
 
     def session(self, world: World, events: dict[str, Event], facts: dict[str, Fact], plan: SessionPlan,
-                observed: dict[str, bool] | None = None) -> Session:
+                observed: dict[str, bool]) -> Session:
         """`observed`: the trait poles the user's earlier sessions showed (`Observed`), which the assistant's
         replies adapt to."""
         p = world.persona
@@ -268,7 +268,7 @@ class ScriptedVerbalizer:
                               fact_ids=act.fact_ids, time_refs=refs))
             text, refs = self._assistant(act, world, events, facts, rng)
             if act.kind == "chat" or (act.kind == "tell" and events[act.event_id].kind != "background"):
-                text += _adapted(observed or {}, rng)
+                text += _adapted(observed, rng)
             turns.append(Turn(index=len(turns), role="assistant", time=fmt_time(act.assistant_time), text=text,
                               image_ids=[], fact_ids=act.recall_fact_ids, time_refs=refs))
         start = plan.acts[0].user_time

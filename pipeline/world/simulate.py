@@ -221,7 +221,7 @@ def preference_shifts(tl: Timeline) -> list[DraftEvent]:
     cats = [q.category for q in persona.preferences]
     order = [cats[int(i)] for i in rng.permutation(len(cats))]
     times = sorted(tl.at(0.15, 0.9) for _ in range(n_shifts))
-    reasons = [r for r in lex.reasons if roles_named(r.text, lex) <= {x.role for x in persona.relationships}]
+    reasons = possible_reasons(persona, lex)
     drafts = []
     for k, t in enumerate(times):
         cat = order[k % len(order)]
@@ -359,6 +359,12 @@ def roles_named(text: str, lex: Lexicon) -> set[str]:
     """The roles a reason's text speaks of ('my new roommate' names a roommate): the persona must have them."""
     low = text.lower()
     return {r for r in lex.relationships.roles if f"my {r}" in low or f"my new {r}" in low}
+
+
+def possible_reasons(persona: Persona, lex: Lexicon) -> list:
+    """The preference-shift reasons this persona's world can give: one that names a roommate needs a roommate."""
+    roles = {x.role for x in persona.relationships}
+    return [r for r in lex.reasons if roles_named(r.text, lex) <= roles]
 
 
 def finalize_events(persona: Persona, drafts: list[DraftEvent], first_index: int) -> tuple[list[Event], dict[str, dict]]:
