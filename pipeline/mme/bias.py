@@ -94,19 +94,22 @@ def frequent(questions: list[dict]) -> list[list[float]]:
             for q in questions]
 
 
+def naming(q: dict, other: dict) -> list[int]:
+    """How often `other` names each of `q`'s options: twice for its query (or candidate reply), once among its
+    options if it is of another task (the same task's items share their option class, e.g. the palette)."""
+    query = f" {norm(other['query'])} "
+    offered = {norm(c["text"]) for c in other["choices"]} if other["task"] != q["task"] else set()
+    return [2 * (f" {norm(c['text'])} " in query) + (norm(c["text"]) in offered) for c in q["choices"]]
+
+
 def same_case(questions: list[dict]) -> list[list[float]]:
-    """How often the persona's other items name each option: in their query (or candidate reply), or among the
-    options of another task (the same task's items share their option class, e.g. the palette)."""
+    """How often the persona's other items name each option (`naming`, summed)."""
     by_persona: dict[str, list[dict]] = defaultdict(list)
     for q in questions:
         by_persona[q["persona_id"]].append(q)
-    out = []
-    for q in questions:
-        others = [o for o in by_persona[q["persona_id"]] if o["id"] != q["id"]]
-        texts = [f" {norm(o['query'])} " for o in others]
-        opts = Counter(norm(c["text"]) for o in others if o["task"] != q["task"] for c in o["choices"])
-        out.append([2 * sum(f" {norm(c['text'])} " in t for t in texts) + opts[norm(c["text"])] for c in q["choices"]])
-    return out
+    return [[sum(col) for col in zip(*([0] * len(q["choices"]), *(naming(q, o) for o in by_persona[q["persona_id"]]
+                                                                 if o["id"] != q["id"])))]
+            for q in questions]
 
 
 def profile(questions: list[dict], profiles: dict[str, str]) -> list[list[float]]:

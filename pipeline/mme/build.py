@@ -9,8 +9,9 @@ verified (its evidence lies inside the history and states the answer, or only th
 gold re-derives from the history and is the only option that does; the query does not contain the
 answer) and certified by an evidence flip (in the world where the evidence says one of the distractors,
 the gold re-derived over the edited history is that distractor), and dropped if not, with the reason
-counted. A fact feeds one item per persona (`Draft.topics`), so no item answers another. Items are
-numbered in a random order, so an id says nothing about its answer.
+counted. A fact feeds one item per persona (`Draft.topics`), so no item answers another, and `independent`
+leaves out what still names another item's options unevenly. Items are numbered in a random order, so an
+id says nothing about its answer.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import numpy as np
 
 from pipeline.dedup import normalize as norm
 from pipeline.labels.rl import LETTERS
-from pipeline.mme.bias import same_case
+from pipeline.mme.bias import naming
 from pipeline.mme.context import SETTINGS, Setting, TokenCounter
 from pipeline.mme.history import Window
 from pipeline.mme.tasks import ALIGN_CHOICES, ANSWER_CLASSES, ASPECT_OF, TASKS, Draft, choose_options, personality_alignment, sentence_case
@@ -36,13 +37,15 @@ from pipeline.verbalize.match import mentions
 # attempts per answer class (goal states, explanation tiers, directions); trait poles are drawn per attempt
 ATTEMPTS = {"Long-term Goal Tracking": 8, "Tiered Explanation Delivery": 8, "Personality Alignment": 20,
             "Visual Detail Recall": 12, "Relationship Dynamics Comprehension": 8}
-# tasks that share a persona's three goals: one item each per persona, so that each gets its share of them
-ONCE_PER_PERSONA = frozenset({"Implicit Intent Recognition", "Long-term Goal Tracking", "Tiered Explanation Delivery"})
+# tasks that share a persona's six goals: at most two items each per persona, so that each gets its share of them
+SHARED_GOALS = frozenset({"Implicit Intent Recognition", "Long-term Goal Tracking", "Tiered Explanation Delivery"})
+PER_GOAL_TASK = 2
 VISUAL_SHARE = 0.35  # of each setting's multiple-choice questions, asked about the photos
 # the text tasks in the order a case asks them, the one with the fewest facts to ask about first (an interest
-# change, a relationship change and a goal are told a few times in three months; activities every other day)
+# change, a relationship change and a goal are told a few times in three months; activities every other day);
+# of the goal tasks, those that need a goal still under way go before Goal Tracking, which takes any state
 SCARCEST_FIRST = ("Interest Evolution Analysis", "Relationship Dynamics Comprehension", "Implicit Intent Recognition",
-                  "Long-term Goal Tracking", "Tiered Explanation Delivery", "Explicit Intent Inference",
+                  "Tiered Explanation Delivery", "Long-term Goal Tracking", "Explicit Intent Inference",
                   "Latest Preference Recognition", "Implicit Preference Recommendation", "Relationship Recognition",
                   "Behavioral Pattern Recognition", "Generalizing to New Scenarios", "Semantic Information Recall")
 
@@ -122,15 +125,34 @@ def certify(d: Draft, w: Window, options: list[str]) -> bool:
 
 def independent(questions: list[MmeQuestion]) -> tuple[list[MmeQuestion], int]:
     """Leave out items until no item's options are told apart by the persona's other items (one option named by
-    them more or less often than another), and how many were left out. Reserving a topic keeps other items from
-    naming an answer; this also keeps them from naming only the distractors."""
-    kept = list(questions)
-    while True:
-        scores = same_case([q.model_dump(include={"id", "persona_id", "task", "query", "choices"}) for q in kept])
-        uneven = [i for i, s in enumerate(scores) if len(set(s)) > 1]
-        if not uneven:
-            return kept, len(questions) - len(kept)
-        kept.pop(uneven[-1])
+    them more or less often than another, `bias.naming`), and how many were left out. Reserving a topic keeps
+    other items from naming an answer; this also keeps them from naming only the distractors.
+
+    Greedy: each step leaves out the item whose removal evens out the most items (an item that names the
+    options of several others goes before them), the one of the task with the most items on a tie."""
+    rows = [q.model_dump(include={"id", "persona_id", "task", "query", "choices"}) for q in questions]
+    n = len(rows)
+    named = {(i, j): v for i in range(n) for j in range(n) if i != j and any(v := naming(rows[i], rows[j]))}
+    total = [np.zeros(len(r["choices"]), dtype=int) for r in rows]
+    for (i, j), v in named.items():
+        total[i] += v
+    per_task = Counter(r["task"] for r in rows)
+    kept = set(range(n))
+
+    def uneven(i: int, minus=None) -> bool:
+        t = total[i] if minus is None else total[i] - minus
+        return bool(t.max() != t.min())
+
+    while bad := {i for i in kept if uneven(i)}:
+        def evened(j: int) -> int:
+            return (j in bad) + sum(not uneven(i, v) for (i, k), v in named.items() if k == j and i in bad)
+        j = max(kept, key=lambda j: (evened(j), per_task[rows[j]["task"]], -j))
+        kept.remove(j)
+        per_task[rows[j]["task"]] -= 1
+        for (i, k), v in named.items():
+            if k == j:
+                total[i] -= v
+    return [q for i, q in enumerate(questions) if i in kept], n - len(kept)
 
 
 @dataclass
@@ -210,7 +232,7 @@ def build_questions(persona: Persona, events: list[Event], sessions: list[Sessio
                             answer=LETTERS[pos], answer_text=d.correct)]
 
     def ask(case: Case, task: str) -> bool:
-        if task in ONCE_PER_PERSONA and any(q.task == task for c in cases for q in c.made):
+        if task in SHARED_GOALS and sum(q.task == task for c in cases for q in c.made) >= PER_GOAL_TASK:
             return False
         # a task with a fixed answer class tries its classes in a random order and asks about the first the
         # history has (a uniform draw alone mostly finds nothing); `bias.balance` then evens out what the world

@@ -168,12 +168,14 @@ def visual_detail_recall(w: Window, lex: Lexicon, rng: np.random.Generator) -> D
 
     if kind == "colour":
         pronoun = "was it" if o.count == 1 else "were they"
-        query = f"{_opener(rng)}that photo I sent you {when}, the one with the {_object_phrase(o)}: what colour {pronoun}?"
+        query = f"{_opener(rng)}that photo I sent you {when} with the {_object_phrase(o)} in it: what colour {pronoun}?"
         # uniform over the palette: colours are drawn uniformly, so no colour is a prior
         return _object_attribute(im, o, told, query, "colour", list(COLOURS), str, str, unsaid, rng)
     query = f"{_opener(rng)}in the photo I sent you {when}, how many {_plural(o.name)} were there?"
-    return _object_attribute(im, o, told, query, "count", list(range(1, MAX_COUNT + 1)), NUMBER_WORDS.__getitem__,
-                             NUMBER_WORDS.index, unsaid, rng)
+    # a count with its noun ("three mugs"), so no other item's "one" or "two weeks ago" reads as naming an option
+    counts = {f"{NUMBER_WORDS[n]} {o.name if n == 1 else _plural(o.name)}": n for n in range(1, MAX_COUNT + 1)}
+    return _object_attribute(im, o, told, query, "count", list(counts.values()), {n: c for c, n in counts.items()}.get,
+                             counts.get, unsaid, rng)
 
 
 def _object_attribute(im, o: SceneObject, told: Told, query: str, attr: str, values: list, text, value, unsaid,
@@ -198,8 +200,10 @@ def _object_in_photo(w: Window, t, im, lex: Lexicon, rng: np.random.Generator) -
     inside = [o.name for o in im.spec.objects]
     o = im.spec.objects[int(rng.integers(len(inside)))]
     query = f"{_opener(rng)}which of these was in the photo I sent you {when}?"
-    # any object of the lexicon is as likely to be in a photo as any other (they are drawn uniformly)
-    others = _unsaid(t.text)(_shuffled(rng, [n for n in sorted(lex.objects) if n not in inside]))
+    # any object of the lexicon is as likely to be in a photo as any other (they are drawn uniformly); none that
+    # another photo of the history shows, so no other item about the photos names a distractor
+    shown = {x.name for _, _, other in w.image_turns for x in other.spec.objects}
+    others = _unsaid(t.text)(_shuffled(rng, [n for n in sorted(lex.objects) if n not in inside and n not in shown]))
     told = _photo_told(w, im.id)
 
     def gold(v: Window, options: list[str]) -> str | None:
@@ -371,7 +375,7 @@ def _unnamed(reason) -> str:
 
 def _they(reason) -> str:
     """A relationship reason without the person's name, so options do not echo the name in the question."""
-    text = reason.text.format(name="they")
+    text = reason.text.format(name="they").replace("they was ", "they were ")
     return text[:1].upper() + text[1:]
 
 
@@ -649,28 +653,15 @@ def _people(v: Window) -> dict[str, str]:
 
 
 def relationship_recognition(w: Window, lex: Lexicon, rng: np.random.Generator) -> Draft | None:
+    """Who a person is to the user. The options are roles, not names: the distractors of "what's my sister's
+    name?" would be the user's other people, whom the persona's other items name while the answer's topic
+    keeps them from naming the answer."""
     told = w.of_kind("relationship")
     if not told:
         return None
     x = told[int(rng.integers(len(told)))]
     name = x.fact.key.split("/", 1)[1]
     role = x.fact.value.split(";")[0]
-    people = _people(w)
-    if list(people.values()).count(role) == 1 and rng.random() < 0.5:
-        query = f"{_opener(rng)}what's the name of my {role} again?"
-        # only the user's own people: their names are all equally likely to be this one
-        others = _shuffled(rng, [p.name for p in w.persona.relationships if p.name != name])
-
-        def gold(v: Window, options: list[str]) -> str | None:
-            return _unique(n for n, r in _people(v).items() if r == role)
-
-        def flip(v: Window, options: list[str]):  # the two people swap roles
-            target = _other(options, name)[0]
-            ids = [y.fact.id for y in v.of_kind("relationship") if y.fact.key in (x.fact.key, f"relationship/{target}")]
-            return v.flipped(ids, {name: target, target: name}), target
-
-        return Draft(query=query, correct=name, distractors=others, evidence=[_ev(x)], stated=(name,), gold=gold, flip=flip,
-                     topics=frozenset({f"person:{name}"}))
     query = f"{_opener(rng)}who is {name} to me, again?"
     others = [f"My {r}" for r in _shuffled(rng, sorted(lex.relationships.roles)) if r != role]
 

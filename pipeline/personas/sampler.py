@@ -157,18 +157,19 @@ def _persona(*, pid: str, split: Split, first: str, last: str, occupation: str, 
     age = int(rng.integers(19, 73))
     interests = pick(rng, lex.interests, 3)
     others = [n for n in lex.first_names if n != first]
-    roles = pick(rng, list(lex.relationships.roles), int(rng.integers(4, 7)))
+    roles = pick(rng, list(lex.relationships.roles), int(rng.integers(5, 8)))
     people = [
         Person(name=n, role=r, closeness=int(rng.integers(lo, hi + 1)))
         for n, r in zip(pick(rng, others, len(roles)), roles)
         for lo, hi in [lex.relationships.roles[r]]
     ]
-    goals = [Goal(id=f"{pid}/goal{k}", text=g.text, key=g.key) for k, g in enumerate(pick(rng, lex.goals, 3))]
+    goals = [Goal(id=f"{pid}/goal{k}", text=g.text, key=g.key) for k, g in enumerate(pick(rng, lex.goals, 6))]
+    # one habit per weekday, so no two habits share a slot
     habits = [
-        Habit(id=f"{pid}/habit{k}", activity=h.activity, key=h.key, weekday=int(rng.integers(7)), part=h.part)  # type: ignore[arg-type]
-        for k, h in enumerate(pick(rng, lex.habits, 2))
+        Habit(id=f"{pid}/habit{k}", activity=h.activity, key=h.key, weekday=int(day), part=h.part)  # type: ignore[arg-type]
+        for k, (h, day) in enumerate(zip(pick(rng, lex.habits, 2), rng.permutation(7)))
     ]
-    categories = pick(rng, sorted(lex.preferences), 6)
+    categories = pick(rng, sorted(lex.preferences), 8)
     preferences = [Preference(category=c, noun=lex.preferences[c].noun, item=pick(rng, lex.preferences[c].items))
                    for c in categories]
     city = location.split(",")[0]

@@ -121,7 +121,7 @@ def plan_sessions(world: World, cfg: RunConfig) -> tuple[World, list[SessionPlan
         if session_after is None:
             continue
         delay = int(rng.choice([0, 0, 0, 1, 1, 2]))
-        queue.append(_Item(e, [f.id for f in e.facts], session_after + delay))
+        queue.append(_Item(e, [f.id for f in e.facts], min(session_after + delay, len(starts) - 1)))
 
     plans: list[SessionPlan] = []
     told_before: list[str] = []  # fact ids conveyed in earlier sessions, in order
@@ -131,9 +131,22 @@ def plan_sessions(world: World, cfg: RunConfig) -> tuple[World, list[SessionPlan
         if k == 0:
             acts_spec.append(("intro", _Item(background, intro, 0)))
         n_fill = int(rng.choice([0, 1, 1, 2]))
-        # the oldest items that are due; what does not fit waits for the next session
-        due = [i for i, it in enumerate(queue) if it.not_before <= k and parse_time(it.event.time) < start]
-        for i in reversed(due[: max(n - n_fill - len(acts_spec), 1)]):
+        # the oldest items that are due; what does not fit waits for the next session. A goal's news is told in
+        # its order, and a goal is not told as started while a goal that ended before it is still untold
+        # (procedural memory stays within its cap)
+        waiting = [it for it in queue if it.not_before > k and it.event.kind in GOAL_KINDS]
+        ended = min((it.event.time for it in waiting if it.event.kind == "goal_outcome"), default=None)
+        first_waiting = {}
+        for it in waiting:
+            first_waiting.setdefault(_goal_of(it.event), it.event.time)
+        due = [i for i, it in enumerate(queue) if it.not_before <= k and parse_time(it.event.time) < start
+               and not (it.event.kind == "goal_start" and ended is not None and it.event.time > ended)
+               and not (it.event.kind in GOAL_KINDS and first_waiting.get(_goal_of(it.event), it.event.time) < it.event.time)]
+        # news before everyday activities when not everything fits, and all the news that is due (a shift or a
+        # goal's end is what gets told)
+        due.sort(key=lambda i: (queue[i].event.kind in EVERYDAY, i))
+        news = sum(queue[i].event.kind not in (*EVERYDAY, "background") for i in due)
+        for i in sorted(due[: max(n - n_fill - len(acts_spec), news, 1)], reverse=True):
             acts_spec.append(("tell", queue.pop(i)))
         acts_spec.sort(key=lambda a: (a[0] != "intro", a[1].event.time))
         while len(acts_spec) < n:
@@ -159,6 +172,14 @@ def plan_sessions(world: World, cfg: RunConfig) -> tuple[World, list[SessionPlan
 
     events, snapshot_slots = _add_images(world, events, plans, cfg, rng)
     return dataclasses.replace(world, events=events, slots={**world.slots, **snapshot_slots}), plans
+
+
+GOAL_KINDS = ("goal_start", "goal_progress", "goal_outcome")
+EVERYDAY = ("activity", "habit")
+
+
+def _goal_of(event: Event) -> str:
+    return event.facts[0].key.split("/", 1)[1]
 
 
 def _related_recall(event: Event, told_before: list[str], by_id: dict[str, Event], rng: np.random.Generator) -> list[str]:

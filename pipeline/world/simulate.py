@@ -173,49 +173,59 @@ class Timeline:
         return _at(self.rng, self.start, self.end - self.start, lo, hi)
 
 
+GOAL_LANES = 3  # goals pursued at once: with the persona's two habits they fill procedural memory's five entries
+
+
 def goal_events(tl: Timeline) -> tuple[list[dict], list[DraftEvent]]:
-    """The first goal is already under way (its fact joins the background); the others start in the first
-    half. Each ends completed, abandoned, or stays open (then the truthful answer to "did I ever finish it?"
-    is "unknown"); its milestones come in their order. Returns (background facts, events)."""
+    """The persona's goals in `GOAL_LANES` lanes, one after another within a lane: the first goal of the first
+    lane is already under way (its fact joins the background). A goal ends completed or abandoned before the
+    next of its lane starts; the last of a lane may stay open (then the truthful answer to "did I ever finish
+    it?" is "unknown"). Milestones come in their order. Returns (background facts, events)."""
     rng, first = tl.rng, tl.first
     goal_lex = {g.key: g for g in tl.lex.goals}
+    goals = tl.persona.goals
     background, drafts = [], []
-    for k, g in enumerate(tl.persona.goals):
-        entry = goal_lex[g.key]
-        t0 = tl.start if k == 0 else tl.at(0.03, 0.4)
-        goal_fact = fact("goal", f"goal/{g.id}", f"working towards: {g.text}", f"{first} wants to {g.text}.", [g.key])
-        if k == 0:
-            background.append(goal_fact)
-        else:
-            drafts.append(DraftEvent(time=t0, kind="goal_start", facts=[goal_fact], slots={"goal": g.text, "key": g.key}))
-        outcome = str(rng.choice(["completed", "abandoned", "open"], p=[0.4, 0.3, 0.3]))
-        t_end = tl.at(0.62, 0.95) if outcome != "open" else tl.end
-        steps = entry.steps[: int(rng.integers(1, len(entry.steps) + 1))]
-        # the milestones in their order: the later one implies the earlier
-        for step, share in zip(steps, sorted(float(x) for x in rng.uniform(0.15, 0.85, len(steps)))):
-            tp = t0 + (t_end - t0) * share
-            tp = tp.replace(hour=int(rng.integers(8, 21)), minute=0)
-            drafts.append(DraftEvent(time=tp, kind="goal_progress", slots={"goal": g.text, "key": g.key, "step": step},
-                                     facts=[fact("goal_progress", f"goal_progress/{g.id}", step,
-                                                 f"Progress on '{g.text}': {first} {step}.", [g.key])]))
-        if outcome == "completed":
-            drafts.append(DraftEvent(time=t_end, kind="goal_outcome",
-                                     slots={"goal": g.text, "key": g.key, "done": entry.done, "outcome": outcome},
-                                     facts=[fact("goal_outcome", f"goal/{g.id}", f"completed: {g.text}",
-                                                 f"{first} completed the goal '{g.text}': {entry.done}.", [g.key])]))
-        elif outcome == "abandoned":
-            why = pick(rng, tl.lex.abandon_reasons)
-            drafts.append(DraftEvent(time=t_end, kind="goal_outcome", slots={"goal": g.text, "key": g.key, "why": why, "outcome": outcome},
-                                     facts=[fact("goal_outcome", f"goal/{g.id}", f"abandoned: {g.text}",
-                                                 f"{first} gave up on '{g.text}' because {why}.", [g.key])]))
+    for lane in range(GOAL_LANES):
+        mine = goals[lane::GOAL_LANES]
+        span = 1 / len(mine)
+        for k, g in enumerate(mine):
+            entry, last = goal_lex[g.key], k == len(mine) - 1
+            lo = k * span
+            t0 = tl.start if lane == 0 and k == 0 else tl.at(lo + 0.02, lo + 0.1 * span + 0.02)
+            goal_fact = fact("goal", f"goal/{g.id}", f"working towards: {g.text}", f"{first} wants to {g.text}.", [g.key])
+            if t0 == tl.start:
+                background.append(goal_fact)
+            else:
+                drafts.append(DraftEvent(time=t0, kind="goal_start", facts=[goal_fact], slots={"goal": g.text, "key": g.key}))
+            outcome = str(rng.choice(["completed", "abandoned", "open"], p=[0.4, 0.3, 0.3] if last else [0.55, 0.45, 0.0]))
+            t_end = tl.end if outcome == "open" else tl.at(lo + 0.7 * span, lo + 0.85 * span if not last else 0.97)
+            steps = entry.steps[: int(rng.integers(1, len(entry.steps) + 1))]
+            # the milestones in their order: the later one implies the earlier
+            for step, share in zip(steps, sorted(float(x) for x in rng.uniform(0.15, 0.85, len(steps)))):
+                tp = t0 + (t_end - t0) * share
+                tp = tp.replace(hour=int(rng.integers(8, 21)), minute=0)
+                drafts.append(DraftEvent(time=tp, kind="goal_progress", slots={"goal": g.text, "key": g.key, "step": step},
+                                         facts=[fact("goal_progress", f"goal_progress/{g.id}", step,
+                                                     f"Progress on '{g.text}': {first} {step}.", [g.key])]))
+            if outcome == "completed":
+                drafts.append(DraftEvent(time=t_end, kind="goal_outcome",
+                                         slots={"goal": g.text, "key": g.key, "done": entry.done, "outcome": outcome},
+                                         facts=[fact("goal_outcome", f"goal/{g.id}", f"completed: {g.text}",
+                                                     f"{first} completed the goal '{g.text}': {entry.done}.", [g.key])]))
+            elif outcome == "abandoned":
+                why = pick(rng, tl.lex.abandon_reasons)
+                drafts.append(DraftEvent(time=t_end, kind="goal_outcome",
+                                         slots={"goal": g.text, "key": g.key, "why": why, "outcome": outcome},
+                                         facts=[fact("goal_outcome", f"goal/{g.id}", f"abandoned: {g.text}",
+                                                     f"{first} gave up on '{g.text}' because {why}.", [g.key])]))
     return background, drafts
 
 
 def preference_shifts(tl: Timeline) -> list[DraftEvent]:
-    """One to five in three months (about one a month on average), each an UPDATE of the same preference key,
-    for a reason that names only people the persona has."""
+    """Two to six in three months, each an UPDATE of the same preference key, for a reason that names only
+    people the persona has."""
     rng, persona, lex, first = tl.rng, tl.persona, tl.lex, tl.first
-    n_shifts = int(rng.integers(1, max(2, round(tl.months * 4 / 3)) + 2))
+    n_shifts = int(rng.integers(2, max(3, round(tl.months * 5 / 3)) + 2))
     current = {q.category: q.item for q in persona.preferences}
     nouns = {q.category: q.noun for q in persona.preferences}
     cats = [q.category for q in persona.preferences]
@@ -241,12 +251,12 @@ def preference_shifts(tl: Timeline) -> list[DraftEvent]:
 
 
 def relationship_changes(tl: Timeline) -> list[DraftEvent]:
-    """Closeness moves after something happens between two people (one to four times)."""
+    """Closeness moves after something happens between two people (two to five times)."""
     rng, lex, first = tl.rng, tl.lex, tl.first
     people = {x.name: x for x in tl.persona.relationships}
     closeness = {x.name: x.closeness for x in tl.persona.relationships}
     drafts = []
-    for _ in range(int(rng.integers(1, 5))):
+    for _ in range(int(rng.integers(2, 6))):
         name = pick(rng, list(people))
         up = bool(rng.random() < 0.55)
         cause = pick(rng, lex.relationships.closer if up else lex.relationships.further)

@@ -6,12 +6,13 @@ from datetime import timedelta
 import pytest
 
 from pipeline.dedup import normalize as norm
-from pipeline.mme.build import certify, verify
+from pipeline.mme.build import certify, independent, verify
 from pipeline.mme.context import SETTINGS, TokenCounter, image_tokens
 from pipeline.mme.history import Window
-from pipeline.mme.tasks import ALIGN_CHOICES, ASPECT_OF, STYLE, TASKS, Draft, personality_alignment, sentence_case
+from pipeline.mme.tasks import ALIGN_CHOICES, ASPECT_OF, STYLE, TASKS, Draft, _object_phrase, personality_alignment, sentence_case
 from pipeline.records import Evidence, parse_time
 from pipeline.verbalize.scripted import TRAIT_TAILS
+from pipeline.world.simulate import NUMBER_WORDS
 
 
 def _index(part):
@@ -53,8 +54,8 @@ def test_every_question_is_right_by_construction_and_by_text(bench_parts):
                 assert ev.session_id in q.history_sessions and ev.fact_id in turn.fact_ids
                 if ev.image_id and not q.answer_text.startswith("The one from"):
                     spec = images[ev.image_id].spec.objects
-                    assert q.answer_text in {x for o in spec for x in (o.colour, o.name, ("zero", "one", "two", "three",
-                                                                                          "four")[o.count])}
+                    assert q.answer_text in {x for o in spec for x in (o.colour, o.name, f"{NUMBER_WORDS[o.count]} "
+                                                                                          f"{_object_phrase(o)}")}
             assert q.certified, "every item is flip-certified"
             if q.alignment is not None:  # the user's own words show the pole the aligned reply is styled for
                 trait, pole = next((t, k) for t, replies in STYLE.items() for k in (0, 1)
@@ -174,6 +175,18 @@ def test_no_item_gives_away_another_items_answer(bench_parts):
                     assert f" {norm(q.answer_text)} " not in f" {norm(other.query)} ", (q.task, q.answer_text, other.query)
 
 
+def test_the_independence_check_leaves_out_the_item_that_names_others(bench_parts):
+    """An item whose query names options of two others goes, not the two it names."""
+    items = bench_parts[0].mme
+    named = [q for q in items if q.task not in ("Personality Alignment", "Visual Detail Recall")][:2]
+    namer = named[0].model_copy(update={
+        "id": "namer", "task": "Visual Detail Recall",
+        "query": f"Was it {named[0].choices[1].text} or {named[1].choices[2].text}?",
+        "choices": [c.model_copy(update={"text": f"zq{i}"}) for i, c in enumerate(named[0].choices)]})
+    kept, left_out = independent([*items, namer])
+    assert left_out == 1 and [q.id for q in kept] == [q.id for q in items]
+
+
 def test_alignment_items_come_in_an_order_and_with_ids_that_say_nothing(bench_parts):
     aligned_first = []
     for part in bench_parts:
@@ -205,6 +218,10 @@ def test_distractors_come_from_the_answers_class(bench_parts, lex):
                     assert len({t.split()[-1] for t in texts}) == 1, texts
                 else:
                     assert len({parts_of[t] for t in texts}) == 1, texts
+            if q.task == "Relationship Recognition":  # roles, never the user's people, whom other items name
+                assert all(t.removeprefix("My ") in lex.relationships.roles for t in texts), texts
+            if q.task == "Visual Detail Recall" and "how many" in q.query:
+                assert all(len(t.split()) >= 2 for t in texts), texts  # "three mugs", not "three"
 
 
 def test_a_real_tokenizer_counts_tokens_and_a_bad_path_says_what_to_do(tmp_path, bench_parts):

@@ -11,7 +11,7 @@ from pipeline.grammar import indefinite
 from pipeline.records import parse_time
 from pipeline.verbalize.scripted import EVENING_CONTEXT, TRAIT_TAILS, UNSETTLING
 from pipeline.world.plan import CHAT_TOPICS, SMALL_TALK, fits_hour
-from pipeline.world.simulate import activity_hours, roles_named
+from pipeline.world.simulate import COLOURS, GOAL_LANES, activity_hours, roles_named
 
 
 def test_goal_milestones_are_reached_in_order(small_parts, lex):
@@ -21,6 +21,34 @@ def test_goal_milestones_are_reached_in_order(small_parts, lex):
             reached = [e for e in part.events if e.kind == "goal_progress" and e.facts[0].key == f"goal_progress/{goal.id}"]
             order = [steps[goal.key].index(e.facts[0].value) for e in sorted(reached, key=lambda e: e.time)]
             assert order == list(range(len(order))), (goal.text, order)
+
+
+def test_goals_run_in_lanes_and_their_news_is_told_in_order(small_parts):
+    """At most GOAL_LANES goals at once (with two habits, procedural memory's five entries), six goals in all,
+    and what the user tells of a goal comes in the order it happened: started, milestones, outcome."""
+    kinds = ("goal_start", "goal_progress", "goal_outcome")
+    for part in small_parts:
+        assert len(part.persona.goals) == 6 and len({h.weekday for h in part.persona.habits}) == len(part.persona.habits)
+        live: dict[str, list[str]] = {}  # goal id -> [started, ended or never]
+        for e in part.events:
+            for f in e.facts:
+                if f.kind == "goal":
+                    live[f.key.split("/", 1)[1]] = [e.time, "9999"]
+                elif f.kind == "goal_outcome":
+                    live[f.key.split("/", 1)[1]][1] = e.time
+        for started, _ in live.values():
+            assert sum(a <= started < b for a, b in live.values()) <= GOAL_LANES, live
+        event_of = {f.id: e for e in part.events for f in e.facts}
+        told = [event_of[t.fact_ids[0]] for s in part.sessions for t in s.turns if t.role == "user" and t.fact_ids]
+        told = [(e.kind, e.facts[0].key.split("/", 1)[1]) for e in told if e.kind in kinds]
+        for gid in {g for _, g in told}:
+            order = [kinds.index(k) for k, g in told if g == gid]
+            assert order == sorted(order), (gid, order)
+
+
+def test_place_names_hold_no_palette_colour(lex):
+    """A photo question's colour options are not named by another question's place ("Yellow Door Gym")."""
+    assert not [p for p in lex.places.prefixes if set(p.lower().split()) & set(COLOURS)]
 
 
 def test_reasons_name_only_people_the_persona_has(small_parts, lex):
