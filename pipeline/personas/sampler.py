@@ -169,7 +169,7 @@ def _persona(*, pid: str, split: Split, first: str, last: str, occupation: str, 
         Habit(id=f"{pid}/habit{k}", activity=h.activity, key=h.key, weekday=int(day), part=h.part)  # type: ignore[arg-type]
         for k, (h, day) in enumerate(zip(pick(rng, lex.habits, 2), rng.permutation(7)))
     ]
-    categories = pick(rng, sorted(lex.preferences), 8)
+    categories = pick(rng, sorted(lex.preferences), min(10, len(lex.preferences)))
     preferences = [Preference(category=c, noun=lex.preferences[c].noun, item=pick(rng, lex.preferences[c].items))
                    for c in categories]
     city = location.split(",")[0]

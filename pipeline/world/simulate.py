@@ -222,10 +222,10 @@ def goal_events(tl: Timeline) -> tuple[list[dict], list[DraftEvent]]:
 
 
 def preference_shifts(tl: Timeline) -> list[DraftEvent]:
-    """Two to six in three months, each an UPDATE of the same preference key, for a reason that names only
+    """Three to seven in three months, each an UPDATE of the same preference key, for a reason that names only
     people the persona has."""
     rng, persona, lex, first = tl.rng, tl.persona, tl.lex, tl.first
-    n_shifts = int(rng.integers(2, max(3, round(tl.months * 5 / 3)) + 2))
+    n_shifts = int(rng.integers(3, max(4, round(tl.months * 2)) + 2))
     current = {q.category: q.item for q in persona.preferences}
     nouns = {q.category: q.noun for q in persona.preferences}
     cats = [q.category for q in persona.preferences]
@@ -251,12 +251,12 @@ def preference_shifts(tl: Timeline) -> list[DraftEvent]:
 
 
 def relationship_changes(tl: Timeline) -> list[DraftEvent]:
-    """Closeness moves after something happens between two people (two to five times)."""
+    """Closeness moves after something happens between two people (three to six times)."""
     rng, lex, first = tl.rng, tl.lex, tl.first
     people = {x.name: x for x in tl.persona.relationships}
     closeness = {x.name: x.closeness for x in tl.persona.relationships}
     drafts = []
-    for _ in range(int(rng.integers(2, 6))):
+    for _ in range(int(rng.integers(3, 7))):
         name = pick(rng, list(people))
         up = bool(rng.random() < 0.55)
         cause = pick(rng, lex.relationships.closer if up else lex.relationships.further)
