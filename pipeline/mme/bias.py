@@ -94,22 +94,33 @@ def frequent(questions: list[dict]) -> list[list[float]]:
             for q in questions]
 
 
-def naming(q: dict, other: dict) -> list[int]:
-    """How often `other` names each of `q`'s options: twice for its query (or candidate reply), once among its
-    options if it is of another task (the same task's items share their option class, e.g. the palette)."""
-    query = f" {norm(other['query'])} "
-    offered = {norm(c["text"]) for c in other["choices"]} if other["task"] != q["task"] else set()
-    return [2 * (f" {norm(c['text'])} " in query) + (norm(c["text"]) in offered) for c in q["choices"]]
+def named_forms(q: dict) -> tuple[str, str, list[str]]:
+    """What `naming` compares of an item, normalized once: (task, padded query, option texts)."""
+    return q["task"], f" {norm(q['query'])} ", [norm(c["text"]) for c in q["choices"]]
+
+
+def naming(q: tuple[str, str, list[str]], other: tuple[str, str, list[str]]) -> list[int]:
+    """How often `other` names each of `q`'s options (both `named_forms`): twice for its query (or candidate
+    reply), once among its options if it is of another task (the same task's items share their option class,
+    e.g. the palette)."""
+    offered = set(other[2]) if other[0] != q[0] else set()
+    return [2 * (f" {t} " in other[1]) + (t in offered) for t in q[2]]
 
 
 def same_case(questions: list[dict]) -> list[list[float]]:
     """How often the persona's other items name each option (`naming`, summed)."""
-    by_persona: dict[str, list[dict]] = defaultdict(list)
-    for q in questions:
-        by_persona[q["persona_id"]].append(q)
-    return [[sum(col) for col in zip(*([0] * len(q["choices"]), *(naming(q, o) for o in by_persona[q["persona_id"]]
-                                                                 if o["id"] != q["id"])))]
-            for q in questions]
+    forms = [named_forms(q) for q in questions]
+    by_persona: dict[str, list[int]] = defaultdict(list)
+    for i, q in enumerate(questions):
+        by_persona[q["persona_id"]].append(i)
+    out = []
+    for i, q in enumerate(questions):
+        total = np.zeros(len(q["choices"]))
+        for j in by_persona[q["persona_id"]]:
+            if j != i:
+                total += naming(forms[i], forms[j])
+        out.append(total.tolist())
+    return out
 
 
 def profile(questions: list[dict], profiles: dict[str, str]) -> list[list[float]]:

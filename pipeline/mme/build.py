@@ -17,7 +17,7 @@ id says nothing about its answer.
 from __future__ import annotations
 
 import math
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -25,7 +25,7 @@ import numpy as np
 
 from pipeline.dedup import normalize as norm
 from pipeline.labels.rl import LETTERS
-from pipeline.mme.bias import naming
+from pipeline.mme.bias import named_forms, naming
 from pipeline.mme.context import SETTINGS, Setting, TokenCounter
 from pipeline.mme.history import Window
 from pipeline.mme.tasks import ALIGN_CHOICES, ANSWER_CLASSES, ASPECT_OF, TASKS, Draft, choose_options, personality_alignment, sentence_case
@@ -130,28 +130,29 @@ def independent(questions: list[MmeQuestion]) -> tuple[list[MmeQuestion], int]:
 
     Greedy: each step leaves out the item whose removal evens out the most items (an item that names the
     options of several others goes before them), the one of the task with the most items on a tie."""
-    rows = [q.model_dump(include={"id", "persona_id", "task", "query", "choices"}) for q in questions]
-    n = len(rows)
-    named = {(i, j): v for i in range(n) for j in range(n) if i != j and any(v := naming(rows[i], rows[j]))}
-    total = [np.zeros(len(r["choices"]), dtype=int) for r in rows]
-    for (i, j), v in named.items():
-        total[i] += v
-    per_task = Counter(r["task"] for r in rows)
+    forms = [named_forms(q.model_dump(include={"task", "query", "choices"})) for q in questions]
+    n = len(forms)
+    names: dict[int, dict[int, np.ndarray]] = defaultdict(dict)  # namer -> {named item: counts per option}
+    total = [np.zeros(len(f[2]), dtype=int) for f in forms]
+    for i in range(n):
+        for j in range(n):
+            if i != j and any(v := naming(forms[i], forms[j])):
+                names[j][i] = np.array(v)
+                total[i] += v
+    per_task = Counter(f[0] for f in forms)
     kept = set(range(n))
 
-    def uneven(i: int, minus=None) -> bool:
-        t = total[i] if minus is None else total[i] - minus
+    def uneven(t: np.ndarray) -> bool:
         return bool(t.max() != t.min())
 
-    while bad := {i for i in kept if uneven(i)}:
+    while bad := {i for i in kept if uneven(total[i])}:
         def evened(j: int) -> int:
-            return (j in bad) + sum(not uneven(i, v) for (i, k), v in named.items() if k == j and i in bad)
-        j = max(kept, key=lambda j: (evened(j), per_task[rows[j]["task"]], -j))
+            return (j in bad) + sum(not uneven(total[i] - v) for i, v in names[j].items() if i in bad)
+        j = max(kept, key=lambda j: (evened(j), per_task[forms[j][0]], -j))
         kept.remove(j)
-        per_task[rows[j]["task"]] -= 1
-        for (i, k), v in named.items():
-            if k == j:
-                total[i] -= v
+        per_task[forms[j][0]] -= 1
+        for i, v in names[j].items():
+            total[i] -= v
     return [q for i, q in enumerate(questions) if i in kept], n - len(kept)
 
 

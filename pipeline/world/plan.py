@@ -51,6 +51,8 @@ SMALL_TALK = (
     "Too many tabs open in my brain today.", "Sitting on the balcony for a bit.", "Waiting for the bus, bored.",
     "Just finished a pile of chores.", "Not much going on, just wanted to chat.",
 )
+GOAL_KINDS = ("goal_start", "goal_progress", "goal_outcome")
+EVERYDAY = ("activity", "habit")  # what is told only as far as a session has room; the rest is news
 # words that tie a request or a remark to a part of the day: the hours [from, to) it may be said in
 HOUR_WORDS = {"morning": (5, 12), "can't sleep": (21, 29), "long day": (15, 29), "just got home": (12, 29),
               "afternoon": (12, 18), "evening": (16, 29), "tonight": (12, 29)}
@@ -114,6 +116,10 @@ def plan_sessions(world: World, cfg: RunConfig) -> tuple[World, list[SessionPlan
     rest = [f.id for f in background.facts if f.key not in intro_keys]
     rest = [rest[int(i)] for i in rng.permutation(len(rest))]
     queue = [_Item(background, rest[i:i + 2], 0) for i in range(0, len(rest), 2)]
+    # a goal's news waits for its earlier news, and a goal's start for every earlier goal's end (procedural
+    # memory stays within its cap); no delay goes past the last session
+    goal_ready: dict[str, int] = {}
+    ended_ready = 0
     for e in events[1:]:
         if e.kind == "activity" and rng.random() < 0.15:
             continue  # not everything that happens gets told
@@ -121,7 +127,14 @@ def plan_sessions(world: World, cfg: RunConfig) -> tuple[World, list[SessionPlan
         if session_after is None:
             continue
         delay = int(rng.choice([0, 0, 0, 1, 1, 2]))
-        queue.append(_Item(e, [f.id for f in e.facts], min(session_after + delay, len(starts) - 1)))
+        not_before = min(session_after + delay, len(starts) - 1)
+        if e.kind in GOAL_KINDS:
+            goal = e.facts[0].key.split("/", 1)[1]
+            not_before = max(not_before, goal_ready.get(goal, 0), ended_ready if e.kind == "goal_start" else 0)
+            goal_ready[goal] = not_before
+            if e.kind == "goal_outcome":
+                ended_ready = max(ended_ready, not_before)
+        queue.append(_Item(e, [f.id for f in e.facts], not_before))
 
     plans: list[SessionPlan] = []
     told_before: list[str] = []  # fact ids conveyed in earlier sessions, in order
@@ -131,19 +144,9 @@ def plan_sessions(world: World, cfg: RunConfig) -> tuple[World, list[SessionPlan
         if k == 0:
             acts_spec.append(("intro", _Item(background, intro, 0)))
         n_fill = int(rng.choice([0, 1, 1, 2]))
-        # the oldest items that are due; what does not fit waits for the next session. A goal's news is told in
-        # its order, and a goal is not told as started while a goal that ended before it is still untold
-        # (procedural memory stays within its cap)
-        waiting = [it for it in queue if it.not_before > k and it.event.kind in GOAL_KINDS]
-        ended = min((it.event.time for it in waiting if it.event.kind == "goal_outcome"), default=None)
-        first_waiting = {}
-        for it in waiting:
-            first_waiting.setdefault(_goal_of(it.event), it.event.time)
-        due = [i for i, it in enumerate(queue) if it.not_before <= k and parse_time(it.event.time) < start
-               and not (it.event.kind == "goal_start" and ended is not None and it.event.time > ended)
-               and not (it.event.kind in GOAL_KINDS and first_waiting.get(_goal_of(it.event), it.event.time) < it.event.time)]
-        # news before everyday activities when not everything fits, and all the news that is due (a shift or a
-        # goal's end is what gets told)
+        # the items that are due, news before everyday activities; all the news is told (a shift or a goal's end
+        # is what gets told), the oldest activities as far as the session has room, the rest wait
+        due = [i for i, it in enumerate(queue) if it.not_before <= k and parse_time(it.event.time) < start]
         due.sort(key=lambda i: (queue[i].event.kind in EVERYDAY, i))
         news = sum(queue[i].event.kind not in (*EVERYDAY, "background") for i in due)
         for i in sorted(due[: max(n - n_fill - len(acts_spec), news, 1)], reverse=True):
@@ -172,14 +175,6 @@ def plan_sessions(world: World, cfg: RunConfig) -> tuple[World, list[SessionPlan
 
     events, snapshot_slots = _add_images(world, events, plans, cfg, rng)
     return dataclasses.replace(world, events=events, slots={**world.slots, **snapshot_slots}), plans
-
-
-GOAL_KINDS = ("goal_start", "goal_progress", "goal_outcome")
-EVERYDAY = ("activity", "habit")
-
-
-def _goal_of(event: Event) -> str:
-    return event.facts[0].key.split("/", 1)[1]
 
 
 def _related_recall(event: Event, told_before: list[str], by_id: dict[str, Event], rng: np.random.Generator) -> list[str]:
