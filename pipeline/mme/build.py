@@ -25,6 +25,7 @@ import numpy as np
 
 from pipeline.dedup import normalize as norm
 from pipeline.labels.rl import LETTERS
+from pipeline.mme import tasks
 from pipeline.mme.bias import named_forms, naming
 from pipeline.mme.context import SETTINGS, Setting, TokenCounter
 from pipeline.mme.history import Window
@@ -37,15 +38,15 @@ from pipeline.verbalize.match import mentions
 # attempts per answer class (goal states, explanation tiers, directions); trait poles are drawn per attempt
 ATTEMPTS = {"Long-term Goal Tracking": 8, "Tiered Explanation Delivery": 8, "Personality Alignment": 20,
             "Visual Detail Recall": 12, "Relationship Dynamics Comprehension": 8}
-# tasks that share a persona's six goals: at most two items each per persona, so that each gets its share of them
-SHARED_GOALS = frozenset({"Implicit Intent Recognition", "Long-term Goal Tracking", "Tiered Explanation Delivery"})
-PER_GOAL_TASK = 2
+# items per persona of the tasks that share its goals, so that each gets its share of the goals still under way
+# (Intent Recognition needs one, and is asked first; the other two need one for all but their "ended" answer)
+PER_GOAL_TASK = {"Implicit Intent Recognition": 2, "Tiered Explanation Delivery": 3, "Long-term Goal Tracking": 3}
 VISUAL_SHARE = 0.35  # of each setting's multiple-choice questions, asked about the photos
 # the text tasks in the order a case asks them, the one with the fewest facts to ask about first (an interest
 # change, a relationship change and a goal are told a few times in three months; activities every other day);
 # of the goal tasks, those that need a goal still under way go before Goal Tracking, which takes any state
-SCARCEST_FIRST = ("Interest Evolution Analysis", "Relationship Dynamics Comprehension", "Implicit Intent Recognition",
-                  "Tiered Explanation Delivery", "Long-term Goal Tracking", "Explicit Intent Inference",
+SCARCEST_FIRST = ("Interest Evolution Analysis", "Relationship Dynamics Comprehension", "Explicit Intent Inference",
+                  "Implicit Intent Recognition", "Tiered Explanation Delivery", "Long-term Goal Tracking",
                   "Latest Preference Recognition", "Implicit Preference Recommendation", "Relationship Recognition",
                   "Behavioral Pattern Recognition", "Generalizing to New Scenarios", "Semantic Information Recall")
 
@@ -233,13 +234,14 @@ def build_questions(persona: Persona, events: list[Event], sessions: list[Sessio
                             answer=LETTERS[pos], answer_text=d.correct)]
 
     def ask(case: Case, task: str) -> bool:
-        if task in SHARED_GOALS and sum(q.task == task for c in cases for q in c.made) >= PER_GOAL_TASK:
+        if sum(q.task == task for c in cases for q in c.made) >= PER_GOAL_TASK.get(task, math.inf):
             return False
         # a task with a fixed answer class tries its classes in a random order and asks about the first the
-        # history has (a uniform draw alone mostly finds nothing); `bias.balance` then evens out what the world
-        # produces more often
+        # history has (a uniform draw alone mostly finds nothing), an ended goal's last, as most goals have ended
+        # by the time a question is asked; `bias.balance` then evens out what the world produces more often
         classes = ANSWER_CLASSES.get(task, (None,))
-        for target in (classes[int(i)] for i in rng.permutation(len(classes))):
+        drawn = [classes[int(i)] for i in rng.permutation(len(classes))]
+        for target in sorted(drawn, key=lambda c: c in tasks.ENDED):
             for _ in range(ATTEMPTS.get(task, 3)):
                 qs = attempt(case, task, target)
                 if qs:

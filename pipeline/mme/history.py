@@ -32,15 +32,17 @@ class Told:
 
 
 def substitute(text: str, subs: dict[str, str]) -> str:
-    """All replacements at once (so a swap old<->new works), whole words, case-insensitive, keeping a capital."""
+    """All replacements at once (so a swap old<->new works), whole words, case-insensitive, keeping the capital
+    of a sentence start (not one the replaced text has of its own: "I kept dreading it" -> "the money ran out")."""
     if not subs:
         return text
-    lower = {k.lower(): v for k, v in subs.items()}
+    lower = {k.lower(): (k, v) for k, v in subs.items()}
     pattern = re.compile(r"\b(" + "|".join(re.escape(k) for k in sorted(subs, key=len, reverse=True)) + r")\b", re.IGNORECASE)
 
     def one(m: re.Match) -> str:
-        new = lower[m.group(0).lower()]
-        return new[:1].upper() + new[1:] if m.group(0)[:1].isupper() else new
+        old, new = lower[m.group(0).lower()]
+        capital = m.group(0)[:1].isupper() and not old[:1].isupper()
+        return new[:1].upper() + new[1:] if capital else new
 
     return pattern.sub(one, text)
 

@@ -809,6 +809,7 @@ def personality_alignment(w: Window, lex: Lexicon, rng: np.random.Generator) -> 
 
 DIRECTIONS = ("closer", "apart")
 # tasks with a fixed set of answer classes: the build tries the classes in a random order (`build.ask`)
+ENDED = frozenset({"completed", "abandoned", "beyond"})  # the answer classes of a goal that has ended
 ANSWER_CLASSES = {"Long-term Goal Tracking": tuple(GOAL_STATES), "Tiered Explanation Delivery": tuple(TIERS),
                "Relationship Dynamics Comprehension": DIRECTIONS}
 TaskFn = Callable[..., Draft | None]

@@ -17,6 +17,9 @@ from pipeline.personas.lexicon import Lexicon
 from pipeline.records import TRAITS, BigFive, Goal, Habit, Person, Persona, Preference, Rhythm, Split, Style
 from pipeline.rng import pick, rng_for
 
+# goals a persona pursues in three months: three after another in each of the world's three lanes
+GOALS = 9
+
 
 def trait_design(n: int, seed: int, split: Split) -> np.ndarray:
     """n points in [1, 5]^5 from an optimized Latin hypercube (each trait's range cut in n equal strata)."""
@@ -163,7 +166,7 @@ def _persona(*, pid: str, split: Split, first: str, last: str, occupation: str, 
         for n, r in zip(pick(rng, others, len(roles)), roles)
         for lo, hi in [lex.relationships.roles[r]]
     ]
-    goals = [Goal(id=f"{pid}/goal{k}", text=g.text, key=g.key) for k, g in enumerate(pick(rng, lex.goals, 6))]
+    goals = [Goal(id=f"{pid}/goal{k}", text=g.text, key=g.key) for k, g in enumerate(pick(rng, lex.goals, GOALS))]
     # one habit per weekday, so no two habits share a slot
     habits = [
         Habit(id=f"{pid}/habit{k}", activity=h.activity, key=h.key, weekday=int(day), part=h.part)  # type: ignore[arg-type]

@@ -191,14 +191,14 @@ def goal_events(tl: Timeline) -> tuple[list[dict], list[DraftEvent]]:
         for k, g in enumerate(mine):
             entry, last = goal_lex[g.key], k == len(mine) - 1
             lo = k * span
-            t0 = tl.start if lane == 0 and k == 0 else tl.at(lo + 0.02, lo + 0.1 * span + 0.02)
+            t0 = tl.start if lane == 0 and k == 0 else tl.at(lo + 0.01, lo + 0.05 * span + 0.01)
             goal_fact = fact("goal", f"goal/{g.id}", f"working towards: {g.text}", f"{first} wants to {g.text}.", [g.key])
             if t0 == tl.start:
                 background.append(goal_fact)
             else:
                 drafts.append(DraftEvent(time=t0, kind="goal_start", facts=[goal_fact], slots={"goal": g.text, "key": g.key}))
-            outcome = str(rng.choice(["completed", "abandoned", "open"], p=[0.4, 0.3, 0.3] if last else [0.55, 0.45, 0.0]))
-            t_end = tl.end if outcome == "open" else tl.at(lo + 0.7 * span, lo + 0.85 * span if not last else 0.97)
+            outcome = str(rng.choice(["completed", "abandoned", "open"], p=[0.3, 0.2, 0.5] if last else [0.55, 0.45, 0.0]))
+            t_end = tl.end if outcome == "open" else tl.at(lo + 0.8 * span, lo + 0.95 * span if not last else 0.97)
             steps = entry.steps[: int(rng.integers(1, len(entry.steps) + 1))]
             # the milestones in their order: the later one implies the earlier
             for step, share in zip(steps, sorted(float(x) for x in rng.uniform(0.15, 0.85, len(steps)))):
@@ -222,10 +222,10 @@ def goal_events(tl: Timeline) -> tuple[list[dict], list[DraftEvent]]:
 
 
 def preference_shifts(tl: Timeline) -> list[DraftEvent]:
-    """Three to seven in three months, each an UPDATE of the same preference key, for a reason that names only
+    """Four to eight in three months, each an UPDATE of the same preference key, for a reason that names only
     people the persona has."""
     rng, persona, lex, first = tl.rng, tl.persona, tl.lex, tl.first
-    n_shifts = int(rng.integers(3, max(4, round(tl.months * 2)) + 2))
+    n_shifts = int(rng.integers(4, max(5, round(tl.months * 2)) + 3))
     current = {q.category: q.item for q in persona.preferences}
     nouns = {q.category: q.noun for q in persona.preferences}
     cats = [q.category for q in persona.preferences]
@@ -251,12 +251,12 @@ def preference_shifts(tl: Timeline) -> list[DraftEvent]:
 
 
 def relationship_changes(tl: Timeline) -> list[DraftEvent]:
-    """Closeness moves after something happens between two people (three to six times)."""
+    """Closeness moves after something happens between two people (four to eight times)."""
     rng, lex, first = tl.rng, tl.lex, tl.first
     people = {x.name: x for x in tl.persona.relationships}
     closeness = {x.name: x.closeness for x in tl.persona.relationships}
     drafts = []
-    for _ in range(int(rng.integers(3, 7))):
+    for _ in range(int(rng.integers(4, 9))):
         name = pick(rng, list(people))
         up = bool(rng.random() < 0.55)
         cause = pick(rng, lex.relationships.closer if up else lex.relationships.further)

@@ -133,6 +133,27 @@ def test_the_certificate_fails_a_gold_that_does_not_follow_the_evidence(bench_pa
         assert certify(frozen, w, options) is False, task
 
 
+def test_every_reason_a_goal_is_given_up_for_can_be_a_certified_gold(bench_parts, lex):
+    """A reason the certificate cannot flip would be shown as a distractor but never be right (three of the
+    lexicon's reasons start with "I", and a flip once capitalised the reason put in their place)."""
+    import numpy as np
+
+    from pipeline.mme.tasks import _abandon_reason
+
+    part, told = next((p, x) for p in bench_parts for x in Window(p.persona, p.sessions, parse_time(
+        p.sessions[-1].end_time) + timedelta(hours=2), *_index(p)[1:3]).of_kind("goal_outcome")
+        if x.fact.value.startswith("abandoned: "))
+    w = Window(part.persona, part.sessions, parse_time(part.sessions[-1].end_time) + timedelta(hours=2), *_index(part)[1:3])
+    why = told.fact.text.split(" because ", 1)[1].rstrip(".")
+    assert any(r[:2] == "I " for r in lex.abandon_reasons)
+    for reason in lex.abandon_reasons:
+        v = w.flipped([told.fact.id], {why: reason}) if reason != why else w
+        x = next(y for y in v.told if y.fact.id == told.fact.id)
+        d = _abandon_reason(x, lex, np.random.default_rng(0))
+        options = [d.correct, *d.distractors[:3]]
+        assert d.correct == reason and not verify(d, v, options) and certify(d, v, options), reason
+
+
 def test_alignment_gold_is_the_trait_the_history_shows_and_follows_a_restyled_history(bench_parts, lex):
     import numpy as np
 

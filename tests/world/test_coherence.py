@@ -8,6 +8,7 @@ import re
 from collections import Counter
 
 from pipeline.grammar import indefinite
+from pipeline.personas.sampler import GOALS
 from pipeline.records import parse_time
 from pipeline.verbalize.scripted import EVENING_CONTEXT, TRAIT_TAILS, UNSETTLING
 from pipeline.world.plan import CHAT_TOPICS, SMALL_TALK, fits_hour
@@ -24,11 +25,11 @@ def test_goal_milestones_are_reached_in_order(small_parts, lex):
 
 
 def test_goals_run_in_lanes_and_their_news_is_told_in_order(small_parts):
-    """At most GOAL_LANES goals at once (with two habits, procedural memory's five entries), six goals in all,
+    """At most GOAL_LANES goals at once (with two habits, procedural memory's five entries), GOALS goals in all,
     and what the user tells of a goal comes in the order it happened: started, milestones, outcome."""
     kinds = ("goal_start", "goal_progress", "goal_outcome")
     for part in small_parts:
-        assert len(part.persona.goals) == 6 and len({h.weekday for h in part.persona.habits}) == len(part.persona.habits)
+        assert len(part.persona.goals) == GOALS and len({h.weekday for h in part.persona.habits}) == len(part.persona.habits)
         live: dict[str, list[str]] = {}  # goal id -> [started, ended or never]
         for e in part.events:
             for f in e.facts:
