@@ -25,11 +25,20 @@ import numpy as np
 
 from pipeline.dedup import normalize as norm
 from pipeline.labels.rl import LETTERS
-from pipeline.mme import tasks
 from pipeline.mme.bias import named_forms, naming
 from pipeline.mme.context import SETTINGS, Setting, TokenCounter
 from pipeline.mme.history import Window
-from pipeline.mme.tasks import ALIGN_CHOICES, ANSWER_CLASSES, ASPECT_OF, TASKS, Draft, choose_options, personality_alignment, sentence_case
+from pipeline.mme.tasks import (
+    ALIGN_CHOICES,
+    ANSWER_CLASSES,
+    ASPECT_OF,
+    ENDED,
+    TASKS,
+    Draft,
+    choose_options,
+    personality_alignment,
+    sentence_case,
+)
 from pipeline.personas.lexicon import Lexicon
 from pipeline.records import Alignment, Choice, Event, Image, MmeQuestion, Persona, Session, fmt_time, parse_time
 from pipeline.rng import rng_for
@@ -44,7 +53,8 @@ PER_GOAL_TASK = {"Implicit Intent Recognition": 2, "Tiered Explanation Delivery"
 VISUAL_SHARE = 0.35  # of each setting's multiple-choice questions, asked about the photos
 # the text tasks in the order a case asks them, the one with the fewest facts to ask about first (an interest
 # change, a relationship change and a goal are told a few times in three months; activities every other day);
-# of the goal tasks, those that need a goal still under way go before Goal Tracking, which takes any state
+# Explicit Intent goes before the goal tasks, as it takes goals given up on (more than Goal Tracking can keep once
+# its answers are balanced); of the goal tasks, those that need a goal still under way go before Goal Tracking
 SCARCEST_FIRST = ("Interest Evolution Analysis", "Relationship Dynamics Comprehension", "Explicit Intent Inference",
                   "Implicit Intent Recognition", "Tiered Explanation Delivery", "Long-term Goal Tracking",
                   "Latest Preference Recognition", "Implicit Preference Recommendation", "Relationship Recognition",
@@ -241,7 +251,7 @@ def build_questions(persona: Persona, events: list[Event], sessions: list[Sessio
         # by the time a question is asked; `bias.balance` then evens out what the world produces more often
         classes = ANSWER_CLASSES.get(task, (None,))
         drawn = [classes[int(i)] for i in rng.permutation(len(classes))]
-        for target in sorted(drawn, key=lambda c: c in tasks.ENDED):
+        for target in sorted(drawn, key=lambda c: c in ENDED):
             for _ in range(ATTEMPTS.get(task, 3)):
                 qs = attempt(case, task, target)
                 if qs:

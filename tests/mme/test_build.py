@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 
 from pipeline.dedup import normalize as norm
-from pipeline.mme.build import certify, independent, verify
+from pipeline.mme.build import PER_GOAL_TASK, certify, independent, verify
 from pipeline.mme.context import SETTINGS, TokenCounter, image_tokens
 from pipeline.mme.history import Window
 from pipeline.mme.tasks import ALIGN_CHOICES, ASPECT_OF, STYLE, TASKS, Draft, _object_phrase, personality_alignment, sentence_case
@@ -74,6 +74,8 @@ def test_tasks_and_settings_are_covered(bench_parts):
     seen = Counter((q.setting, q.task) for p in bench_parts for q in p.mme)
     assert {t for _, t in seen} >= set(TASKS) - {"Long-term Goal Tracking", "Tiered Explanation Delivery"}
     assert {s for s, _ in seen} == {"32k", "128k"}
+    per_persona = Counter((p.persona.id, q.task) for p in bench_parts for q in p.mme)
+    assert all(n <= PER_GOAL_TASK.get(task, n) for (_, task), n in per_persona.items())
     alignment = [q for p in bench_parts for q in p.mme if q.alignment is not None]
     assert Counter(q.answer for q in alignment) == {"(a)": len(alignment) // 2, "(b)": len(alignment) // 2}
 
@@ -140,10 +142,11 @@ def test_every_reason_a_goal_is_given_up_for_can_be_a_certified_gold(bench_parts
 
     from pipeline.mme.tasks import _abandon_reason
 
-    part, told = next((p, x) for p in bench_parts for x in Window(p.persona, p.sessions, parse_time(
-        p.sessions[-1].end_time) + timedelta(hours=2), *_index(p)[1:3]).of_kind("goal_outcome")
-        if x.fact.value.startswith("abandoned: "))
-    w = Window(part.persona, part.sessions, parse_time(part.sessions[-1].end_time) + timedelta(hours=2), *_index(part)[1:3])
+    def whole(p):  # the persona's whole history, asked two hours after its last session
+        return Window(p.persona, p.sessions, parse_time(p.sessions[-1].end_time) + timedelta(hours=2), *_index(p)[1:3])
+
+    w, told = next((w, x) for w in map(whole, bench_parts) for x in w.of_kind("goal_outcome")
+                   if x.fact.value.startswith("abandoned: "))
     why = told.fact.text.split(" because ", 1)[1].rstrip(".")
     assert any(r[:2] == "I " for r in lex.abandon_reasons)
     for reason in lex.abandon_reasons:
