@@ -76,7 +76,7 @@ class RunConfig(BaseModel):
     start_date: date = Field(date(2025, 3, 3), description="first day of every persona's timeline")
     dedup_threshold: float = Field(0.8, gt=0, le=1, description="Jaccard similarity at which two documents are near duplicates")
     rl_per_persona: int = Field(12, ge=0, description="GRPO prompts drawn per training persona")
-    mme_per_setting: int = Field(30, ge=0, description="Persona-MME multiple-choice questions per benchmark persona and setting")
+    mme_per_setting: int = Field(50, ge=0, description="Persona-MME multiple-choice questions per benchmark persona and setting")
     mme_alignment_pairs: int = Field(1, ge=0, description="Personality Alignment pairs (aligned + misaligned reply) per persona, setting")
     mme_tokenizer: str | None = Field(None, description="tokenizer folder for Persona-MME context token counts (default: an approximation)")
     image_size: int = Field(320, ge=64, le=2048, description="side of the rendered square images, in pixels")

@@ -49,7 +49,10 @@ ATTEMPTS = {"Long-term Goal Tracking": 8, "Tiered Explanation Delivery": 8, "Per
             "Visual Detail Recall": 12, "Relationship Dynamics Comprehension": 8}
 # items per persona of the tasks that share its goals, so that each gets its share of the goals still under way
 # (Intent Recognition needs one, and is asked first; the other two need one for all but their "ended" answer)
-PER_GOAL_TASK = {"Implicit Intent Recognition": 2, "Tiered Explanation Delivery": 3, "Long-term Goal Tracking": 3}
+PER_GOAL_TASK = {"Implicit Intent Recognition": 4, "Tiered Explanation Delivery": 6, "Long-term Goal Tracking": 6}
+# answer classes tried after the others: an ended goal's (most goals have ended by the time a question is asked),
+# and Intent's goal under way (the goal tasks need the few goals still under way more)
+LATER = ENDED | {"under way"}
 VISUAL_SHARE = 0.35  # of each setting's multiple-choice questions, asked about the photos
 # the text tasks in the order a case asks them, the one with the fewest facts to ask about first (an interest
 # change, a relationship change and a goal are told a few times in three months; activities every other day);
@@ -246,12 +249,12 @@ def build_questions(persona: Persona, events: list[Event], sessions: list[Sessio
     def ask(case: Case, task: str) -> bool:
         if sum(q.task == task for c in cases for q in c.made) >= PER_GOAL_TASK.get(task, math.inf):
             return False
-        # a task with a fixed answer class tries its classes in a random order and asks about the first the
-        # history has (a uniform draw alone mostly finds nothing), an ended goal's last, as most goals have ended
-        # by the time a question is asked; `bias.balance` then evens out what the world produces more often
+        # a task with a fixed answer class tries its classes in a random order (the `LATER` ones last) and asks
+        # about the first the history has (a uniform draw alone mostly finds nothing); `bias.balance` then evens
+        # out what the world produces more often
         classes = ANSWER_CLASSES.get(task, (None,))
         drawn = [classes[int(i)] for i in rng.permutation(len(classes))]
-        for target in sorted(drawn, key=lambda c: c in ENDED):
+        for target in sorted(drawn, key=lambda c: c in LATER):
             for _ in range(ATTEMPTS.get(task, 3)):
                 qs = attempt(case, task, target)
                 if qs:

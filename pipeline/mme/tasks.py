@@ -31,7 +31,7 @@ from pipeline.records import TRAITS, Evidence, Fact, SceneObject, parse_time
 from pipeline.rng import pick
 from pipeline.verbalize.match import mentions
 from pipeline.world.clock import WEEKDAYS, when_phrases
-from pipeline.world.plan import CHAT_TOPICS, _plural
+from pipeline.world.plan import _plural, chat_topics
 from pipeline.world.simulate import COLOURS, MAX_COUNT, NUMBER_WORDS, possible_reasons
 
 ASPECTS = {
@@ -400,31 +400,50 @@ def _last(v: dict):
     return v["outcome"] or (v["steps"][-1] if v["steps"] else v["start"])
 
 
-def implicit_intent_recognition(w: Window, lex: Lexicon, rng: np.random.Generator) -> Draft | None:
-    """A free moment the user wants to put towards 'the thing I'm working on': which goal that is can only
-    come from what they told; the other options are goals of the lexicon this user never mentioned."""
+INTENT_GOALS = ("under way", "achieved")  # which of the user's goals Implicit Intent Recognition asks about
+
+
+def implicit_intent_recognition(w: Window, lex: Lexicon, rng: np.random.Generator, target: str = "under way"
+                                ) -> Draft | None:
+    """A free moment the user wants to put towards 'the thing I'm working on' (or a treat for 'the thing I finally
+    pulled off'): which goal that is can only come from what they told; the other options are goals of the lexicon
+    this user never mentioned."""
+    achieved = target == "achieved"
+
+    def fits(x: dict) -> bool:
+        done = x["outcome"] is not None and x["outcome"].fact.value.startswith("completed: ")
+        return done if achieved else (x["outcome"] is None and x["start"] is not None)
+
     status = _goal_status(w)
-    open_ = [(gid, v) for gid, v in status.items() if v["outcome"] is None and v["start"] is not None]
-    if not open_:
+    mine = [(gid, v) for gid, v in status.items() if fits(v)]
+    if not mine:
         return None
-    gid, v = open_[int(rng.integers(len(open_)))]
+    gid, v = mine[int(rng.integers(len(mine)))]
+    evidence = v["outcome"] if achieved else v["start"]
     own = {g.key for g in w.persona.goals}
     others = _shuffled(rng, [e.text for e in lex.goals if e.key not in own])
-    lead = pick(rng, ("I've got a free afternoon today", "My evening just cleared up", "I have a quiet Saturday ahead",
-                      "I finally have a couple of hours to myself"))
-    ask = pick(rng, ("and I want to spend it on the thing I've been working towards. Can you tell what I mean?",
-                     "and I'd like to put it towards my big plan. Which one do you think that is?",
-                     "and I want to use it to get closer to my goal. Any idea which goal?"))
+    if achieved:
+        lead = pick(rng, ("I want to treat myself tonight", "I'm booking a nice dinner for myself",
+                          "I bought myself a little present", "I'm in the mood to celebrate"))
+        ask = pick(rng, ("because I finally pulled off something I'd been working towards. Can you tell what?",
+                         "to mark finishing one of my big plans. Which one do you think it was?",
+                         "since I actually got one of my goals done. Any idea which goal?"))
+    else:
+        lead = pick(rng, ("I've got a free afternoon today", "My evening just cleared up", "I have a quiet Saturday ahead",
+                          "I finally have a couple of hours to myself"))
+        ask = pick(rng, ("and I want to spend it on the thing I've been working towards. Can you tell what I mean?",
+                         "and I'd like to put it towards my big plan. Which one do you think that is?",
+                         "and I want to use it to get closer to my goal. Any idea which goal?"))
 
     def gold(u: Window, options: list[str]) -> str | None:
-        opened = {x["goal"] for x in _goal_status(u).values() if x["outcome"] is None and x["start"] is not None}
-        return _unique(c for c in options if c in opened)
+        return _unique(c for c in options if c in {x["goal"] for x in _goal_status(u).values() if fits(x)})
 
     def flip(u: Window, options: list[str]):
-        target = _other(options, v["goal"])[0]
-        return u.flipped([v["start"].fact.id], {v["goal"]: target}), target
+        target_goal = _other(options, v["goal"])[0]
+        key = next(e.key for e in lex.goals if e.text == target_goal)
+        return u.flipped([evidence.fact.id], {v["goal"]: target_goal, v["key"]: key}), target_goal
 
-    return Draft(query=f"{_opener(rng)}{lead}, {ask}", correct=v["goal"], distractors=others, evidence=[_ev(v["start"])],
+    return Draft(query=f"{_opener(rng)}{lead}, {ask}", correct=v["goal"], distractors=others, evidence=[_ev(evidence)],
                  stated=(v["key"],), gold=gold, flip=flip, topics=frozenset({f"goal:{gid}"}))
 
 
@@ -486,7 +505,7 @@ def latest_preference_recognition(w: Window, lex: Lexicon, rng: np.random.Genera
 
 
 def implicit_preference_recommendation(w: Window, lex: Lexicon, rng: np.random.Generator) -> Draft | None:
-    return _latest_preference(w, lex, rng, lambda cat, noun: pick(rng, CHAT_TOPICS[cat]))
+    return _latest_preference(w, lex, rng, lambda cat, noun: pick(rng, chat_topics(cat, noun)))
 
 
 def interest_evolution_analysis(w: Window, lex: Lexicon, rng: np.random.Generator) -> Draft | None:
@@ -801,7 +820,7 @@ def personality_alignment(w: Window, lex: Lexicon, rng: np.random.Generator) -> 
         shown = v.style_pole(trait)
         return None if shown is None else ALIGN_CHOICES[0] if shown == high else ALIGN_CHOICES[1]
 
-    return Draft(query=pick(rng, CHAT_TOPICS[cat]), correct=ALIGN_CHOICES[0], distractors=[ALIGN_CHOICES[1]],
+    return Draft(query=pick(rng, chat_topics(cat, lex.preferences[cat].noun)), correct=ALIGN_CHOICES[0], distractors=[ALIGN_CHOICES[1]],
                  evidence=[_ev(told[-1])], stated=(item,), gold=gold,
                  flip=lambda v, options: (v.restyled(trait), ALIGN_CHOICES[1]), topics=frozenset({f"pref:{cat}"}),
                  extra={"chosen": chosen, "rejected": rejected})
@@ -811,7 +830,7 @@ DIRECTIONS = ("closer", "apart")
 # tasks with a fixed set of answer classes: the build tries the classes in a random order (`build.ask`)
 ENDED = frozenset({"completed", "abandoned", "beyond"})  # the answer classes of a goal that has ended
 ANSWER_CLASSES = {"Long-term Goal Tracking": tuple(GOAL_STATES), "Tiered Explanation Delivery": tuple(TIERS),
-               "Relationship Dynamics Comprehension": DIRECTIONS}
+                  "Relationship Dynamics Comprehension": DIRECTIONS, "Implicit Intent Recognition": INTENT_GOALS}
 TaskFn = Callable[..., Draft | None]
 TASKS: dict[str, TaskFn] = {
     "Visual Detail Recall": visual_detail_recall,

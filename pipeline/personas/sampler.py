@@ -17,8 +17,10 @@ from pipeline.personas.lexicon import Lexicon
 from pipeline.records import TRAITS, BigFive, Goal, Habit, Person, Persona, Preference, Rhythm, Split, Style
 from pipeline.rng import pick, rng_for
 
-# goals a persona pursues in three months: three after another in each of the world's three lanes
-GOALS = 9
+# goals a persona pursues in three months: six after another in each of the world's three lanes
+GOALS = 18
+PEOPLE = (10, 14)  # how many people a persona's life has, at least and at most
+INTERESTS = 5
 
 
 def trait_design(n: int, seed: int, split: Split) -> np.ndarray:
@@ -158,9 +160,9 @@ def _persona(*, pid: str, split: Split, first: str, last: str, occupation: str, 
              big_five: BigFive, rng: np.random.Generator, lex: Lexicon) -> Persona:
     name = f"{first} {last}"
     age = int(rng.integers(19, 73))
-    interests = pick(rng, lex.interests, 3)
+    interests = pick(rng, lex.interests, INTERESTS)
     others = [n for n in lex.first_names if n != first]
-    roles = pick(rng, list(lex.relationships.roles), int(rng.integers(5, 8)))
+    roles = pick(rng, list(lex.relationships.roles), int(rng.integers(PEOPLE[0], PEOPLE[1] + 1)))
     people = [
         Person(name=n, role=r, closeness=int(rng.integers(lo, hi + 1)))
         for n, r in zip(pick(rng, others, len(roles)), roles)
@@ -172,7 +174,7 @@ def _persona(*, pid: str, split: Split, first: str, last: str, occupation: str, 
         Habit(id=f"{pid}/habit{k}", activity=h.activity, key=h.key, weekday=int(day), part=h.part)  # type: ignore[arg-type]
         for k, (h, day) in enumerate(zip(pick(rng, lex.habits, 2), rng.permutation(7)))
     ]
-    categories = pick(rng, sorted(lex.preferences), min(10, len(lex.preferences)))
+    categories = sorted(lex.preferences)
     preferences = [Preference(category=c, noun=lex.preferences[c].noun, item=pick(rng, lex.preferences[c].items))
                    for c in categories]
     city = location.split(",")[0]

@@ -43,7 +43,35 @@ CHAT_TOPICS = {
                 "What should I listen to while cooking?", "Recommend something for my run tomorrow?"),
     "game": ("Bored tonight. What should I play?", "Game night with friends soon, any suggestions?",
              "Want to unwind with a game. What kind?", "Rainy weekend ahead. What should I play?"),
+    "dessert": ("Sweet tooth is winning. What dessert should I get?", "Bringing dessert to a dinner. What should it be?",
+                "Any dessert ideas for a birthday?", "I deserve a treat. What should I have?"),
+    "breakfast": ("What should I make for breakfast tomorrow?", "Brunch plans this Sunday. What should I order?",
+                  "Bored of my usual breakfast. Ideas?", "Hosting a late breakfast for two. What do I make?"),
+    "film": ("Movie night. What kind of film should I pick?", "Cinema trip this week. What should I see?",
+             "Need a film for a long flight. Suggestions?", "What film should I show a friend who's visiting?"),
+    "night_out": ("Friends want to go out. Where should we go?", "Planning a night out for a birthday. Ideas?",
+                  "Date night coming up. Where should we go?", "Want a fun night out this week. Suggestions?"),
+    "holiday": ("I have a week off coming up. What kind of trip?", "Thinking about a holiday. Where should I go?",
+                "Need a proper break. What kind of holiday would suit me?", "Any ideas for a trip this summer?"),
+    "houseplant": ("My windowsill looks empty. Which plant should I get?", "Want to buy a plant for my desk. Ideas?",
+                   "What plant should I give a friend for her new place?", "Thinking of getting a new plant. Which one?"),
+    "pasta": ("Pasta night. Which pasta should I buy?", "What pasta should I cook for friends?",
+              "Quick dinner idea with pasta?", "Which pasta goes in my shopping basket?"),
+    "scent": ("Need a new candle. What scent?", "Which scent should I pick for a gift?",
+              "My room needs a nicer smell. Ideas?", "Buying a diffuser oil. What scent should I get?"),
+    "cheese": ("Putting together a cheese board. What should go on it?", "Which cheese should I pick up?",
+               "Making sandwiches for a picnic. What cheese?", "Wine and cheese night. What cheese do I get?"),
+    "fruit": ("What fruit should I grab at the shop?", "Making a fruit bowl for guests. What goes in?",
+              "Need a healthy snack. What fruit should I get?", "Which fruit should I pack for the week?"),
 }
+
+
+def chat_topics(category: str, noun: str) -> tuple[str, ...]:
+    """The requests of a category; a category a user adds to the lexicon without its own asks by its noun."""
+    return CHAT_TOPICS.get(category) or (f"What {noun} should I go for?", f"Any {noun} you'd suggest for me?",
+                                         f"I can't decide on a {noun}. Help?", f"Pick a {noun} for me?")
+
+
 SMALL_TALK = (
     "Long day today.", "Can't sleep again.", "Finally some quiet time.", "Weather's been strange lately.",
     "Just got home.", "Taking a short break from everything.", "Feeling a bit scattered today.",
@@ -205,11 +233,11 @@ def _filler(user_t: datetime, asst_t: datetime, told_before: list[str], known_no
         return Act(kind="recall", user_time=user_t, assistant_time=asst_t, event_id=fid.rsplit("/", 1)[0],
                    recall_fact_ids=[fid])
     latest = _latest(known_now, facts)
-    cats = [q.category for q in world.persona.preferences]
     if roll < 0.8:
-        cat = pick(rng, cats)
+        preference = pick(rng, world.persona.preferences)
+        cat = preference.category
         fid = latest.get(f"preference/{cat}")
-        fresh = [x for x in CHAT_TOPICS[cat] if x not in asked and fits_hour(x, user_t.hour)]
+        fresh = [x for x in chat_topics(cat, preference.noun) if x not in asked and fits_hour(x, user_t.hour)]
         if fresh:
             return Act(kind="chat", user_time=user_t, assistant_time=asst_t, topic=cat, prompt=pick(rng, fresh),
                        recall_fact_ids=[fid] if fid else [])

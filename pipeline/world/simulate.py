@@ -200,10 +200,12 @@ def goal_events(tl: Timeline) -> tuple[list[dict], list[DraftEvent]]:
             outcome = str(rng.choice(["completed", "abandoned", "open"], p=[0.3, 0.2, 0.5] if last else [0.55, 0.45, 0.0]))
             t_end = tl.end if outcome == "open" else tl.at(lo + 0.8 * span, lo + 0.95 * span if not last else 0.97)
             steps = entry.steps[: int(rng.integers(1, len(entry.steps) + 1))]
-            # the milestones in their order: the later one implies the earlier
-            for step, share in zip(steps, sorted(float(x) for x in rng.uniform(0.15, 0.85, len(steps)))):
-                tp = t0 + (t_end - t0) * share
-                tp = tp.replace(hour=int(rng.integers(8, 21)), minute=0)
+            # the milestones in their order (the later one implies the earlier), inside the goal's own span
+            shares = sorted(float(x) for x in rng.uniform(0.15, 0.85, len(steps)))
+            hours = [int(rng.integers(8, 21)) for _ in steps]
+            times = sorted(min(max((t0 + (t_end - t0) * share).replace(hour=h, minute=0), t0 + timedelta(hours=1)),
+                               t_end - timedelta(hours=1)) for share, h in zip(shares, hours))
+            for step, tp in zip(steps, times):
                 drafts.append(DraftEvent(time=tp, kind="goal_progress", slots={"goal": g.text, "key": g.key, "step": step},
                                          facts=[fact("goal_progress", f"goal_progress/{g.id}", step,
                                                      f"Progress on '{g.text}': {first} {step}.", [g.key])]))
@@ -222,10 +224,10 @@ def goal_events(tl: Timeline) -> tuple[list[dict], list[DraftEvent]]:
 
 
 def preference_shifts(tl: Timeline) -> list[DraftEvent]:
-    """Four to eight in three months, each an UPDATE of the same preference key, for a reason that names only
-    people the persona has."""
+    """Two to four a month plus two (eight to sixteen in three months), each an UPDATE of one preference key,
+    for a reason that names only people the persona has."""
     rng, persona, lex, first = tl.rng, tl.persona, tl.lex, tl.first
-    n_shifts = int(rng.integers(4, max(5, round(tl.months * 2)) + 3))
+    n_shifts = int(rng.integers(2 * tl.months + 2, 4 * tl.months + 5))
     current = {q.category: q.item for q in persona.preferences}
     nouns = {q.category: q.noun for q in persona.preferences}
     cats = [q.category for q in persona.preferences]
@@ -251,12 +253,12 @@ def preference_shifts(tl: Timeline) -> list[DraftEvent]:
 
 
 def relationship_changes(tl: Timeline) -> list[DraftEvent]:
-    """Closeness moves after something happens between two people (four to eight times)."""
+    """Closeness moves after something happens between two people (eight to sixteen times)."""
     rng, lex, first = tl.rng, tl.lex, tl.first
     people = {x.name: x for x in tl.persona.relationships}
     closeness = {x.name: x.closeness for x in tl.persona.relationships}
     drafts = []
-    for _ in range(int(rng.integers(4, 9))):
+    for _ in range(int(rng.integers(8, 17))):
         name = pick(rng, list(people))
         up = bool(rng.random() < 0.55)
         cause = pick(rng, lex.relationships.closer if up else lex.relationships.further)

@@ -248,6 +248,26 @@ def test_distractors_come_from_the_answers_class(bench_parts, lex):
                 assert all(len(t.split()) >= 2 for t in texts), texts  # "three mugs", not "three"
 
 
+def test_implicit_intent_asks_about_a_goal_under_way_or_one_achieved(bench_parts):
+    """The gold is a goal the history leaves under way (its start told, no outcome) or one it says was completed,
+    and the evidence is that start or that completion; both kinds are asked."""
+    kinds = Counter()
+    for part in bench_parts:
+        sessions, _, _, facts = _index(part)
+        for q in part.mme:
+            if q.task != "Implicit Intent Recognition":
+                continue
+            evidence = facts[q.evidence[0].fact_id]
+            told = {f for sid in q.history_sessions for t in sessions[sid].turns for f in t.fact_ids}
+            outcomes = [facts[f] for f in told if facts[f].kind == "goal_outcome" and facts[f].key == evidence.key]
+            if evidence.kind == "goal":
+                assert evidence.value == f"working towards: {q.answer_text}" and not outcomes, q.id
+            else:
+                assert evidence.kind == "goal_outcome" and evidence.value == f"completed: {q.answer_text}", q.id
+            kinds[evidence.kind] += 1
+    assert kinds["goal"] > 0 and kinds["goal_outcome"] > 0, kinds
+
+
 def test_a_real_tokenizer_counts_tokens_and_a_bad_path_says_what_to_do(tmp_path, bench_parts):
     from tokenizers import Tokenizer, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast

@@ -88,8 +88,8 @@ def test_a_wrong_or_lost_date_is_caught_and_a_reworded_one_is_not(persona):
     part, events, facts = persona
     k, s, t = _first(part, facts, lambda s, t: t.role == "user" and any(r.phrase.startswith("on ") and r.phrase[3].isupper()
                                                                        and r.phrase.split()[1] in ("March", "April")
-                                                                       for r in t.time_refs))
-    ref = next(r for r in t.time_refs if r.phrase.split()[1] in ("March", "April"))
+                                                                       and r.phrase in t.text for r in t.time_refs))
+    ref = next(r for r in t.time_refs if r.phrase.split()[1] in ("March", "April") and r.phrase in t.text)
     month, day = ref.phrase.split()[1:3]
     known = _known_before(part, k)
     reworded = _with(s, t.index, t.text.replace(ref.phrase, f"on {month[:3]} {day}th"))

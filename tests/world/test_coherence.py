@@ -11,7 +11,7 @@ from pipeline.grammar import indefinite
 from pipeline.personas.sampler import GOALS
 from pipeline.records import parse_time
 from pipeline.verbalize.scripted import EVENING_CONTEXT, TRAIT_TAILS, UNSETTLING
-from pipeline.world.plan import CHAT_TOPICS, SMALL_TALK, fits_hour
+from pipeline.world.plan import CHAT_TOPICS, SMALL_TALK, chat_topics, fits_hour
 from pipeline.world.simulate import COLOURS, GOAL_LANES, activity_hours, roles_named
 
 
@@ -124,3 +124,12 @@ def test_date_frames_and_articles_are_grammatical(small_parts):
                 assert not re.search(r"(?<![\w'])i(?![\w'])|(?<![\w'])i'", t.text), t.text
                 assert f" {wrong} " not in f" {t.text} " and not t.text.startswith(wrong.capitalize()), t.text
     assert indefinite("accountant") == "an accountant" and indefinite("university lecturer") == "a university lecturer"
+
+
+def test_every_preference_category_has_requests_and_a_new_one_gets_them_from_its_noun(lex):
+    for cat, entry in lex.preferences.items():
+        asks = chat_topics(cat, entry.noun)
+        assert asks == CHAT_TOPICS[cat] and len(set(asks)) >= 4, cat
+        assert any(fits_hour(x, h) for x in asks for h in range(24)), cat
+    added = chat_topics("tea", "kind of tea")
+    assert len(set(added)) == 4 and all("kind of tea" in x for x in added)

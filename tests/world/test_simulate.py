@@ -27,7 +27,7 @@ def test_preference_shifts_update_the_same_key_in_order(small_parts):
     for part in small_parts:
         prefs = {f"preference/{q.category}": q.item for q in part.persona.preferences}
         shifts = [e for e in part.events if e.kind == "preference_shift"]
-        assert 4 <= len(shifts) <= 8  # four to eight in three months (these lives are two months: at most seven)
+        assert 6 <= len(shifts) <= 12  # eight to sixteen in three months (these lives are two months: six to twelve)
         for e in shifts:  # chronological: each shift starts from the value the previous one left
             new = e.facts[0]
             assert new.kind == "preference_shift" and new.key in prefs
