@@ -78,6 +78,8 @@ class RunConfig(BaseModel):
     rl_per_persona: int = Field(12, ge=0, description="GRPO prompts drawn per training persona")
     mme_per_setting: int = Field(50, ge=0, description="Persona-MME multiple-choice questions per benchmark persona and setting")
     mme_alignment_pairs: int = Field(1, ge=0, description="Personality Alignment pairs (aligned + misaligned reply) per persona, setting")
+    mme_cases: int = Field(2, ge=1, description="Persona-MME cases per benchmark persona and setting: histories that end at "
+                                                "different moments, each with its share of the questions asked there")
     mme_tokenizer: str | None = Field(None, description="tokenizer folder for Persona-MME context token counts (default: an approximation)")
     image_size: int = Field(320, ge=64, le=2048, description="side of the rendered square images, in pixels")
     shard_size_mb: float = Field(250.0, gt=0, description="target size of one Parquet shard, in MB")

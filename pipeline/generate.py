@@ -138,7 +138,7 @@ def _finish(persona: Persona, cfg: RunConfig, ctx: PersonaContext, sessions: lis
         with _timed(timings, "mme"):
             questions, stats = build_questions(persona, events, sessions, images, load_lexicon(cfg.lexicon_dir), cfg.seed,
                                                cfg.mme_per_setting, cfg.mme_alignment_pairs,
-                                               _counter(cfg.mme_tokenizer, cfg.image_size))
+                                               _counter(cfg.mme_tokenizer, cfg.image_size), cfg.mme_cases)
         part = part.model_copy(update={"mme": questions, "stats": dict(stats)})
     return part
 

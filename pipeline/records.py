@@ -111,7 +111,7 @@ class Persona(Record):
 FactKind = Literal[
     "profile", "interest", "preference", "relationship", "habit", "goal", "goal_progress",
     "goal_outcome", "preference_shift", "shift_reason", "relationship_change", "life_event",
-    "activity", "visual",
+    "activity", "visual", "habit_end",
 ]
 
 
@@ -146,7 +146,7 @@ class SceneSpec(Record):
 
 EventKind = Literal[
     "background", "activity", "habit", "preference_shift", "goal_start", "goal_progress",
-    "goal_outcome", "relationship_change", "life_event", "snapshot",
+    "goal_outcome", "relationship_change", "life_event", "snapshot", "habit_start", "habit_end",
 ]
 
 

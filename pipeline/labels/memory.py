@@ -5,7 +5,7 @@ Four memories as in PersonaVLM: core (the user's profile and current preferences
 procedural (goals and habits; at most 5 live entries). Each conveyed fact has one home
 (`memory_entry`); comparing it with the memory so far gives the operation: a new key is an ADD, a
 changed value an UPDATE (a preference shift is never DELETE + ADD), the same value again a NOOP, and
-a goal that ends (completed or abandoned) a DELETE. A memory that nothing touched in a session gets
+a goal that ends (completed or abandoned) or a habit dropped a DELETE. A memory that nothing touched in a session gets
 one session-level NOOP. `replay` rebuilds the memory from the ops alone and refuses any op that does
 not apply to the state it claims to change.
 """
@@ -25,7 +25,7 @@ _HOME = {
     "profile": "core", "preference": "core", "preference_shift": "core",
     "shift_reason": "semantic", "interest": "semantic", "relationship": "semantic", "relationship_change": "semantic",
     "visual": "semantic", "habit": "procedural", "goal": "procedural", "goal_progress": "procedural",
-    "goal_outcome": "procedural",
+    "goal_outcome": "procedural", "habit_end": "procedural",
 }
 
 
@@ -51,7 +51,7 @@ def memory_entry(fact: Fact, persona: Persona) -> tuple[str, str, str | None] | 
         gid = fact.key.split("/", 1)[1]
         goal = next(g for g in persona.goals if g.id == gid)
         return memory, f"goal/{gid}", f"working towards: {goal.text}; latest step: {fact.value}"
-    if fact.kind == "goal_outcome":
+    if fact.kind in ("goal_outcome", "habit_end"):  # a goal that ended, a habit dropped
         return memory, fact.key, None
     return memory, fact.key, fact.value
 

@@ -2,7 +2,9 @@
 
 Each question is asked some time after a session of the persona's life, over the longest history
 ending there that fits the setting's token budget (32k or 128k, counted as a model would be given it:
-text and image tokens); a setting also needs a minimum of turns (20 for 32k, 100 for 128k). A setting
+text and image tokens); a setting also needs a minimum of turns (20 for 32k, 100 for 128k). A case is
+one such history and the items asked at its end; each setting has a few (`mme_cases`), ending in
+successive stretches of the persona's months. A case
 first gets its alignment pairs and a share of its multiple-choice questions about the photos; the text
 tasks are then asked in rounds, the task with the fewest facts to ask about first. Each question is
 verified (its evidence lies inside the history and states the answer, or only the photo holds it; the
@@ -177,15 +179,25 @@ class Case:
     setting: Setting
     window: Window
     tokens: int
+    pairs: int  # Personality Alignment pairs
+    size: int  # multiple-choice questions
     made: list[MmeQuestion] = field(default_factory=list)
+
+    @property
+    def visual(self) -> int:
+        return math.ceil(VISUAL_SHARE * self.size)
 
     @property
     def text_items(self) -> int:
         return sum(not q.needs_image for q in self.made if q.task != "Personality Alignment")
 
+    @property
+    def full(self) -> bool:
+        return self.text_items >= self.size - self.visual
+
 
 def build_questions(persona: Persona, events: list[Event], sessions: list[Session], images: list[Image], lex: Lexicon,
-                    seed: int, per_setting: int, alignment_pairs: int, counter: TokenCounter
+                    seed: int, per_setting: int, alignment_pairs: int, counter: TokenCounter, cases_per_setting: int
                     ) -> tuple[list[MmeQuestion], Counter]:
     rng = rng_for(seed, persona.id, "mme")
     by_event = {e.id: e for e in events}
@@ -200,11 +212,16 @@ def build_questions(persona: Persona, events: list[Event], sessions: list[Sessio
         if not windows:
             stats[f"mme_no_history_{setting.name}"] += 1
             continue
-        # one case per persona and setting, as PersonaVLM's benchmark asks it: every item of the setting is
-        # asked at one moment, after one history (an evaluator replays that history once, then asks them all)
-        start, end = windows[int(rng.integers(len(windows)))]
-        w = Window(persona, sessions[start:end + 1], question_time(sessions, end, rng), by_event, by_image)
-        cases.append(Case(setting, w, sum(turn_tokens[start:end + 1])))
+        # a case is asked as PersonaVLM's benchmark asks it: every item at one moment, after one history (an
+        # evaluator replays that history once, then asks them all); a setting's cases end in successive stretches
+        # of the persona's months, so each asks about what is under way at its own moment
+        n = min(cases_per_setting, len(windows))
+        for j in range(n):
+            stretch = windows[j * len(windows) // n:(j + 1) * len(windows) // n]
+            start, end = stretch[int(rng.integers(len(stretch)))]
+            w = Window(persona, sessions[start:end + 1], question_time(sessions, end, rng), by_event, by_image)
+            cases.append(Case(setting, w, sum(turn_tokens[start:end + 1]), pairs=len(range(j, alignment_pairs, n)),
+                              size=per_setting // n + (j < per_setting % n)))
 
     def attempt(case: Case, task: str, target: str | None) -> list[MmeQuestion]:
         w = case.window
@@ -263,29 +280,28 @@ def build_questions(persona: Persona, events: list[Event], sessions: list[Sessio
         return False
 
     # first what has topics of its own kind or needs the favourite a reply names: the alignment pairs and the photos
-    visual = math.ceil(VISUAL_SHARE * per_setting) if per_setting else 0
     for case in cases:
-        for _ in range(alignment_pairs):
+        for _ in range(case.pairs):
             ask(case, "Personality Alignment")
-        for _ in range(visual):
+        for _ in range(case.visual):
             ask(case, "Visual Detail Recall")
-    # then rounds over the text tasks, the scarcest first, each task's first setting drawn, so that a fact the two
-    # settings' histories share goes to either as often and a task with few facts to ask about gets them
-    want = per_setting - visual
+    # then rounds over the text tasks, the scarcest first, each task's first case drawn, so that a fact the cases'
+    # histories share goes to any of them as often and a task with few facts to ask about gets them
     while True:
         found = False
         for task in SCARCEST_FIRST:
-            first = int(rng.integers(len(cases))) if cases else 0  # which setting asks first, drawn per task
+            first = int(rng.integers(len(cases))) if cases else 0  # which case asks first, drawn per task
             for case in cases[first:] + cases[:first]:
-                if case.text_items < want:
+                if not case.full:
                     found |= ask(case, task)
-        if not found or all(case.text_items >= want for case in cases):
+        if not found or all(case.full for case in cases):
             break
     out: list[MmeQuestion] = []
-    for case in cases:
-        # numbered in a random order: neither an id nor the order of items says which one is right
-        for k, i in enumerate(rng.permutation(len(case.made))):
-            out.append(case.made[int(i)].model_copy(update={"id": f"{persona.id}/mme/{case.setting.name}/{k:03d}"}))
+    for setting in SETTINGS:
+        # numbered in a random order: neither an id nor the order of items says which one is right (or which case)
+        made = [q for case in cases if case.setting == setting for q in case.made]
+        for k, i in enumerate(rng.permutation(len(made))):
+            out.append(made[int(i)].model_copy(update={"id": f"{persona.id}/mme/{setting.name}/{k:03d}"}))
     out, left_out = independent(out)
     stats["mme_named_by_other_items"] = left_out
     out.sort(key=lambda q: q.id)

@@ -67,6 +67,11 @@ def gold_problems(q: dict, sessions: dict[str, dict], facts: dict[str, dict]) ->
             problems.append("the evidence is not the latest state the history tells")
         if LATEST[q["task"]] == "value" and norm(q["answer_text"]) != norm(fact["value"]):
             problems.append("the answer is not the latest value the history tells")
+    if q["task"] == "Behavioral Pattern Recognition" and q["evidence"] and q["evidence"][0].get("fact_id") in facts:
+        key = facts[q["evidence"][0]["fact_id"]]["key"]
+        dropped = any(facts[fid]["kind"] == "habit_end" and facts[fid]["key"] == key for _, fid in told)
+        if dropped != ("use to" in q["query"]):
+            problems.append("the question's tense does not follow whether the history says the habit was dropped")
     return problems
 
 

@@ -552,27 +552,31 @@ def _habit_slot(x: Told) -> tuple[str, str, str]:
 
 def behavioral_pattern_recognition(w: Window, lex: Lexicon, rng: np.random.Generator) -> Draft | None:
     """Every option shares the habit's part of the day, so what separates them is the weekday or the activity,
-    which the evidence turn states."""
+    which the evidence turn states. A habit the user has told they dropped is asked about in the past tense."""
     told = [x for x in w.of_kind("habit") if _habit_slot(x)[1] in x.turn.text]
     if not told:
         return None
     x = told[int(rng.integers(len(told)))]
     activity, weekday, part = _habit_slot(x)
     hid = x.fact.key.split("/", 1)[1]
-    facts = [y.fact.id for y in w.of_kind("habit") if y.fact.key == x.fact.key]
+    ends = [y for y in w.of_kind("habit_end") if y.fact.key == x.fact.key]
+    facts = [y.fact.id for y in [*w.of_kind("habit"), *ends] if y.fact.key == x.fact.key]
+    tense = "did I use to" if ends else "do I usually"
+    evidence = [_ev(x), *map(_ev, ends)]
     if rng.random() < 0.5:
-        query = f"{_opener(rng)}what do I usually do on {weekday} {part}s?"
-        own = {h.activity for h in w.persona.habits}  # none of the user's habits, told or not, is a distractor
+        query = f"{_opener(rng)}what {tense} do on {weekday} {part}s?"
+        # none of the user's habits, told or not, then or later, is a distractor
+        own = {f.value.rsplit(" every ", 1)[0] for e in w.events.values() for f in e.facts if f.kind == "habit"}
         same_part = [h.activity for h in lex.habits if h.part == part and h.activity not in own]
 
         def gold(v: Window, options: list[str]) -> str | None:
             return _unique(a for a, d, p in map(_habit_slot, v.of_kind("habit")) if (d, p) == (weekday, part))
 
-        return Draft(query=query, correct=activity, distractors=_shuffled(rng, same_part), evidence=[_ev(x)],
+        return Draft(query=query, correct=activity, distractors=_shuffled(rng, same_part), evidence=evidence,
                      stated=(weekday,), gold=gold,
                      flip=lambda v, opts: (v.flipped(facts, {activity: _other(opts, activity)[0]}), _other(opts, activity)[0]),
                      topics=frozenset({f"habit:{hid}"}))
-    query = f"{_opener(rng)}when do I usually {activity}?"
+    query = f"{_opener(rng)}when {tense} {activity}?"
     correct = f"Every {weekday} {part}"
     slots = [f"Every {d} {part}" for d in WEEKDAYS if d != weekday]
 
@@ -583,7 +587,7 @@ def behavioral_pattern_recognition(w: Window, lex: Lexicon, rng: np.random.Gener
         target = _other(options, correct)[0]
         return v.flipped(facts, {weekday: target.split()[1]}), target
 
-    return Draft(query=query, correct=correct, distractors=_shuffled(rng, slots), evidence=[_ev(x)], stated=(weekday,),
+    return Draft(query=query, correct=correct, distractors=_shuffled(rng, slots), evidence=evidence, stated=(weekday,),
                  gold=gold, flip=flip, topics=frozenset({f"habit:{hid}"}))
 
 

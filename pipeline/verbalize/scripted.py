@@ -170,6 +170,16 @@ TELL = {
         "Kept up my {weekday} routine {when}: {activity}, as always.",
         "My {weekday} ritual held up {when}. I did it again: {activity}.",
     ),
+    "habit_start": (
+        "New routine: every {weekday} {part} I {activity} now.",
+        "I've picked up a new habit: I {activity} every {weekday} {part}.",
+        "Trying something new: from now on, {weekday} {part}s are when I {activity}.",
+    ),
+    "habit_end": (
+        "I've dropped my {weekday} routine. I don't {activity} anymore.",
+        "Small change: I stopped my {weekday} {part} habit of the last weeks, when I'd {activity}.",
+        "That {weekday} {part} thing where I {activity}? I've quit it.",
+    ),
 }
 BACKGROUND = {
     "profile/age": ("I'm {value}, by the way.", "For context, I'm {value} years old."),
@@ -209,6 +219,8 @@ ACK = {
     "relationship_change": ("Relationships shift. How do you feel about it?", "Thanks for telling me about that."),
     "life_event": ("That's a lot. I'm here if you want to talk about it.", "Wow, that's big news.", "How are you holding up?"),
     "habit": ("Good to keep the routine going.", "Consistency!", "Sounds like a nice ritual."),
+    "habit_start": ("A new routine! Tell me how the first weeks go.", "Nice, that sounds like a good fit for your week."),
+    "habit_end": ("Routines change. Was it getting hard to keep up?", "Fair enough. That frees up a slot in your week."),
     "snapshot": ("Thanks for the picture!", "Nice shot.", "Love seeing what's around you."),
     "small_talk": ("I'm here.", "That happens.", "Fair enough.", "Sounds like you could use a breather.", "Oof.",
                    "I hear you.", "Totally understandable.", "Ah, one of those.", "That sounds tiring.", "Noted."),

@@ -124,6 +124,7 @@ class _Item:
     event: Event
     fact_ids: list[str]
     not_before: int  # earliest session index it may be told in
+    after: str | None = None  # a fact that must have been told in an earlier session first
 
 
 def plan_sessions(world: World, cfg: RunConfig) -> tuple[World, list[SessionPlan]]:
@@ -144,10 +145,13 @@ def plan_sessions(world: World, cfg: RunConfig) -> tuple[World, list[SessionPlan
     rest = [f.id for f in background.facts if f.key not in intro_keys]
     rest = [rest[int(i)] for i in rng.permutation(len(rest))]
     queue = [_Item(background, rest[i:i + 2], 0) for i in range(0, len(rest), 2)]
-    # a goal's news waits for its earlier news, and a goal's start for every earlier goal's end (procedural
-    # memory stays within its cap); no delay goes past the last session
+    # a goal's news waits for its earlier news, and a goal's start for every earlier goal's end; a habit's end
+    # waits for the habit to be told, and a new habit's news for the end of the one it replaces (procedural memory
+    # stays within its cap); no delay goes past the last session
     goal_ready: dict[str, int] = {}
     ended_ready = 0
+    first_told = {f.key: f.id for f in background.facts if f.kind == "habit"}  # habit key -> its first mention
+    ended: dict[str, str] = {}  # habit key -> the fact of its end
     for e in events[1:]:
         if e.kind == "activity" and rng.random() < 0.15:
             continue  # not everything that happens gets told
@@ -162,7 +166,14 @@ def plan_sessions(world: World, cfg: RunConfig) -> tuple[World, list[SessionPlan
             goal_ready[goal] = not_before
             if e.kind == "goal_outcome":
                 ended_ready = max(ended_ready, not_before)
-        queue.append(_Item(e, [f.id for f in e.facts], not_before))
+        after = None
+        if e.kind in ("habit", "habit_end"):  # after the habit's first mention (its end: else nothing to end)
+            after = first_told.get(e.facts[0].key)
+        elif e.kind == "habit_start":  # after the end of the habit it replaces
+            after = first_told[e.facts[0].key] = ended[world.slots[e.id]["replaces"]]
+        if e.kind == "habit_end":
+            ended[e.facts[0].key] = e.facts[0].id
+        queue.append(_Item(e, [f.id for f in e.facts], not_before, after))
 
     plans: list[SessionPlan] = []
     told_before: list[str] = []  # fact ids conveyed in earlier sessions, in order
@@ -174,7 +185,9 @@ def plan_sessions(world: World, cfg: RunConfig) -> tuple[World, list[SessionPlan
         n_fill = int(rng.choice([0, 1, 1, 2]))
         # the items that are due, news before everyday activities; all the news is told (a shift or a goal's end
         # is what gets told), the oldest activities as far as the session has room, the rest wait
-        due = [i for i, it in enumerate(queue) if it.not_before <= k and parse_time(it.event.time) < start]
+        said = set(told_before)
+        due = [i for i, it in enumerate(queue) if it.not_before <= k and parse_time(it.event.time) < start
+               and (it.after is None or it.after in said)]
         due.sort(key=lambda i: (queue[i].event.kind in EVERYDAY, i))
         news = sum(queue[i].event.kind not in (*EVERYDAY, "background") for i in due)
         for i in sorted(due[: max(n - n_fill - len(acts_spec), news, 1)], reverse=True):
@@ -200,6 +213,9 @@ def plan_sessions(world: World, cfg: RunConfig) -> tuple[World, list[SessionPlan
             t = asst_t + timedelta(minutes=int(rng.integers(1, 6)))
         plans.append(SessionPlan(index=k, acts=acts))
         told_before = known_now
+        # a habit's days still untold once its end is told are left untold (it would be back in memory)
+        stopped = {facts[fid].key for a in acts for fid in a.fact_ids if facts[fid].kind == "habit_end"}
+        queue = [it for it in queue if not (it.event.kind == "habit" and it.event.facts[0].key in stopped)]
 
     events, snapshot_slots = _add_images(world, events, plans, cfg, rng)
     return dataclasses.replace(world, events=events, slots={**world.slots, **snapshot_slots}), plans

@@ -15,7 +15,7 @@ import numpy as np
 from pipeline.config import RunConfig
 from pipeline.grammar import indefinite
 from pipeline.personas.lexicon import Lexicon
-from pipeline.records import TRAITS, Event, EventKind, Fact, Persona, SceneObject, TraitDelta, fmt_time
+from pipeline.records import TRAITS, Event, EventKind, Fact, Habit, Persona, SceneObject, TraitDelta, fmt_time
 from pipeline.rng import pick, rng_for
 from pipeline.world.clock import MONTHS, WEEKDAYS
 
@@ -147,9 +147,7 @@ def _background(p: Persona, start: datetime) -> DraftEvent:
               for q in p.preferences]
     facts += [fact("relationship", f"relationship/{x.name}", f"{x.role}; closeness {x.closeness}/5",
                    f"{x.name} is {first}'s {x.role} (closeness {x.closeness}/5).", [x.name, x.role]) for x in p.relationships]
-    facts += [fact("habit", f"habit/{h.id}", f"{h.activity} every {WEEKDAYS[h.weekday]} {h.part}",
-                   f"{first} does this every {WEEKDAYS[h.weekday]} {h.part}: {h.activity}.", [h.key, WEEKDAYS[h.weekday]])
-              for h in p.habits]
+    facts += [_habit_fact(h, first) for h in p.habits]
     return DraftEvent(time=start, kind="background", facts=facts)
 
 
@@ -173,7 +171,7 @@ class Timeline:
         return _at(self.rng, self.start, self.end - self.start, lo, hi)
 
 
-GOAL_LANES = 3  # goals pursued at once: with the persona's two habits they fill procedural memory's five entries
+GOAL_LANES = 3  # goals pursued at once: with two habits at a time they fill procedural memory's five entries
 
 
 def goal_events(tl: Timeline) -> tuple[list[dict], list[DraftEvent]]:
@@ -286,21 +284,58 @@ def life_events(tl: Timeline) -> tuple[list[DraftEvent], list[tuple[int, dict[st
     return drafts, shocks
 
 
-def habit_occurrences(tl: Timeline) -> list[DraftEvent]:
-    """Habits recur on their weekday at their part of the day; some occurrences come up in conversation."""
+HABIT_CHANGE = 0.75  # chance that a habit is dropped some weeks in, and a new one taken up on a free weekday
+HOUR_OF_PART = {"morning": 9, "afternoon": 15, "evening": 19}
+
+
+def habit_events(tl: Timeline) -> list[DraftEvent]:
+    """Habits recur on their weekday at their part of the day, and some occurrences come up in conversation. Most
+    are dropped some weeks in and a new one is taken up a few days later, on a weekday no habit has had (so a slot
+    names one habit for good); at most as many run at once as the persona started with (procedural memory's cap)."""
+    rng, persona, first = tl.rng, tl.persona, tl.first
+    taken = {h.weekday for h in persona.habits}
+    own = {h.activity for h in persona.habits}
+    spans: list[tuple[Habit, datetime, datetime]] = []
     drafts = []
-    for h in tl.persona.habits:
-        d = tl.start + timedelta(days=(h.weekday - tl.start.weekday()) % 7)
-        hour = {"morning": 9, "afternoon": 15, "evening": 19}[h.part]
+    for k, h in enumerate(persona.habits):
+        if rng.random() >= HABIT_CHANGE:
+            spans.append((h, tl.start, tl.end))
+            continue
+        stop = tl.at(0.3, 0.65)
+        entry = pick(rng, [x for x in tl.lex.habits if x.activity not in own])
+        day = pick(rng, sorted(set(range(7)) - taken))
+        new = Habit(id=f"{persona.id}/habit{len(persona.habits) + k}", activity=entry.activity, key=entry.key,
+                    weekday=day, part=entry.part)  # type: ignore[arg-type]
+        taken.add(day)
+        own.add(new.activity)
+        begin = stop + timedelta(days=int(rng.integers(2, 10)))
+        spans += [(h, tl.start, stop), (new, begin, tl.end)]
         weekday = WEEKDAYS[h.weekday]
-        while d < tl.end:
-            if tl.rng.random() < 0.3:
-                drafts.append(DraftEvent(
-                    time=d.replace(hour=hour), kind="habit", slots={"activity": h.activity, "weekday": weekday, "key": h.key},
-                    facts=[fact("habit", f"habit/{h.id}", f"{h.activity} every {weekday} {h.part}",
-                                f"{tl.first} does this every {weekday} {h.part}: {h.activity}.", [h.key, weekday])]))
+        drafts.append(DraftEvent(
+            time=stop, kind="habit_end", slots={"activity": h.activity, "weekday": weekday, "part": h.part, "key": h.key},
+            facts=[fact("habit_end", f"habit/{h.id}", f"stopped: {h.activity} every {weekday} {h.part}",
+                        f"{first} stopped doing this every {weekday} {h.part}: {h.activity}.", [h.key, weekday])]))
+        drafts.append(DraftEvent(
+            time=begin, kind="habit_start",
+            slots={"activity": new.activity, "weekday": WEEKDAYS[day], "part": new.part, "key": new.key,
+                   "replaces": f"habit/{h.id}"},
+            facts=[_habit_fact(new, first)]))
+    for h, begin, until in spans:
+        day_one = begin if begin == tl.start else datetime.combine(begin.date() + timedelta(days=1), time(0, 0))
+        d = day_one + timedelta(days=(h.weekday - day_one.weekday()) % 7, hours=HOUR_OF_PART[h.part])
+        while d < until:
+            if rng.random() < 0.3:
+                drafts.append(DraftEvent(time=d, kind="habit",
+                                         slots={"activity": h.activity, "weekday": WEEKDAYS[h.weekday], "key": h.key},
+                                         facts=[_habit_fact(h, first)]))
             d += timedelta(days=7)
     return drafts
+
+
+def _habit_fact(h: Habit, first: str) -> dict:
+    weekday = WEEKDAYS[h.weekday]
+    return fact("habit", f"habit/{h.id}", f"{h.activity} every {weekday} {h.part}",
+                f"{first} does this every {weekday} {h.part}: {h.activity}.", [h.key, weekday])
 
 
 def everyday_activities(tl: Timeline) -> tuple[list[DraftEvent], list[str]]:
@@ -344,7 +379,7 @@ def simulate_world(persona: Persona, cfg: RunConfig, lex: Lexicon) -> World:
     background.facts += goal_facts
     shifts, changes = preference_shifts(tl), relationship_changes(tl)
     shaping, shocks = life_events(tl)
-    habits = habit_occurrences(tl)
+    habits = habit_events(tl)
     activities, places = everyday_activities(tl)
     drafts = sorted([background, *goals, *shifts, *changes, *shaping, *habits, *activities], key=lambda e: (e.time, e.kind))
     events, slots = finalize_events(persona, drafts, 0)

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 
+from pipeline.config import RunConfig
 from pipeline.dedup import normalize as norm
 from pipeline.mme.build import PER_GOAL_TASK, certify, independent, verify
 from pipeline.mme.context import SETTINGS, TokenCounter, image_tokens
@@ -293,3 +294,39 @@ def test_image_tokens_match_the_qwen2_vl_processor():
         rh, rw = smart_resize(h, w, factor=28, min_pixels=56 * 56, max_pixels=230_400)
         assert image_tokens(h, w) == (rh // 28) * (rw // 28) + 2, (h, w)
     assert TokenCounter(None, 320).image_tokens == 123
+
+
+def test_a_habit_the_user_dropped_is_asked_about_in_the_past_tense(bench_parts):
+    from pipeline.mme.recheck import gold_problems
+
+    tenses = Counter()
+    for part in bench_parts:
+        sessions, _, _, facts = _index(part)
+        rows = {s.id: s.model_dump() for s in part.sessions}
+        fact_rows = {f: x.model_dump() for f, x in facts.items()}
+        for q in part.mme:
+            if q.task != "Behavioral Pattern Recognition":
+                continue
+            key = facts[q.evidence[0].fact_id].key
+            told = {f for sid in q.history_sessions for t in sessions[sid].turns for f in t.fact_ids}
+            dropped = any(facts[f].kind == "habit_end" and facts[f].key == key for f in told)
+            assert ("did I use to" in q.query) == dropped and ("do I usually" in q.query) != dropped, q.query
+            tenses[dropped] += 1
+            # the run's audit sees a question in the wrong tense
+            wrong = q.query.replace("did I use to", "do I usually") if dropped else q.query.replace("do I usually", "did I use to")
+            assert gold_problems({**q.model_dump(), "query": wrong}, rows, fact_rows)
+            assert not gold_problems(q.model_dump(), rows, fact_rows)
+    assert tenses[True] > 0 and tenses[False] > 0, tenses
+
+
+def test_each_setting_has_its_cases_at_successive_moments(bench_parts):
+    n = RunConfig.model_fields["mme_cases"].default
+    for part in bench_parts:
+        for setting in ("32k", "128k"):
+            cases = sorted({(q.time, tuple(q.history_sessions)) for q in part.mme if q.setting == setting})
+            assert 1 <= len(cases) <= n
+            times = [t for t, _ in cases]
+            assert len(set(times)) == len(times), "one moment per case"
+            ends = [h[-1] for _, h in cases]
+            assert ends == sorted(ends) and len(set(ends)) == len(ends)
+    assert any(len({q.time for q in p.mme if q.setting == "32k"}) == n for p in bench_parts)

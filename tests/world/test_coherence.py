@@ -133,3 +133,35 @@ def test_every_preference_category_has_requests_and_a_new_one_gets_them_from_its
         assert any(fits_hour(x, h) for x in asks for h in range(24)), cat
     added = chat_topics("tea", "kind of tea")
     assert len(set(added)) == 4 and all("kind of tea" in x for x in added)
+
+
+def test_habits_are_dropped_and_taken_up_one_at_a_time_and_each_slot_names_one_habit(small_parts):
+    """A habit dropped is told after it was first told, nothing of it is told after its end, its successor is told
+    only after that end (never more habits at once than the persona started with), and no two habits of a life
+    share a weekday."""
+    changed = 0
+    for part in small_parts:
+        facts = {f.id: f for e in part.events for f in e.facts}
+        slots = {}
+        for f in facts.values():
+            if f.kind == "habit":
+                slots.setdefault(f.key, f.value.rsplit(" every ", 1)[1].split()[0])
+        assert len(set(slots.values())) == len(slots), slots
+        told = [facts[fid] for s in part.sessions for t in s.turns if t.role == "user" for fid in t.fact_ids]
+        live: set[str] = set()
+        ended: set[str] = set()
+        for f in told:
+            if f.kind == "habit":
+                assert f.key not in ended, f"{f.key} told after its end"
+                live.add(f.key)
+            elif f.kind == "habit_end":
+                assert f.key in live, f"{f.key} ended before it was told"
+                live.discard(f.key)
+                ended.add(f.key)
+                changed += 1
+            assert len(live) <= len(part.persona.habits)
+        for e in part.events:
+            if e.kind == "habit":
+                weekday = e.facts[0].value.rsplit(" every ", 1)[1].split()[0]
+                assert parse_time(e.time).strftime("%A") == weekday, (e.time, weekday)
+    assert changed > 0
