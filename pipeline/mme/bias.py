@@ -40,6 +40,8 @@ from pipeline.progress import Task, silent
 MARGIN = 0.05  # a baseline this far above chance fails
 UPPER = 0.08  # ... or the upper end of its 95% interval this far
 ALPHA = 0.01  # family-wise, for the baselines and for the answer positions
+# the most often right answer of a task with a fixed set of answers: a baseline that always picks it gains this much
+BALANCE = 0.01
 _STOP = frozenset("a an the i me my you your to of in on at and or is it was were what did do with for".split())
 
 
@@ -281,7 +283,7 @@ def bias_report(questions: list[dict], world: WorldPrior | None = None, profiles
 
 
 def balance(questions: list[dict], seed: int) -> list[str]:
-    """Ids to drop so that no answer text is correct in more than chance + 3 points of its task's questions
+    """Ids to drop so that no answer text is correct in more than chance + 1 point of its task's questions
     (per setting, as a model is scored on one setting at a time).
 
     Tasks with a fixed set of answers (a goal's state, an explanation tier) would otherwise let a model
@@ -295,7 +297,7 @@ def balance(questions: list[dict], seed: int) -> list[str]:
     for task, qs in sorted(by_task.items()):
         if len(qs) < 20:
             continue
-        cap = float(np.mean([1 / len(q["choices"]) for q in qs])) + 0.03
+        cap = float(np.mean([1 / len(q["choices"]) for q in qs])) + BALANCE
         by_answer: dict[str, list[dict]] = defaultdict(list)
         for q in qs:
             by_answer[norm(q["answer_text"])].append(q)

@@ -4,14 +4,13 @@ Each question is asked some time after a session of the persona's life, over the
 ending there that fits the setting's token budget (32k or 128k, counted as a model would be given it:
 text and image tokens); a setting also needs a minimum of turns (20 for 32k, 100 for 128k). A case is
 one such history and the items asked at its end; each setting has a few (`mme_cases`), ending in
-successive stretches of the persona's months. A case
-first gets its alignment pairs and a share of its multiple-choice questions about the photos; the text
-tasks are then asked in rounds, the task with the fewest facts to ask about first. Each question is
-verified (its evidence lies inside the history and states the answer, or only the photo holds it; the
-gold re-derives from the history and is the only option that does; the query does not contain the
-answer) and certified by an evidence flip (in the world where the evidence says one of the distractors,
-the gold re-derived over the edited history is that distractor), and dropped if not, with the reason
-counted. A fact feeds one item per persona (`Draft.topics`), so no item answers another, and `independent`
+successive stretches of the persona's months. A case first gets its alignment pairs and a share of its
+multiple-choice questions about the photos; the text tasks are then asked in rounds, the task with the
+fewest facts to ask about first. Each question is verified (its evidence lies inside the history and
+states the answer, or only the photo holds it; the gold re-derives from the history and is the only
+option that does; the query does not contain the answer) and certified by an evidence flip (in the
+world where the evidence says one of the distractors, the gold re-derived over the edited history is
+that distractor), and dropped if not, with the reason counted. A fact feeds one item per persona (`Draft.topics`), so no item answers another, and `independent`
 leaves out what still names another item's options unevenly. Items are numbered in a random order, so an
 id says nothing about its answer.
 """
@@ -50,7 +49,7 @@ from pipeline.verbalize.match import mentions
 ATTEMPTS = {"Long-term Goal Tracking": 8, "Tiered Explanation Delivery": 8, "Personality Alignment": 20,
             "Visual Detail Recall": 12, "Relationship Dynamics Comprehension": 8}
 # items per persona of the tasks that share its goals, so that each gets its share of the goals still under way
-# (Intent Recognition needs one, and is asked first; the other two need one for all but their "ended" answer)
+# (Intent Recognition is asked first and may take one; the other two need one for all but their "ended" answer)
 PER_GOAL_TASK = {"Implicit Intent Recognition": 4, "Tiered Explanation Delivery": 6, "Long-term Goal Tracking": 6}
 # answer classes tried after the others: an ended goal's (most goals have ended by the time a question is asked),
 # and Intent's goal under way (the goal tasks need the few goals still under way more)
