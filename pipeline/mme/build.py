@@ -10,9 +10,9 @@ fewest facts to ask about first. Each question is verified (its evidence lies in
 states the answer, or only the photo holds it; the gold re-derives from the history and is the only
 option that does; the query does not contain the answer) and certified by an evidence flip (in the
 world where the evidence says one of the distractors, the gold re-derived over the edited history is
-that distractor), and dropped if not, with the reason counted. A fact feeds one item per persona (`Draft.topics`), so no item answers another, and `independent`
-leaves out what still names another item's options unevenly. Items are numbered in a random order, so an
-id says nothing about its answer.
+that distractor), and dropped if not, with the reason counted. A fact feeds one item per persona
+(`Draft.topics`), so no item answers another, and `independent` leaves out what still names another
+item's options unevenly. Items are numbered in a random order, so an id says nothing about its answer.
 """
 
 from __future__ import annotations
