@@ -104,7 +104,7 @@ class Persona(Record):
     interests: list[str]
     relationships: list[Person]
     goals: list[Goal]
-    habits: list[Habit]
+    habits: list[Habit] = Field(description="the habits at the start; those taken up later are events")
     preferences: list[Preference]
 
 
