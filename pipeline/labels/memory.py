@@ -5,9 +5,9 @@ Four memories as in PersonaVLM: core (the user's profile and current preferences
 procedural (goals and habits; at most 5 live entries). Each conveyed fact has one home
 (`memory_entry`); comparing it with the memory so far gives the operation: a new key is an ADD, a
 changed value an UPDATE (a preference shift is never DELETE + ADD), the same value again a NOOP, and
-a goal that ends (completed or abandoned) or a habit dropped a DELETE. A memory that nothing touched in a session gets
-one session-level NOOP. `replay` rebuilds the memory from the ops alone and refuses any op that does
-not apply to the state it claims to change.
+a goal that ends (completed or abandoned) or a habit dropped a DELETE. A memory that nothing touched
+in a session gets one session-level NOOP. `replay` rebuilds the memory from the ops alone and refuses
+any op that does not apply to the state it claims to change.
 """
 
 from __future__ import annotations

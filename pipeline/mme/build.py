@@ -33,7 +33,7 @@ from pipeline.mme.tasks import (
     ALIGN_CHOICES,
     ANSWER_CLASSES,
     ASPECT_OF,
-    ENDED,
+    LATER,
     TASKS,
     Draft,
     choose_options,
@@ -51,9 +51,6 @@ ATTEMPTS = {"Long-term Goal Tracking": 8, "Tiered Explanation Delivery": 8, "Per
 # items per persona of the tasks that share its goals, so that each gets its share of the goals still under way
 # (Intent Recognition is asked first and may take one; the other two need one for all but their "ended" answer)
 PER_GOAL_TASK = {"Implicit Intent Recognition": 4, "Tiered Explanation Delivery": 6, "Long-term Goal Tracking": 6}
-# answer classes tried after the others: an ended goal's (most goals have ended by the time a question is asked),
-# and Intent's goal under way (the goal tasks need the few goals still under way more)
-LATER = ENDED | {"under way"}
 VISUAL_SHARE = 0.35  # of each setting's multiple-choice questions, asked about the photos
 # the text tasks in the order a case asks them, the one with the fewest facts to ask about first (an interest
 # change, a relationship change and a goal are told a few times in three months; activities every other day);

@@ -5,7 +5,8 @@ this re-reads what was written (the question rows, the histories, the world's fa
 again, independently of the builder's code: the answer key points at exactly one of distinct options
 and names the answer text, the evidence lies in the history before the question and conveys its
 fact, and where the answer is a state that changes (a favourite, a relationship, a goal) the evidence
-is the latest thing the history tells of it. A question that fails is counted and not shipped.
+is the latest thing the history tells of it; a habit question is in the past tense exactly when the history
+says the habit was dropped. A question that fails is counted and not shipped.
 """
 
 from __future__ import annotations

@@ -436,7 +436,8 @@ def implicit_intent_recognition(w: Window, lex: Lexicon, rng: np.random.Generato
                          "and I want to use it to get closer to my goal. Any idea which goal?"))
 
     def gold(u: Window, options: list[str]) -> str | None:
-        return _unique(c for c in options if c in {x["goal"] for x in _goal_status(u).values() if fits(x)})
+        asked = {x["goal"] for x in _goal_status(u).values() if fits(x)}
+        return _unique(c for c in options if c in asked)
 
     def flip(u: Window, options: list[str]):
         target_goal = _other(options, v["goal"])[0]
@@ -545,7 +546,11 @@ def interest_evolution_analysis(w: Window, lex: Lexicon, rng: np.random.Generato
 
 def _habit_slot(x: Told) -> tuple[str, str, str]:
     """(activity, weekday, part) of a told habit fact ('<activity> every <Weekday> <part>')."""
-    activity, slot = x.fact.value.rsplit(" every ", 1)
+    return _slot(x.fact.value)
+
+
+def _slot(value: str) -> tuple[str, str, str]:
+    activity, slot = value.rsplit(" every ", 1)
     weekday, part = slot.split()
     return activity, weekday, part
 
@@ -566,7 +571,7 @@ def behavioral_pattern_recognition(w: Window, lex: Lexicon, rng: np.random.Gener
     if rng.random() < 0.5:
         query = f"{_opener(rng)}what {tense} do on {weekday} {part}s?"
         # none of the user's habits, told or not, then or later, is a distractor
-        own = {f.value.rsplit(" every ", 1)[0] for e in w.events.values() for f in e.facts if f.kind == "habit"}
+        own = {_slot(f.value)[0] for e in w.events.values() for f in e.facts if f.kind == "habit"}
         same_part = [h.activity for h in lex.habits if h.part == part and h.activity not in own]
 
         def gold(v: Window, options: list[str]) -> str | None:
@@ -833,6 +838,9 @@ def personality_alignment(w: Window, lex: Lexicon, rng: np.random.Generator) -> 
 DIRECTIONS = ("closer", "apart")
 # tasks with a fixed set of answer classes: the build tries the classes in a random order (`build.ask`)
 ENDED = frozenset({"completed", "abandoned", "beyond"})  # the answer classes of a goal that has ended
+# the classes tried after the others: an ended goal's (most goals have ended by the time a question is asked), and
+# Intent's goal under way (the goal tasks need the few goals still under way more)
+LATER = ENDED | {INTENT_GOALS[0]}
 ANSWER_CLASSES = {"Long-term Goal Tracking": tuple(GOAL_STATES), "Tiered Explanation Delivery": tuple(TIERS),
                   "Relationship Dynamics Comprehension": DIRECTIONS, "Implicit Intent Recognition": INTENT_GOALS}
 TaskFn = Callable[..., Draft | None]

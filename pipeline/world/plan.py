@@ -150,7 +150,8 @@ def plan_sessions(world: World, cfg: RunConfig) -> tuple[World, list[SessionPlan
     # stays within its cap); no delay goes past the last session
     goal_ready: dict[str, int] = {}
     ended_ready = 0
-    first_told = {f.key: f.id for f in background.facts if f.kind == "habit"}  # habit key -> its first mention
+    # habit key -> the fact its news must follow (its first mention: the background, or the start of a later habit)
+    waits_for = {f.key: f.id for f in background.facts if f.kind == "habit"}
     ended: dict[str, str] = {}  # habit key -> the fact of its end
     for e in events[1:]:
         if e.kind == "activity" and rng.random() < 0.15:
@@ -168,9 +169,9 @@ def plan_sessions(world: World, cfg: RunConfig) -> tuple[World, list[SessionPlan
                 ended_ready = max(ended_ready, not_before)
         after = None
         if e.kind in ("habit", "habit_end"):  # after the habit's first mention (its end: else nothing to end)
-            after = first_told.get(e.facts[0].key)
+            after = waits_for.get(e.facts[0].key)
         elif e.kind == "habit_start":  # after the end of the habit it replaces
-            after = first_told[e.facts[0].key] = ended[world.slots[e.id]["replaces"]]
+            after, waits_for[e.facts[0].key] = ended[world.slots[e.id]["replaces"]], e.facts[0].id
         if e.kind == "habit_end":
             ended[e.facts[0].key] = e.facts[0].id
         queue.append(_Item(e, [f.id for f in e.facts], not_before, after))

@@ -10,6 +10,7 @@ from pipeline.dedup import normalize as norm
 from pipeline.mme.build import PER_GOAL_TASK, certify, independent, verify
 from pipeline.mme.context import SETTINGS, TokenCounter, image_tokens
 from pipeline.mme.history import Window
+from pipeline.mme.recheck import gold_problems
 from pipeline.mme.tasks import ALIGN_CHOICES, ASPECT_OF, STYLE, TASKS, Draft, _object_phrase, personality_alignment, sentence_case
 from pipeline.records import Evidence, parse_time
 from pipeline.verbalize.scripted import TRAIT_TAILS
@@ -297,8 +298,6 @@ def test_image_tokens_match_the_qwen2_vl_processor():
 
 
 def test_a_habit_the_user_dropped_is_asked_about_in_the_past_tense(bench_parts):
-    from pipeline.mme.recheck import gold_problems
-
     tenses = Counter()
     for part in bench_parts:
         sessions, _, _, facts = _index(part)
