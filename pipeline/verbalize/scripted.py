@@ -7,22 +7,26 @@ openers, hedges and punctuation, so a reader can infer the personality from the 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
 
 from pipeline.grammar import indefinite
-from pipeline.records import Event, Fact, Session, TimeRef, Turn, fmt_time, parse_time
+from pipeline.personas.sampler import style_from_traits
+from pipeline.records import BigFive, Event, Fact, Session, Style, TimeRef, Turn, fmt_time, parse_time
 from pipeline.rng import pick, rng_for
+from pipeline.verbalize import phrases as ph
 from pipeline.world.clock import WEEKDAYS, clock_time, resolve, when_phrases
 from pipeline.world.plan import Act, SessionPlan, object_phrase
 from pipeline.world.simulate import World, number_word
 
 NEWS_OPENERS = {
     "high": ("Hey!", "Guess what!", "Okay so", "Oh wow,", "Hi hi!", "You won't believe this:", "Ahh,", "So!"),
-    "mid": ("Hi,", "Hey,", "Hello,", "So,", "Quick update:", "Right,", "By the way,", "Morning!"),
+    "mid": ("Hi,", "Hey,", "Hello,", "So,", "Quick update:", "Right,", "By the way,", "Hello!"),
     "low": ("Hi.", "So.", "Quick one.", "Hm.", "Update:", "Note:", "FYI,", "Well."),
 }
+BAD_NEWS_OPENERS = ("Hi.", "Hey,", "So,", "Okay, so", "Ugh,", "Well,", "Hi,", "Right,")  # whatever the teller's energy
 OPENERS = {
     "high": ("Hey!", "Hiii,", "Okay,", "So!", "Heyyy,", "Ooh,"),
     "mid": ("Hi,", "Hey,", "So,", "Hmm,", "Hello,", "Okay,"),
@@ -32,42 +36,140 @@ OPENERS = {
 CONTEXT = ("With {name} coming over later, ", "Quick question before I head out: ", "I'm trying to plan ahead, so: ",
            "Random thought: ", "Honest answer please: ", "Okay, help me decide. ", "I'm stuck. ", "Before I forget: ")
 EVENING_CONTEXT = ("After the day I had, ",)  # only said from the late afternoon on
-# Sentences a persona adds to its news, one set per trait pole: (low, high), each used when the trait's style
-# knob is beyond its threshold. Every string is distinct, so a reader can tell a pole from the text
-# (Persona-MME's alignment gold reads them, and its certificate swaps them for the other pole's).
-TRAIT_TAILS = {
-    "extraversion": ((" I kept it low-key.", " A quiet one, which suits me.", " Nice to have some time to myself."),
+# Sentences a persona adds to its news, one set per trait pole: (low, high), each used with a chance that grows
+# with how far the session's true trait is from the middle. Every string is distinct, so a reader can tell a pole
+# from the text (Persona-MME's alignment gold reads them, and its certificate swaps each for the other pole's
+# sentence of the same rank). A worrier's sentences about news follow only unsettling news.
+NEWS_TAILS = {
+    "extraversion": ((" I kept it low-key.", " A quiet one, which suits me.", " Nice to have some time to myself.",
+                      " I didn't tell many people about it.", " I slipped away before it got too busy.",
+                      " Small and quiet is how I like it.", " I mostly kept to myself.", " One-on-one is more my speed.",
+                      " I'll keep this one between us.", " Crowds wear me out, so that was plenty."),
                      (" I've already told all my friends!", " Next time I'm bringing the whole crew!",
-                      " I couldn't stop talking about it!")),
-    "agreeableness": ((" Anyway.", " That's it.", " Whatever.", " Moving on."),
-                      (" Thanks for always listening!", " Hope your day is going well too!", " You're the best.", " :)")),
+                      " I couldn't stop talking about it!", " I ended up chatting with half the room!",
+                      " I'm already planning a group outing around it!", " Everyone I know is going to hear about this!",
+                      " I love being around people like that!", " I made two new friends out of it!",
+                      " The more people the better, honestly!", " I texted the group chat straight away!")),
+    "agreeableness": ((" Anyway.", " That's it.", " Whatever.", " Moving on.", " Not that anyone asked.",
+                       " People can think what they like.", " I don't much care what others make of it.",
+                       " Take it or leave it.", " Don't try to talk me out of it.", " I did it my way."),
+                      (" Thanks for always listening!", " Hope your day is going well too!", " You're the best.", " :)",
+                       " Thanks for being so patient with me.", " I hope everyone around me is doing okay too.",
+                       " It means a lot that I can tell you this.", " I'm grateful for the people who helped.",
+                       " Sorry for rambling, and thank you.", " Sending good vibes your way.")),
     "conscientiousness": ((" Didn't plan any of it, just went with it.", " No list, no schedule, and that's fine.",
-                           " I'll sort out the details as I go."),
+                           " I'll sort out the details as I go.", " I totally forgot to prepare, but it worked out.",
+                           " I'm winging it, as usual.", " I lost track of the time, oops.", " Plans are overrated anyway.",
+                           " I'll deal with the rest later.", " I nearly forgot about it altogether.",
+                           " The details were fuzzy, but whatever."),
                           (" I'd put it on my list in advance.", " All planned out, down to the minute.",
-                           " Ticked it off my list right after.")),
-    "neuroticism": ((" All good though.", " No complaints.", " Pretty relaxed about it."),
+                           " Ticked it off my list right after.", " I'd checked everything twice beforehand.",
+                           " I already booked the next one.", " I wrote up notes as soon as I got home.",
+                           " I set a reminder so I don't lose momentum.", " Everything went exactly to schedule.",
+                           " I'd packed everything well ahead of time.", " I keep a spreadsheet for this sort of thing.")),
+    "neuroticism": ((" All good though.", " No complaints.", " Pretty relaxed about it.", " I'm not stressing about it.",
+                     " Whatever happens, happens.", " I slept like a baby after.", " Honestly, nothing rattles me much.",
+                     " It'll all work out.", " Easy come, easy go.", " Not worried in the slightest."),
                     (" Not sure how I feel about it.", " I keep overthinking it.", " Hope that was the right call.",
-                     " It's been on my mind a lot.", " I'm a bit anxious about it, honestly.", " Still a little on edge.")),
-    "openness": ((" Nothing fancy, just the usual.", " Simple is good.", " Same as always, really."),
+                     " It's been on my mind a lot.", " I'm a bit anxious about it, honestly.", " Still a little on edge.",
+                     " What if I got it all wrong?", " My stomach's been in knots over it.",
+                     " I couldn't stop thinking about it for hours.", " I've replayed it in my head a dozen times.")),
+    "openness": ((" Nothing fancy.", " Simple is good.", " I like what I like.", " Keep it simple, that's my motto.",
+                  " I'm not one for experiments.", " Tried and tested works for me.", " No need to reinvent anything.",
+                  " I'll stick with what works.", " Practical over exotic, always.", " I don't need much more than that."),
                  (" It made me curious to try something totally new.", " I love discovering stuff like that.",
-                  " Now I want to explore more of it.")),
+                  " Now I want to explore more of it.", " I want to learn everything about it now.",
+                  " It sparked about ten new ideas.", " I'd never seen anything like it.",
+                  " I'm hooked on trying new things lately.", " It opened up a whole new world for me.",
+                  " I keep wondering what else is out there.", " Next time I'll try something even stranger.")),
 }
+# The same, for a turn that tells no news (a request, a remark, a question): nothing in them points back at news.
+CHAT_VOICE = {
+    "extraversion": ((" I'm staying in and keeping things quiet.", " I could use some time on my own.",
+                      " Not really in the mood for company.", " I'd rather keep it to just me.",
+                      " Too much socialising lately, I need a breather.", " I've had my fill of people for a bit.",
+                      " My ideal plan involves nobody else.", " A quiet corner is all I'm after.",
+                      " I'm happiest with my own company right now.", " I turned down two invitations already."),
+                     (" I'd love to get some people together!", " I've been chatting to everyone all day!",
+                      " I'm craving a bit of company!", " I want something I can share with friends!",
+                      " I already have three people in mind to invite!", " Bonus points if it's something social!",
+                      " I've got so much energy to burn!", " I can't wait to tell everyone about it!",
+                      " I've been on the phone with friends for ages!", " The more people involved, the happier I am!")),
+    "agreeableness": ((" Just give it to me straight.", " No need to be polite about it.", " Skip the pleasantries.",
+                       " Don't sugar-coat it.", " I don't need a pep talk.", " Spare me the small talk.",
+                       " I'll ignore it if I don't like it.", " Be blunt, I can take it.", " Short answer is fine.",
+                       " I'm not asking for anyone's approval."),
+                      (" Thank you, you're always so helpful!", " Hope you're having a nice day too!",
+                       " Sorry to bother you again, and thanks.", " I really appreciate you, you know.",
+                       " No pressure at all, whatever you think.", " Thanks in advance, truly.",
+                       " You always make this easier, thank you.", " I hope I'm not asking too much.",
+                       " Grateful for you, as always.", " Thanks for putting up with my questions.")),
+    "conscientiousness": ((" I haven't planned a thing, as usual.", " I'll figure out the details whenever.",
+                           " My schedule is a mess, honestly.", " I never remember to think ahead.",
+                           " I'll probably decide at the last second.", " Don't ask me for a plan, I don't have one.",
+                           " My to-do list got lost somewhere.", " I tend to go with whatever happens.",
+                           " Organising things is not my strong suit.", " I'm making it up as I go."),
+                          (" I like to have a plan sorted well ahead.", " I've blocked out time for it in my calendar.",
+                           " I'm making a list as we speak.", " I want to get it organised properly.",
+                           " I've already narrowed it down a bit.", " I'd like to lock it in early.",
+                           " I'm keeping track of all my options.", " I have a budget and a timetable for it.",
+                           " I hate leaving things to the last minute.", " I'll put whatever you say straight on my list.")),
+    "neuroticism": ((" No stress either way.", " I'm pretty easygoing about it.", " Whatever you pick is fine, really.",
+                     " I'm in a calm place these days.", " Nothing's bothering me much.", " I'm feeling steady.",
+                     " Low stakes, no worries.", " I'm relaxed about the whole thing.", " I'm in a good headspace.",
+                     " Honestly, I'm pretty chill."),
+                    (" I've been a bit on edge lately, to be honest.", " I keep worrying I'm forgetting something.",
+                     " Everything feels like a big decision right now.", " My mind keeps racing.",
+                     " I get nervous about making the wrong choice.", " I've been stressed about little things all day.",
+                     " I can't shake this uneasy feeling.", " I second-guess everything at the moment.",
+                     " My nerves are a bit frayed.", " I always fear I'll regret it.")),
+    "openness": ((" Nothing too out there, please.", " I prefer the familiar stuff.", " Don't make it complicated.",
+                  " I'm a creature of habit.", " Nothing experimental, thanks.", " I like things I already know.",
+                  " The classics are classics for a reason.", " Don't push anything weird on me.",
+                  " Same old is fine by me.", " I don't care for novelty."),
+                 (" I'm in the mood for something a bit different.", " I love trying things I've never heard of.",
+                  " Surprise me with something new.", " The stranger the better.", " I'm curious about everything lately.",
+                  " I want to broaden my horizons.", " Something unusual would make my day.",
+                  " I'd love to discover something unexpected.", " I'm craving a bit of adventure.",
+                  " Show me something I'd never think of.")),
+}
+TRAIT_TAILS = {t: (NEWS_TAILS[t][0] + CHAT_VOICE[t][0], NEWS_TAILS[t][1] + CHAT_VOICE[t][1]) for t in NEWS_TAILS}
 # What the assistant adds for a user whose earlier words showed a trait's pole, (low, high): the Response
 # stage's adaptation, in words that are none of the user's trait sentences.
 ADAPTED = {
-    "extraversion": ((" Take all the quiet time you need.", " A calm one on your own sounds just right for you."),
-                     (" You should get a few people together for the next one!", " Tell me everyone's reactions!")),
-    "agreeableness": ((" Good on you for doing it your way.", " No need to run it past anyone else."),
-                      (" It's lovely how much you care about the people around you.", " Maybe share it with someone close?")),
-    "conscientiousness": ((" No need to plan it out, just enjoy it.", " Keep it loose, that works for you."),
-                          (" Want me to jot down a next step so it's on your list?", " We could set a date for the next round.")),
-    "neuroticism": ((" You seem to take these things in stride.", " Sounds like you're steady about it."),
+    "extraversion": ((" Take all the quiet time you need.", " A calm one on your own sounds just right for you.",
+                      " You don't have to fill your calendar to have a good week.", " A solo version of it could be lovely.",
+                      " Protect your quiet evenings; they seem to recharge you.", " One good conversation beats a crowd for you."),
+                     (" You should get a few people together for the next one!", " Tell me everyone's reactions!",
+                      " You could turn it into a get-together.", " Your friends would probably love to join you.",
+                      " Bring the whole gang next time.", " Share it around; you clearly love company.")),
+    "agreeableness": ((" Good on you for doing it your way.", " No need to run it past anyone else.",
+                       " Your call entirely; you know what you want.", " You don't owe anyone an explanation.",
+                       " Straight to the point, as ever: I like it.", " Trust your own read on it."),
+                      (" It's lovely how much you care about the people around you.", " Maybe share it with someone close?",
+                       " Your kindness really shows in how you tell it.", " The people around you are lucky.",
+                       " Don't forget to look after yourself as well as everyone else.", " A thank-you note would make their day.")),
+    "conscientiousness": ((" No need to plan it out, just enjoy it.", " Keep it loose, that works for you.",
+                           " Spontaneity suits you.", " Don't let a schedule spoil it.", " Go with the flow on this one.",
+                           " You can always figure out the details later."),
+                          (" Want me to jot down a next step so it's on your list?", " We could set a date for the next round.",
+                           " A quick checklist might suit you here.", " Put it in your planner and it'll happen.",
+                           " Your organising really pays off.", " Breaking it into dated steps would be very you.")),
+    "neuroticism": ((" You seem to take these things in stride.", " Sounds like you're steady about it.",
+                     " Your calm is a real strength.", " Not much seems to shake you.", " That easy attitude serves you well.",
+                     " You handle surprises better than most."),
                     (" For what it's worth, you handled it well; no need to second-guess it.",
-                     " Take it one step at a time, there's no rush.")),
-    "openness": ((" Sticking with what you like is a fine choice.", " A reliable favourite is worth keeping."),
-                 (" Maybe try a new twist on it next time?", " There's a whole world of related things to explore.")),
+                     " Take it one step at a time, there's no rush.", " Try to go easy on yourself.",
+                     " A few slow breaths can help when it feels like a lot.", " It's okay not to have it all figured out.",
+                     " Worrying means you care, but you're doing fine.")),
+    "openness": ((" Sticking with what you like is a fine choice.", " A reliable favourite is worth keeping.",
+                  " No need to change what works.", " Familiar comforts are underrated.", " Keep it simple; it suits you.",
+                  " There's wisdom in knowing what you like."),
+                 (" Maybe try a new twist on it next time?", " There's a whole world of related things to explore.",
+                  " Your curiosity will find you something great.", " You could look into the history behind it.",
+                  " Why not try a more unusual version?", " I love how open you are to new things.")),
 }
-ADAPT_RATE = 0.4  # per observed trait and reply, at most two a reply
+ADAPT_RATE = 0.6  # per observed trait and reply, at most two a reply
 
 
 def trait_counts(text: str) -> dict[str, tuple[int, int]]:
@@ -107,8 +209,40 @@ KNOB = {"extraversion": "exuberance", "agreeableness": "warmth", "conscientiousn
 LOW_KNOB, HIGH_KNOB = 0.35, 0.6
 # news a worrier worries about: a change or a decision, not an ordinary day out or a routine
 UNSETTLING = frozenset({"preference_shift", "goal_start", "goal_outcome", "relationship_change", "life_event"})
-TAIL_RATE = 0.25  # per trait and news turn
+MAX_TAILS = 3  # trait sentences in one turn
 VIVID = ("gorgeous", "wild", "dreamy", "chaotic", "electric", "strange", "glorious", "cozy")
+# how told news feels (a life event by what it does to the teller: one that makes them anxious is bad news)
+VALENCE = {"activity": 1, "habit": 0, "habit_start": 1, "habit_end": 0, "goal_start": 1, "goal_progress": 1,
+           "goal_completed": 1, "goal_abandoned": -1, "relationship_closer": 1, "relationship_further": -1,
+           "preference_shift": 0, "snapshot": 0}
+
+
+def tail_rate(knob: float) -> float:
+    """Chance per trait and turn of a sentence of the knob's pole: none near the middle, most at the extremes."""
+    return float(np.clip(2.4 * abs(knob - 0.5) - 0.15, 0.0, 0.85))
+
+
+@dataclass(frozen=True)
+class Said:
+    """What a user turn said beyond its facts, for the reply to take up."""
+
+    kind: str  # the act, or the news it told (goal_completed, relationship_further, ...)
+    valence: int = 0  # how the news feels: -1, 0, 1
+    setting: str | None = None  # where an activity was
+    scene: tuple[str, str] | None = None  # the detail of the place it mentioned (phrases.SCENE)
+    felt: bool = False  # whether it said how the news felt
+
+
+def _valence(kind: str, event: Event) -> int:
+    if kind == "life_event":
+        return -1 if any(d.trait == "neuroticism" and d.delta >= 0.3 for d in event.trait_effect) else 1
+    return VALENCE.get(kind, 0)
+
+
+def session_style(world: World, start: datetime) -> Style:
+    """The style of the session's true personality, so the text follows the personality's drift."""
+    return style_from_traits(BigFive(**{t: float(np.clip(v, 1, 5)) for t, v in world.personality_at(start).items()}))
+
 
 TELL = {
     "activity": (
@@ -211,16 +345,6 @@ ACK = {
               "Hi {first}! Great to meet you. How's life in {city}?",
               "Welcome, {first}. Tell me anything you like; I'll remember it."),
     "background": ("Good to know!", "Noted, thanks for sharing that.", "I'll keep that in mind.", "Love that."),
-    "activity": ("That sounds lovely.", "Sounds like a good day.", "Nice, how did it feel?", "I love that you did that."),
-    "preference_shift": ("Tastes change, and that's a good reason.", "Makes sense. I'll remember that.", "Interesting switch!"),
-    "goal_start": ("That's a great goal. I'm rooting for you.", "Exciting! Want to break it into steps?"),
-    "goal_progress": ("That's real progress!", "Nice step forward.", "Keep it up!"),
-    "goal_outcome": ("Thanks for telling me how it ended.", "That's a big moment either way.", "Proud of you for deciding."),
-    "relationship_change": ("Relationships shift. How do you feel about it?", "Thanks for telling me about that."),
-    "life_event": ("That's a lot. I'm here if you want to talk about it.", "Wow, that's big news.", "How are you holding up?"),
-    "habit": ("Good to keep the routine going.", "Consistency!", "Sounds like a nice ritual."),
-    "habit_start": ("A new routine! Tell me how the first weeks go.", "Nice, that sounds like a good fit for your week."),
-    "habit_end": ("Routines change. Was it getting hard to keep up?", "Fair enough. That frees up a slot in your week."),
     "snapshot": ("Thanks for the picture!", "Nice shot.", "Love seeing what's around you."),
     "small_talk": ("I'm here.", "That happens.", "Fair enough.", "Sounds like you could use a breather.", "Oof.",
                    "I hear you.", "Totally understandable.", "Ah, one of those.", "That sounds tiring.", "Noted."),
@@ -272,15 +396,14 @@ class ScriptedVerbalizer:
         replies adapt to."""
         p = world.persona
         rng = rng_for(self.seed, p.id, "verbalize", str(plan.index))
+        style = session_style(world, plan.acts[0].user_time)
         turns: list[Turn] = []
         for act in plan.acts:
-            text, refs = self._user(act, world, events, facts, rng)
+            text, refs, said = self._user(act, world, events, facts, style, rng)
             turns.append(Turn(index=len(turns), role="user", time=fmt_time(act.user_time), text=text,
                               image_ids=[f"{act.image_event_id}/image"] if act.image_event_id else [],
                               fact_ids=act.fact_ids, time_refs=refs))
-            text, refs = self._assistant(act, world, events, facts, rng)
-            if act.kind == "chat" or (act.kind == "tell" and events[act.event_id].kind != "background"):
-                text += _adapted(observed, rng)
+            text, refs = self._assistant(act, world, events, facts, said, observed, rng)
             turns.append(Turn(index=len(turns), role="assistant", time=fmt_time(act.assistant_time), text=text,
                               image_ids=[], fact_ids=act.recall_fact_ids, time_refs=refs))
         start = plan.acts[0].user_time
@@ -298,10 +421,11 @@ class ScriptedVerbalizer:
         refs.append(TimeRef(event_id=event.id, phrase=phrase))
         return phrase
 
-    def _user(self, act: Act, world: World, events: dict[str, Event], facts: dict[str, Fact],
-              rng: np.random.Generator) -> tuple[str, list[TimeRef]]:
-        p, style = world.persona, world.persona.style
+    def _user(self, act: Act, world: World, events: dict[str, Event], facts: dict[str, Fact], style: Style,
+              rng: np.random.Generator) -> tuple[str, list[TimeRef], Said]:
+        p = world.persona
         refs: list[TimeRef] = []
+        said = Said(kind=act.kind)
         if act.kind == "intro":
             body = pick(rng, INTRO).format(first=p.name.split()[0], occupation=p.occupation, a_occupation=indefinite(p.occupation),
                                            city=p.location.split(",")[0])
@@ -310,8 +434,9 @@ class ScriptedVerbalizer:
             text_facts = [facts[f] for f in act.fact_ids if facts[f].modality == "text"]
             if event.kind == "background":
                 body = " ".join(self._background_sentence(f, world, rng) for f in text_facts)
+                said = Said(kind="background")
             else:
-                body = self._tell(event, world, act.user_time, rng, refs)
+                body, said = self._tell(event, world, style, act.user_time, rng, refs)
         elif act.kind == "recall":
             fact = facts[act.recall_fact_ids[0]]
             event = events[act.event_id]
@@ -328,8 +453,28 @@ class ScriptedVerbalizer:
         if act.image_event_id:
             shown = events[act.image_event_id]
             body += " " + pick(rng, PHOTO["snapshot" if shown.kind == "snapshot" else "activity"]).format(place=shown.place)
+        body += "".join(f" {x}" for x in self._more(act, said, rng))
         kind = events[act.event_id].kind if act.kind == "tell" else act.kind
-        return self._style(body, style, world.proper_nouns, act.kind in ("intro", "tell"), kind, rng), refs
+        news = act.kind == "intro" or act.kind == "tell" and said.kind != "background"
+        return self._style(body, style, world.proper_nouns, news, kind, said.valence, rng), refs, said
+
+    @staticmethod
+    def _more(act: Act, said: Said, rng: np.random.Generator) -> list[str]:
+        """What a person adds to the turn's point: a detail of the scene and how it felt, why they ask, or more of a
+        remark."""
+        if act.kind == "tell" and said.kind != "background":
+            more = []
+            if said.scene is not None:
+                thing, did = said.scene
+                more.append(pick(rng, ph.SCENE_USER).format(thing=thing, Thing=_cap(thing), did=did))
+            if said.felt:
+                more.append(pick(rng, ph.FEELING[said.valence]))
+            return more
+        if act.kind == "chat" and rng.random() < 0.8:
+            return [pick(rng, ph.REQUEST_SITUATION if act.topic else ph.REMARK_MORE)]
+        if act.kind == "recall" and rng.random() < 0.6:
+            return [pick(rng, ph.RECALL_WHY)]
+        return []
 
     @staticmethod
     def _unambiguous(event: Event, now: datetime, confusers: list[str]) -> list[str]:
@@ -359,19 +504,23 @@ class ScriptedVerbalizer:
             return pick(rng, BACKGROUND["preference"]).format(value=f.value, value_cap=_cap(f.value), noun=noun)
         return pick(rng, BACKGROUND[f.kind]).format(value=f.value, value_cap=_cap(f.value))
 
-    def _tell(self, event: Event, world: World, now: datetime, rng: np.random.Generator, refs: list[TimeRef]) -> str:
+    def _tell(self, event: Event, world: World, style: Style, now: datetime, rng: np.random.Generator,
+              refs: list[TimeRef]) -> tuple[str, Said]:
         s = dict(world.slots[event.id])
         kind = event.kind
         if kind == "goal_outcome":
             kind = f"goal_{s['outcome']}"
         elif kind == "relationship_change":
             kind = "relationship_closer" if s["closer"] else "relationship_further"
+        setting = s.get("setting") if kind == "activity" else None
+        said = Said(kind=kind, valence=_valence(kind, event), setting=setting,
+                    scene=pick(rng, ph.SCENE[setting]) if setting in ph.SCENE and rng.random() < 0.85 else None,
+                    felt=rng.random() < 0.7)
         names = event.participants
         templates = TELL[kind]
         if kind == "activity" and not names:
             templates = tuple(t for t in templates if "{with_comma}" not in t and "We " not in t)
         template = pick(rng, templates)
-        style = world.persona.style
         when = pick(rng, when_phrases(parse_time(event.time), now))
         if style.precision > 0.6 and kind == "activity" and when in ("today", "yesterday"):
             when = f"{when} at {clock_time(parse_time(event.time))}"
@@ -382,63 +531,92 @@ class ScriptedVerbalizer:
                  key_cap=_cap(s.get("key", "")), new_cap=_cap(s.get("new", "")), why_cap=_cap(s.get("why", "")),
                  with_=f" with {_join_names(names)}" if names else "",
                  with_comma=f", {_join_names(names)} and I" if names else "")
-        return template.format(**s)
+        return template.format(**s), said
 
-    def _style(self, body: str, style, proper: set[str], news: bool, kind: str, rng: np.random.Generator) -> str:
-        """Openers, exclamations and a sentence for each pronounced trait, in proportion to the persona's traits."""
+    def _style(self, body: str, style: Style, proper: set[str], news: bool, kind: str, valence: int,
+               rng: np.random.Generator) -> str:
+        """Openers, exclamations and trait sentences, each trait's sentences the more often the further the session's
+        personality is from the middle: news gets the sentences about news, anything else the context-free ones."""
         level = "high" if style.exuberance > HIGH_KNOB else "low" if style.exuberance < LOW_KNOB else "mid"
         text = body
         if rng.random() < 0.55:
-            opener = pick(rng, (NEWS_OPENERS if news else OPENERS)[level])
+            openers = BAD_NEWS_OPENERS if news and valence < 0 else (NEWS_OPENERS if news else OPENERS)[level]
+            opener = pick(rng, openers)
             text = f"{opener} {_uncapped(body, proper) if opener[-1] not in '.!?' else body}"
-        if level == "high" and text.endswith(".") and rng.random() < 0.6:
+        if level == "high" and text.endswith(".") and valence >= 0 and rng.random() < 0.6:
             text = text[:-1] + "!"
-        for trait, knob in KNOB.items():
-            if news and rng.random() < TAIL_RATE:
-                value = getattr(style, knob)
-                worry_without_cause = trait == "neuroticism" and value > HIGH_KNOB and kind not in UNSETTLING
-                if (value > HIGH_KNOB or value < LOW_KNOB) and not worry_without_cause:
-                    text += pick(rng, TRAIT_TAILS[trait][value > HIGH_KNOB])
-        return text
+        tails = []
+        for trait in rng.permutation(list(KNOB)):
+            value = getattr(style, KNOB[trait])
+            high = value > 0.5
+            if rng.random() >= tail_rate(value):
+                continue
+            if news and high and (trait == "neuroticism" and kind not in UNSETTLING
+                                  or trait in ("extraversion", "openness") and valence < 0):
+                continue  # no worry without cause, no cheering a setback
+            tails.append(pick(rng, (NEWS_TAILS if news else CHAT_VOICE)[trait][high]))
+        return text + "".join(tails[:MAX_TAILS])
 
     # ------------------------------------------------------------- assistant
 
-    def _assistant(self, act: Act, world: World, events: dict[str, Event], facts: dict[str, Fact],
-                   rng: np.random.Generator) -> tuple[str, list[TimeRef]]:
+    def _assistant(self, act: Act, world: World, events: dict[str, Event], facts: dict[str, Fact], said: Said,
+                   observed: dict[str, bool], rng: np.random.Generator) -> tuple[str, list[TimeRef]]:
+        """A reply that takes up what the user said (the detail, the feeling), recalls what it was told before,
+        suggests, adapts to the personality earlier sessions showed, and asks back."""
         p = world.persona
         first = p.name.split()[0]
         refs: list[TimeRef] = []
         if act.kind == "intro":
             return pick(rng, ACK["intro"]).format(first=first, A_occupation=_cap(indefinite(p.occupation)),
-                                                  city=p.location.split(",")[0]), refs
+                                                  city=p.location.split(",")[0]) + " " + pick(rng, ph.CLOSING), refs
         if act.kind == "recall":
-            return self._recall_answer(facts[act.recall_fact_ids[0]], events, act.assistant_time, rng, refs), refs
+            answer = self._recall_answer(facts[act.recall_fact_ids[0]], events, act.assistant_time, rng, refs)
+            return answer + (" " + pick(rng, ph.RECALL_MORE) if rng.random() < 0.6 else ""), refs
         if act.kind == "chat":
-            if not act.recall_fact_ids:
-                if act.topic is None:
-                    return f"{pick(rng, ACK['small_talk'])} {pick(rng, ACK['small_talk_followup'])}", refs
-                return pick(rng, ACK["generic_advice"]), refs
-            f = facts[act.recall_fact_ids[0]]
-            if f.kind == "preference_shift":
-                s = world.slots[f.id.rsplit("/", 1)[0]]
-                return pick(rng, (f"You've moved on from {s['old']} to {s['new']}, so how about {s['new']}?",
-                                  f"Since {s['new']} replaced {s['old']} for you, go with {s['new']}.")), refs
-            noun = next(q.noun for q in p.preferences if f.key == f"preference/{q.category}")
-            return pick(rng, (f"How about {f.value}? It's your favourite {noun}, after all.",
-                              f"You told me your favourite {noun} is {f.value}, so that's my pick.",
-                              f"Easy: {f.value}. You love it.", f"Go with {f.value}; you never get tired of it.",
-                              f"Knowing you, {f.value}.")), refs
+            return " ".join(self._chat_reply(act, world, facts, rng)) + _adapted(observed, rng), refs
         event = events[act.event_id]
-        kind = "background" if event.kind == "background" else event.kind
-        text = pick(rng, ACK[kind])
+        if event.kind == "background":
+            return f"{pick(rng, ACK['background'])} {pick(rng, ph.BACKGROUND_MORE)} {pick(rng, ph.CLOSING)}", refs
+        parts = [pick(rng, ph.REACT[said.valence])]
+        if said.scene is not None and rng.random() < 0.75:
+            thing, did = said.scene
+            parts.append(pick(rng, ph.SCENE_ECHO).format(thing=thing, Thing=_cap(thing), did=did))
+        if said.felt:
+            parts.append(pick(rng, ph.MIRROR[said.valence]))
         if act.image_event_id and rng.random() < 0.5:
-            text += " " + pick(rng, ACK["snapshot"])
+            parts.append(pick(rng, ACK["snapshot"]))
+        parts.append(pick(rng, ph.KIND_TALK[said.kind]))
+        if said.setting in ph.SETTING_TALK:
+            parts.append(pick(rng, ph.SETTING_TALK[said.setting]))
         for fid in act.recall_fact_ids:
             f = facts[fid]
             earlier = events[fid.rsplit("/", 1)[0]]
             when = self._when(earlier, act.assistant_time, rng, refs)
-            text += f" That reminds me: {when} you {f.value}."
-        return text, refs
+            parts.append(f"That reminds me: {when} you {f.value}.")
+        setting = said.setting in ph.SETTING_ASK and rng.random() < 0.5
+        parts.append(pick(rng, ph.SETTING_SUGGEST[said.setting] if setting else ph.KIND_SUGGEST[said.kind]))
+        asks = ph.SETTING_ASK[said.setting] if setting else ph.KIND_ASK[said.kind]
+        return " ".join(parts) + _adapted(observed, rng) + " " + pick(rng, asks), refs
+
+    def _chat_reply(self, act: Act, world: World, facts: dict[str, Fact], rng: np.random.Generator) -> list[str]:
+        if act.topic is None:
+            return [pick(rng, ACK["small_talk"]), pick(rng, ph.SMALL_TALK_REPLY),
+                    pick(rng, ACK["small_talk_followup"] + ph.SMALL_TALK_ASK)]
+        if not act.recall_fact_ids:
+            return [pick(rng, ACK["generic_advice"]), pick(rng, ph.UNKNOWN_TASTE)]
+        f = facts[act.recall_fact_ids[0]]
+        if f.kind == "preference_shift":
+            s = world.slots[f.id.rsplit("/", 1)[0]]
+            pick_ = pick(rng, (f"You've moved on from {s['old']} to {s['new']}, so how about {s['new']}?",
+                               f"Since {s['new']} replaced {s['old']} for you, go with {s['new']}."))
+        else:
+            noun = next(q.noun for q in world.persona.preferences if f.key == f"preference/{q.category}")
+            pick_ = pick(rng, (f"How about {f.value}? It's your favourite {noun}, after all.",
+                               f"You told me your favourite {noun} is {f.value}, so that's my pick.",
+                               f"Easy: {f.value}. You love it.", f"Go with {f.value}; you never get tired of it.",
+                               f"Knowing you, {f.value}.",
+                               *(r.format(item=f.value, Item=_cap(f.value)) + f" It's your favourite {noun}." for r in ph.RECOMMEND)))
+        return [pick_, pick(rng, ph.RECOMMEND_WHY), pick(rng, ph.RECOMMEND_MORE), pick(rng, ph.CLOSING)]
 
     def _recall_answer(self, f: Fact, events: dict[str, Event], now: datetime, rng: np.random.Generator,
                        refs: list[TimeRef]) -> str:

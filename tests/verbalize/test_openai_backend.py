@@ -140,12 +140,12 @@ def test_a_length_stop_is_asked_again_with_more_room(tmp_path, personas):
 
 def test_a_context_length_400_shrinks_the_request(tmp_path, personas):
     # the context fits the prompts but not prompt + budget: the budget shrinks to what fits
-    server = FakeOpenAI(context_tokens=2600)
-    (part,), llm = _run(server, tmp_path, personas, max_tokens=2400)
+    server = FakeOpenAI(context_tokens=4400)
+    (part,), llm = _run(server, tmp_path, personas, max_tokens=4000)
     assert server.context_rejections > 0 and set(_sources([part])) == {"llm"}
-    assert llm.context_tokens == 2600  # learnt from the 400
+    assert llm.context_tokens == 4400  # learnt from the 400
     # prompts over the context: sessions are asked half by half, and a turn that fits nowhere stays its draft
-    server = FakeOpenAI(context_tokens=700)
+    server = FakeOpenAI(context_tokens=2200)
     (part,), _ = _run(server, tmp_path / "b", personas)
     _assert_exact(part)
     assert part.stats.get("llm_context_splits", 0) > 0 and not part.quarantine

@@ -10,7 +10,7 @@ from collections import Counter
 from pipeline.grammar import indefinite
 from pipeline.personas.sampler import GOALS
 from pipeline.records import parse_time
-from pipeline.verbalize.scripted import EVENING_CONTEXT, TRAIT_TAILS, UNSETTLING
+from pipeline.verbalize.scripted import EVENING_CONTEXT, NEWS_TAILS, UNSETTLING
 from pipeline.world.plan import CHAT_TOPICS, SMALL_TALK, chat_topics, fits_hour
 from pipeline.world.simulate import COLOURS, GOAL_LANES, activity_hours, roles_named
 
@@ -96,7 +96,7 @@ def test_no_request_or_remark_twice_in_a_session(small_parts):
 
 
 def test_worry_only_where_there_is_something_to_worry_about(small_parts):
-    worries = [m.strip() for m in TRAIT_TAILS["neuroticism"][1]]
+    worries = [m.strip() for m in NEWS_TAILS["neuroticism"][1]]  # the context-free ones (CHAT_VOICE) go anywhere
     seen = 0
     for part in small_parts:
         events = {e.id: e for e in part.events}

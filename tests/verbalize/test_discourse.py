@@ -1,0 +1,103 @@
+"""The discourse around the facts: it states no fact of its own, replies fit the news, and the personality it
+shows follows the session's true personality."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from pipeline.records import TRAITS
+from pipeline.verbalize import phrases as ph
+from pipeline.verbalize.scripted import ADAPTED, CHAT_VOICE, NEWS_TAILS, TRAIT_TAILS, trait_counts
+from pipeline.world.clock import MONTHS, WEEKDAYS
+from pipeline.world.simulate import COLOURS
+
+TIME_WORDS = {"today", "yesterday", "tomorrow", "tonight", "morning", "afternoon", "evening", "night", "noon", "midnight",
+              "lunch", "dinner", "breakfast", "brunch", "ago", *(w.lower() for w in WEEKDAYS), *(m.lower() for m in MONTHS)}
+
+
+def _strings(value) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, (tuple, list)):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+def _discourse() -> list[str]:
+    pools = [getattr(ph, name) for name in dir(ph) if name.isupper()]
+    return _strings(pools) + _strings(TRAIT_TAILS) + _strings(ADAPTED)
+
+
+def test_the_discourse_states_no_fact(lex):
+    """No date, hour or meal, no colour of the photo palette, no preference item, interest or place name: what the
+    verbalizer adds around the facts can never contradict the world or answer a benchmark question."""
+    items = {i.lower() for c in lex.preferences.values() for i in c.items} | {i.lower() for i in lex.interests}
+    names = {n.lower() for n in lex.first_names} | {p.lower() for p in lex.places.prefixes}
+    for text in _discourse():
+        low = text.lower()
+        words = set(re.findall(r"[a-z'-]+", low))
+        assert not words & TIME_WORDS, (text, words & TIME_WORDS)
+        assert not words & set(COLOURS), text
+        assert not [x for x in items | names if re.search(rf"\b{re.escape(x)}\b", low)], text
+
+
+def test_trait_sentences_are_distinct_and_swap_one_to_one():
+    """Counting and swapping them (Persona-MME's alignment gold and its certificate) is exact only if no sentence
+    holds another and both poles have as many."""
+    sentences = [m.strip() for low, high in TRAIT_TAILS.values() for m in (*low, *high)]
+    assert len(set(sentences)) == len(sentences)
+    for a in sentences:
+        assert not [b for b in sentences if b != a and a in b], a
+    for bank in (NEWS_TAILS, CHAT_VOICE):
+        assert all(len(low) == len(high) for low, high in bank.values())
+
+
+def _valence(event) -> int:
+    if event.kind == "goal_outcome":
+        return -1 if event.facts[0].value.startswith("abandoned") else 1
+    if event.kind == "relationship_change":
+        return 1 if "grew closer" in event.facts[0].text else -1
+    return {"goal_progress": 1, "goal_start": 1, "activity": 1}.get(event.kind, 0)
+
+
+def test_replies_fit_the_news_and_take_up_its_details(small_parts):
+    """Good news is never met with sympathy, nor a setback with cheer; a detail the reply mentions is the one the
+    user just told."""
+    cheer, sorry = set(ph.REACT[1]), set(ph.REACT[-1])
+    echoes = [(thing, shape.format(thing=thing, Thing=thing[:1].upper() + thing[1:], did=did))
+              for scenes in ph.SCENE.values() for thing, did in scenes for shape in ph.SCENE_ECHO]
+    seen = {1: 0, -1: 0, "echo": 0}
+    for part in small_parts:
+        events = {e.id: e for e in part.events}
+        for s in part.sessions:
+            for user, reply in zip(s.turns[::2], s.turns[1::2]):
+                kinds = {events[f.rsplit("/", 1)[0]].kind for f in user.fact_ids}
+                if len(user.fact_ids) == 1 and kinds <= {"goal_outcome", "goal_progress", "goal_start", "activity",
+                                                         "relationship_change"}:
+                    v = _valence(events[user.fact_ids[0].rsplit("/", 1)[0]])
+                    opening = next((r for r in cheer | sorry if reply.text.startswith(r)), None)
+                    assert opening is not None, reply.text
+                    assert opening in (cheer if v > 0 else sorry), (user.text, reply.text)
+                    seen[v] += 1
+                for thing, echo in echoes:
+                    if echo in reply.text:
+                        assert thing.lower() in user.text.lower(), (user.text, reply.text)
+                        seen["echo"] += 1
+    assert min(seen.values()) > 0, seen
+
+
+def test_the_personality_the_text_shows_follows_the_session(small_parts):
+    """Per session, the balance of a trait's high and low sentences rises with the session's true trait, drift
+    included."""
+    for trait in TRAITS:
+        shown, true = [], []
+        for part in small_parts:
+            for s in part.sessions:
+                low, high = trait_counts("\n".join(t.text for t in s.turns if t.role == "user"))[trait]
+                shown.append(high - low)
+                true.append(getattr(s.true_personality, trait))
+        assert np.corrcoef(shown, true)[0, 1] > 0.6, trait
