@@ -214,7 +214,7 @@ VIVID = ("gorgeous", "wild", "dreamy", "chaotic", "electric", "strange", "glorio
 # how told news feels (a life event by what it does to the teller: one that makes them anxious is bad news)
 VALENCE = {"activity": 1, "habit": 0, "habit_start": 1, "habit_end": 0, "goal_start": 1, "goal_progress": 1,
            "goal_completed": 1, "goal_abandoned": -1, "relationship_closer": 1, "relationship_further": -1,
-           "preference_shift": 0, "snapshot": 0}
+           "preference_shift": 0}
 
 
 def tail_rate(knob: float) -> float:
