@@ -68,7 +68,7 @@ def test_grpo_from_the_sft_checkpoint(run_dir):
 
     size = {"tiny_hidden": 128, "tiny_layers": 4}
     sft = train_sft(run_dir, run_dir / "train" / "sft-reasoning",
-                    TrainConfig(max_steps=100, max_length=512, sft_tasks=["reasoning"], **size))
+                    TrainConfig(max_steps=100, max_length=1024, sft_tasks=["reasoning"], **size))
     out = run_dir / "train" / "grpo"
     result = train_grpo(run_dir, out, TrainConfig(max_steps=8, batch_size=12, learning_rate=1e-5, max_completion_length=96,
                                                   **size), init=Path(sft["final"]))
