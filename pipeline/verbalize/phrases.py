@@ -358,3 +358,46 @@ MIRROR = {
 }
 BACKGROUND_MORE = ("That helps me get a picture of you.", "I'll remember that for later.", "The more I know, the better I can help.",
                    "Tell me more whenever you like.", "That's useful to know about you.")
+# more of a reply, by what it answers
+RECALL_CONTEXT = ("It came up in one of our earlier chats.", "You mentioned it when you were telling me about your week.",
+                  "It's one of the things you shared with me a while back.", "I noted it down when you told me.",
+                  "You told me about it yourself, so I'm fairly sure.", "That's how you described it at the time.")
+RECALL_ASK_BACK = ("Are you thinking of doing it again?", "What made you think of it now?", "Was it as good as you remember?",
+                   "Want me to keep track of anything else from that day?", "Is someone asking you about it?",
+                   "Anything else from around then you want to check?")
+SMALL_TALK_IDEA = ("A short walk around the block can change the whole mood.", "Putting on one good song and doing nothing else helps.",
+                   "A warm drink and five minutes away from screens is a good start.",
+                   "Tidying one small corner can feel oddly satisfying.",
+                   "Texting someone you like, just to say hi, might lift things.",
+                   "Writing down the three things on your mind can quiet them.",
+                   "Stretching for a couple of minutes does more than it sounds.", "Stepping outside for some air is always an option.")
+BACKGROUND_ASK = ("What does a normal week look like for you?", "What's keeping you busy these days?",
+                  "Is there anything you'd like help keeping track of?", "What would you like to get out of our chats?",
+                  "What's something you're looking forward to?", "What should I know about you that I don't yet?")
+ENCOURAGE = ("I'm glad you told me.", "It's good to hear how things are really going.", "You're handling a lot, and it shows.",
+             "That says a lot about you.", "Thanks for trusting me with it.", "I'll remember this for the next time we talk.",
+             "Keep me in the loop as it develops.", "It's the kind of update I love getting.")
+PREFERENCE_ASK = ("Want me to suggest something to go with it?", "Shall I remember how it went for next time?",
+                  "Is it for you alone, or are you sharing?", "Want a backup option too?",
+                  "Do you want something similar for next time as well?", "Should I keep that in mind as your default?")
+PHOTO_TALK = ("Thanks for letting me see a bit of your day.", "Pictures like that make it feel like I'm there with you.",
+              "I like getting a glimpse of your surroundings.", "Send more like that whenever you want.")
+# what the assistant says to a user telling it about themselves, by the kind of card fact told
+BACKGROUND_TALK = {
+    "profile": ("It's nice to put a bit of context around you.", "Good to have the basics straight.",
+                "That gives me a better sense of where you are in life."),
+    "interest": ("Hobbies like that say a lot about a person.", "I'd love to hear how you got into it.",
+                 "Having something you love doing outside of work matters."),
+    "preference": ("A favourite like that is useful for me to know.", "I'll lean on that when you ask me for ideas.",
+                   "Good taste, if you ask me."),
+    "relationship": ("It helps to know who's who in your life.", "I'll keep track of the people you mention.",
+                     "The people around us shape so much of our days."),
+    "habit": ("Regular rituals like that give a week its shape.", "I like that you have something fixed in your week.",
+              "Routines tell me a lot about how your weeks run."),
+    "goal": ("I'll be cheering you on with that one.", "Having something to work towards is energising.",
+             "Let me know how it goes as you make progress."),
+}
+RECOMMEND_TIP = ("Give yourself a moment to enjoy it properly rather than rushing.",
+                 "If you can, share it with someone and compare notes.",
+                 "Pay attention to what you like most about it this time.", "Pair it with a little break from your phone.",
+                 "Treat it as a small reward for getting through the day.", "Make it a bit of an occasion, even a small one.")

@@ -169,7 +169,7 @@ ADAPTED = {
                   " Your curiosity will find you something great.", " You could look into the history behind it.",
                   " Why not try a more unusual version?", " I love how open you are to new things.")),
 }
-ADAPT_RATE = 0.6  # per observed trait and reply, at most two a reply
+ADAPT_RATE = 0.8  # per observed trait and reply, at most two a reply
 
 
 def trait_counts(text: str) -> dict[str, tuple[int, int]]:
@@ -197,6 +197,11 @@ class Observed:
 
     def poles(self) -> dict[str, bool]:
         return {t: pole for t, (low, high) in self.counts.items() if (pole := shown_pole(low, high)) is not None}
+
+
+def _closing(rng: np.random.Generator) -> str:
+    """A sign-off, on some replies."""
+    return f" {pick(rng, ph.CLOSING)}" if rng.random() < 0.6 else ""
 
 
 def _adapted(observed: dict[str, bool], rng: np.random.Generator) -> str:
@@ -571,14 +576,19 @@ class ScriptedVerbalizer:
                                                   city=p.location.split(",")[0]) + " " + pick(rng, ph.CLOSING), refs
         if act.kind == "recall":
             answer = self._recall_answer(facts[act.recall_fact_ids[0]], events, act.assistant_time, rng, refs)
-            return answer + (" " + pick(rng, ph.RECALL_MORE) if rng.random() < 0.6 else ""), refs
+            return (f"{answer} {pick(rng, ph.RECALL_CONTEXT)} {pick(rng, ph.RECALL_MORE)}" + _adapted(observed, rng)
+                    + f" {pick(rng, ph.RECALL_ASK_BACK)}" + _closing(rng)), refs
         if act.kind == "chat":
-            return " ".join(self._chat_reply(act, world, facts, rng)) + _adapted(observed, rng), refs
+            photo = [pick(rng, ACK["snapshot"]), pick(rng, ph.PHOTO_TALK)] if act.image_event_id else []
+            return " ".join(photo + self._chat_reply(act, world, facts, rng)) + _adapted(observed, rng) + _closing(rng), refs
         event = events[act.event_id]
         if event.kind == "background":
-            return f"{pick(rng, ACK['background'])} {pick(rng, ph.BACKGROUND_MORE)} {pick(rng, ph.CLOSING)}", refs
+            kinds = sorted({facts[f].kind for f in act.fact_ids} & set(ph.BACKGROUND_TALK))
+            talk = [pick(rng, ph.BACKGROUND_TALK[k]) for k in kinds[:2]]
+            return (" ".join([pick(rng, ACK["background"]), *talk, pick(rng, ph.BACKGROUND_MORE)]) + _adapted(observed, rng)
+                    + f" {pick(rng, ph.BACKGROUND_ASK)}"), refs
         parts = [pick(rng, ph.REACT[said.valence])]
-        if said.scene is not None and rng.random() < 0.75:
+        if said.scene is not None and rng.random() < 0.9:
             thing, did = said.scene
             parts.append(pick(rng, ph.SCENE_ECHO).format(thing=thing, Thing=_cap(thing), did=did))
         if said.felt:
@@ -588,6 +598,8 @@ class ScriptedVerbalizer:
         parts.append(pick(rng, ph.KIND_TALK[said.kind]))
         if said.setting in ph.SETTING_TALK:
             parts.append(pick(rng, ph.SETTING_TALK[said.setting]))
+        if said.setting not in ph.SETTING_TALK or rng.random() < 0.5:
+            parts.append(pick(rng, ph.ENCOURAGE))
         for fid in act.recall_fact_ids:
             f = facts[fid]
             earlier = events[fid.rsplit("/", 1)[0]]
@@ -596,11 +608,12 @@ class ScriptedVerbalizer:
         setting = said.setting in ph.SETTING_ASK and rng.random() < 0.5
         parts.append(pick(rng, ph.SETTING_SUGGEST[said.setting] if setting else ph.KIND_SUGGEST[said.kind]))
         asks = ph.SETTING_ASK[said.setting] if setting else ph.KIND_ASK[said.kind]
-        return " ".join(parts) + _adapted(observed, rng) + " " + pick(rng, asks), refs
+        return " ".join(parts) + _adapted(observed, rng) + " " + pick(rng, asks) + _closing(rng), refs
 
     def _chat_reply(self, act: Act, world: World, facts: dict[str, Fact], rng: np.random.Generator) -> list[str]:
         if act.topic is None:
-            return [pick(rng, ACK["small_talk"]), pick(rng, ph.SMALL_TALK_REPLY),
+            return [pick(rng, ACK["small_talk"]), pick(rng, ph.SMALL_TALK_REPLY), pick(rng, ph.SMALL_TALK_IDEA),
+                    pick(rng, ph.ENCOURAGE),
                     pick(rng, ACK["small_talk_followup"] + ph.SMALL_TALK_ASK)]
         if not act.recall_fact_ids:
             return [pick(rng, ACK["generic_advice"]), pick(rng, ph.UNKNOWN_TASTE)]
@@ -616,7 +629,8 @@ class ScriptedVerbalizer:
                                f"Easy: {f.value}. You love it.", f"Go with {f.value}; you never get tired of it.",
                                f"Knowing you, {f.value}.",
                                *(r.format(item=f.value, Item=_cap(f.value)) + f" It's your favourite {noun}." for r in ph.RECOMMEND)))
-        return [pick_, pick(rng, ph.RECOMMEND_WHY), pick(rng, ph.RECOMMEND_MORE), pick(rng, ph.CLOSING)]
+        return [pick_, pick(rng, ph.RECOMMEND_WHY), pick(rng, ph.RECOMMEND_MORE), pick(rng, ph.RECOMMEND_TIP),
+                pick(rng, ph.PREFERENCE_ASK)]
 
     def _recall_answer(self, f: Fact, events: dict[str, Event], now: datetime, rng: np.random.Generator,
                        refs: list[TimeRef]) -> str:

@@ -145,7 +145,7 @@ def test_a_context_length_400_shrinks_the_request(tmp_path, personas):
     assert server.context_rejections > 0 and set(_sources([part])) == {"llm"}
     assert llm.context_tokens == 4400  # learnt from the 400
     # prompts over the context: sessions are asked half by half, and a turn that fits nowhere stays its draft
-    server = FakeOpenAI(context_tokens=2200)
+    server = FakeOpenAI(context_tokens=2400)
     (part,), _ = _run(server, tmp_path / "b", personas)
     _assert_exact(part)
     assert part.stats.get("llm_context_splits", 0) > 0 and not part.quarantine
