@@ -401,6 +401,7 @@ class ScriptedVerbalizer:
         replies adapt to."""
         p = world.persona
         rng = rng_for(self.seed, p.id, "verbalize", str(plan.index))
+        adapt_rng = rng_for(self.seed, p.id, "adapt", str(plan.index))  # its own: what was observed moves no other draw
         style = session_style(world, plan.acts[0].user_time)
         turns: list[Turn] = []
         for act in plan.acts:
@@ -408,7 +409,7 @@ class ScriptedVerbalizer:
             turns.append(Turn(index=len(turns), role="user", time=fmt_time(act.user_time), text=text,
                               image_ids=[f"{act.image_event_id}/image"] if act.image_event_id else [],
                               fact_ids=act.fact_ids, time_refs=refs))
-            text, refs = self._assistant(act, world, events, facts, said, observed, rng)
+            text, refs = self._assistant(act, world, events, facts, said, observed, rng, adapt_rng)
             turns.append(Turn(index=len(turns), role="assistant", time=fmt_time(act.assistant_time), text=text,
                               image_ids=[], fact_ids=act.recall_fact_ids, time_refs=refs))
         start = plan.acts[0].user_time
@@ -565,7 +566,8 @@ class ScriptedVerbalizer:
     # ------------------------------------------------------------- assistant
 
     def _assistant(self, act: Act, world: World, events: dict[str, Event], facts: dict[str, Fact], said: Said,
-                   observed: dict[str, bool], rng: np.random.Generator) -> tuple[str, list[TimeRef]]:
+                   observed: dict[str, bool], rng: np.random.Generator,
+                   adapt_rng: np.random.Generator) -> tuple[str, list[TimeRef]]:
         """A reply that takes up what the user said (the detail, the feeling), recalls what it was told before,
         suggests, adapts to the personality earlier sessions showed, and asks back."""
         p = world.persona
@@ -576,16 +578,16 @@ class ScriptedVerbalizer:
                                                   city=p.location.split(",")[0]) + " " + pick(rng, ph.CLOSING), refs
         if act.kind == "recall":
             answer = self._recall_answer(facts[act.recall_fact_ids[0]], events, act.assistant_time, rng, refs)
-            return (f"{answer} {pick(rng, ph.RECALL_CONTEXT)} {pick(rng, ph.RECALL_MORE)}" + _adapted(observed, rng)
+            return (f"{answer} {pick(rng, ph.RECALL_CONTEXT)} {pick(rng, ph.RECALL_MORE)}" + _adapted(observed, adapt_rng)
                     + f" {pick(rng, ph.RECALL_ASK_BACK)}" + _closing(rng)), refs
         if act.kind == "chat":
             photo = [pick(rng, ACK["snapshot"]), pick(rng, ph.PHOTO_TALK)] if act.image_event_id else []
-            return " ".join(photo + self._chat_reply(act, world, facts, rng)) + _adapted(observed, rng) + _closing(rng), refs
+            return " ".join(photo + self._chat_reply(act, world, facts, rng)) + _adapted(observed, adapt_rng) + _closing(rng), refs
         event = events[act.event_id]
         if event.kind == "background":
             kinds = sorted({facts[f].kind for f in act.fact_ids} & set(ph.BACKGROUND_TALK))
             talk = [pick(rng, ph.BACKGROUND_TALK[k]) for k in kinds[:2]]
-            return (" ".join([pick(rng, ACK["background"]), *talk, pick(rng, ph.BACKGROUND_MORE)]) + _adapted(observed, rng)
+            return (" ".join([pick(rng, ACK["background"]), *talk, pick(rng, ph.BACKGROUND_MORE)]) + _adapted(observed, adapt_rng)
                     + f" {pick(rng, ph.BACKGROUND_ASK)}"), refs
         parts = [pick(rng, ph.REACT[said.valence])]
         if said.scene is not None and rng.random() < 0.9:
@@ -608,7 +610,7 @@ class ScriptedVerbalizer:
         setting = said.setting in ph.SETTING_ASK and rng.random() < 0.5
         parts.append(pick(rng, ph.SETTING_SUGGEST[said.setting] if setting else ph.KIND_SUGGEST[said.kind]))
         asks = ph.SETTING_ASK[said.setting] if setting else ph.KIND_ASK[said.kind]
-        return " ".join(parts) + _adapted(observed, rng) + " " + pick(rng, asks) + _closing(rng), refs
+        return " ".join(parts) + _adapted(observed, adapt_rng) + " " + pick(rng, asks) + _closing(rng), refs
 
     def _chat_reply(self, act: Act, world: World, facts: dict[str, Fact], rng: np.random.Generator) -> list[str]:
         if act.topic is None:
