@@ -2,9 +2,9 @@
 what a person asks back, and what an assistant says to it.
 
 None of it states a fact of the world: no date or hour, no colour of the photo palette, no preference item,
-interest or person; a test holds every string to that (`tests/verbalize/test_discourse.py`). Pools are
-large and split into short parts that combine, since one fixed sentence repeated across thousands of
-personas is what makes generated dialogue read as templates.
+interest or person; a test holds every string to that (`tests/verbalize/test_discourse.py`). A turn
+draws several of these sentences, so whole turns rarely repeat across personas; the sentences
+themselves do, which is what keeps distinct-3 low.
 """
 
 from __future__ import annotations

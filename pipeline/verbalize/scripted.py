@@ -1,7 +1,7 @@
 """The embedded text backend: deterministic templates with paraphrase variety and trait-driven style.
 
 Formulaic prose, right facts: every template that conveys a fact writes the fact's terms, and every
-relative date comes from the clock (`world.clock`). Style knobs from the persona's traits pick the
+relative date comes from the clock (`world.clock`). Style knobs from the session's true traits pick the
 openers, hedges and punctuation, so a reader can infer the personality from the text.
 """
 
@@ -244,11 +244,6 @@ def _valence(kind: str, event: Event) -> int:
     return VALENCE.get(kind, 0)
 
 
-def session_style(world: World, start: datetime) -> Style:
-    """The style of the session's true personality, so the text follows the personality's drift."""
-    return style_from_traits(BigFive(**{t: float(np.clip(v, 1, 5)) for t, v in world.personality_at(start).items()}))
-
-
 TELL = {
     "activity": (
         "{When} I {activity} at {place}{with_}.",
@@ -402,7 +397,9 @@ class ScriptedVerbalizer:
         p = world.persona
         rng = rng_for(self.seed, p.id, "verbalize", str(plan.index))
         adapt_rng = rng_for(self.seed, p.id, "adapt", str(plan.index))  # its own: what was observed moves no other draw
-        style = session_style(world, plan.acts[0].user_time)
+        start = plan.acts[0].user_time
+        truth = BigFive(**world.personality_at(start))
+        style = style_from_traits(truth)  # the session's true personality: the text follows its drift
         turns: list[Turn] = []
         for act in plan.acts:
             text, refs, said = self._user(act, world, events, facts, style, rng)
@@ -412,12 +409,11 @@ class ScriptedVerbalizer:
             text, refs = self._assistant(act, world, events, facts, said, observed, rng, adapt_rng)
             turns.append(Turn(index=len(turns), role="assistant", time=fmt_time(act.assistant_time), text=text,
                               image_ids=[], fact_ids=act.recall_fact_ids, time_refs=refs))
-        start = plan.acts[0].user_time
         return Session(
             id=f"{p.id}/s{plan.index:04d}", persona_id=p.id, split=p.split, index=plan.index,
             start_time=fmt_time(start), end_time=turns[-1].time, turns=turns,
             planned_fact_ids=[f for a in plan.acts for f in a.fact_ids],
-            true_personality=world.personality_at(start),
+            true_personality=truth,
         )
 
     # ------------------------------------------------------------------ user
@@ -622,16 +618,16 @@ class ScriptedVerbalizer:
         f = facts[act.recall_fact_ids[0]]
         if f.kind == "preference_shift":
             s = world.slots[f.id.rsplit("/", 1)[0]]
-            pick_ = pick(rng, (f"You've moved on from {s['old']} to {s['new']}, so how about {s['new']}?",
+            choice = pick(rng, (f"You've moved on from {s['old']} to {s['new']}, so how about {s['new']}?",
                                f"Since {s['new']} replaced {s['old']} for you, go with {s['new']}."))
         else:
             noun = next(q.noun for q in world.persona.preferences if f.key == f"preference/{q.category}")
-            pick_ = pick(rng, (f"How about {f.value}? It's your favourite {noun}, after all.",
+            choice = pick(rng, (f"How about {f.value}? It's your favourite {noun}, after all.",
                                f"You told me your favourite {noun} is {f.value}, so that's my pick.",
                                f"Easy: {f.value}. You love it.", f"Go with {f.value}; you never get tired of it.",
                                f"Knowing you, {f.value}.",
                                *(r.format(item=f.value, Item=_cap(f.value)) + f" It's your favourite {noun}." for r in ph.RECOMMEND)))
-        return [pick_, pick(rng, ph.RECOMMEND_WHY), pick(rng, ph.RECOMMEND_MORE), pick(rng, ph.RECOMMEND_TIP),
+        return [choice, pick(rng, ph.RECOMMEND_WHY), pick(rng, ph.RECOMMEND_MORE), pick(rng, ph.RECOMMEND_TIP),
                 pick(rng, ph.PREFERENCE_ASK)]
 
     def _recall_answer(self, f: Fact, events: dict[str, Event], now: datetime, rng: np.random.Generator,
