@@ -73,6 +73,9 @@ class RunConfig(BaseModel):
     image_gpus: float = Field(0.0, ge=0, description="GPUs each persona task requests (diffusers backend; 0.25 shares one GPU by 4)")
     image_rate: float = Field(0.2, gt=0, le=1, description="share of user turns that carry an image")
     turns_per_session: tuple[int, int] = Field((3, 8), description="min and max user-assistant exchanges per session")
+    bench_session_rate: float = Field(2.0, gt=0, le=5, description="how many times as often a benchmark persona starts a "
+                                      "session as a training persona of the same traits: Persona-MME's 128k histories need "
+                                      "100-500 turns within the months simulated")
     start_date: date = Field(date(2025, 3, 3), description="first day of every persona's timeline")
     dedup_threshold: float = Field(0.8, gt=0, le=1, description="Jaccard similarity at which two documents are near duplicates")
     rl_per_persona: int = Field(12, ge=0, description="GRPO prompts drawn per training persona")
@@ -81,7 +84,8 @@ class RunConfig(BaseModel):
     mme_cases: int = Field(2, ge=1, description="Persona-MME cases per benchmark persona and setting: histories that end at "
                                                 "different moments, each with its share of the questions asked there")
     mme_tokenizer: str | None = Field(None, description="tokenizer folder for Persona-MME context token counts (default: an approximation)")
-    image_size: int = Field(320, ge=64, le=2048, description="side of the rendered square images, in pixels")
+    image_size: int = Field(480, ge=64, le=2048, description="side of the rendered square images, in pixels (480: the "
+                                                             "paper's 230,400 max pixels, so a model is given all of them)")
     shard_size_mb: float = Field(250.0, gt=0, description="target size of one Parquet shard, in MB")
     workers: int | None = Field(None, ge=1, description="parallel persona workers (default: one per CPU Ray sees)")
     card_license: str = Field("cc-by-4.0", description="license id written into the dataset card")

@@ -27,7 +27,8 @@ from pipeline.personas.lexicon import load_lexicon
 from pipeline.records import TEXT_SOURCES, Event, Fact, Image, Persona, PersonaPart, Quarantine, Session
 from pipeline.verbalize.backend import ScriptedBackend, TextBackend
 from pipeline.verbalize.check import VerificationError, check_turns
-from pipeline.verbalize.scripted import Observed, ScriptedVerbalizer
+from pipeline.verbalize.scripted import ScriptedVerbalizer
+from pipeline.verbalize.voice import Observed
 from pipeline.world.plan import SessionPlan, plan_sessions
 from pipeline.world.simulate import World, simulate_world
 

@@ -13,7 +13,8 @@ from pipeline.personas.lexicon import load_lexicon
 from pipeline.personas.sampler import sample_personas
 from pipeline.progress import Progress
 from pipeline.verbalize.backend import make_backend
-from pipeline.verbalize.scripted import Observed, ScriptedVerbalizer
+from pipeline.verbalize.scripted import ScriptedVerbalizer
+from pipeline.verbalize.voice import Observed
 
 
 def plan_run(cfg: RunConfig, progress: bool = True) -> dict:

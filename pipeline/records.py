@@ -340,7 +340,7 @@ class MmeQuestion(Record):
     evidence: list[Evidence]
     history_sessions: list[str]
     needs_image: bool
-    context_turns: int
+    context_turns: int = Field(description="user-assistant exchanges in the history (PersonaVLM's turns)")
     context_images: int
     context_tokens: int = Field(description="tokens of the history, counted as `token_counter` says")
     token_counter: str

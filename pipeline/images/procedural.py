@@ -4,14 +4,22 @@ Each object instance gets its own grid cell and is filled in exactly its palette
 anti-aliasing; backgrounds and accessories (strings, wheels, stems) use colours outside the
 palette. So "what colour was the umbrella?" and "how many balloons?" can be read off the pixels,
 and a test counts connected components per colour to prove it.
+
+An object is drawn as itself where an icon shows it (`icon:<name>` in the object lexicon: a glyph of
+Font Awesome Free Solid, packaged on PyPI as font-font-awesome, SIL OFL): the glyph's pixels, without
+anti-aliasing, in the object's colour, its separate parts (the wheels of a car) joined by thin bridges of
+the same colour so that an instance stays one blob. Other objects get one of the drawn shapes.
 """
 
 from __future__ import annotations
 
 import io
+from functools import cache, lru_cache
+from importlib.resources import files
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
+from scipy import ndimage
 
 from pipeline.records import SceneSpec
 from pipeline.rng import rng_for
@@ -35,9 +43,60 @@ SETTINGS: dict[str, tuple[tuple[int, int, int], tuple[int, int, int], float]] = 
 }
 
 
+ICON = "icon:"
+
+
+@cache
+def _icon_font() -> tuple[str, dict[str, int]]:
+    """The icon font's path and its glyphs by name."""
+    from fontTools.ttLib import TTFont
+
+    path = str(files("font_font_awesome") / "files" / "FontAwesome5-Free-Solid.otf")
+    return path, {name: code for code, name in TTFont(path).getBestCmap().items()}
+
+
+def drawable(shape: str) -> bool:
+    """Whether the renderer can draw this: one of its shapes, or `icon:` and a glyph of the icon font."""
+    return shape in SHAPES or shape.startswith(ICON) and shape.removeprefix(ICON) in _icon_font()[1]
+
+
+@lru_cache(maxsize=4096)
+def _icon_mask(name: str, w: int, h: int) -> Image.Image:
+    """The glyph scaled to fit w x h, as a 1-bit mask of one 4-connected blob."""
+    path, glyphs = _icon_font()
+    if name not in glyphs:
+        raise ValueError(f"unknown icon '{name}': not a glyph of Font Awesome Free Solid (e.g. laptop, tablet-alt, couch)")
+    char = chr(glyphs[name])
+    probe = ImageFont.truetype(path, 100)
+    bx0, by0, bx1, by1 = probe.getbbox(char)
+    font = ImageFont.truetype(path, max(4, int(100 * min(w / max(bx1 - bx0, 1), h / max(by1 - by0, 1)))))
+    mask = Image.new("1", (w, h), 0)
+    d = ImageDraw.Draw(mask)
+    d.fontmode = "1"  # no anti-aliasing: every pixel is the colour or not
+    d.text((w / 2, h / 2), char, font=font, fill=1, anchor="mm")
+    pixels = np.asarray(mask, dtype=bool)
+    labels, n = ndimage.label(pixels)
+    if n > 1:  # join every other part to the largest by a bridge between their nearest pixels
+        sizes = ndimage.sum(pixels, labels, range(1, n + 1))
+        main = np.argwhere(labels == int(np.argmax(sizes)) + 1)
+        for k in range(1, n + 1):
+            if k == int(np.argmax(sizes)) + 1:
+                continue
+            part = np.argwhere(labels == k)
+            gaps = ((part[:, None, :] - main[None, :, :]) ** 2).sum(-1)
+            i, j = np.unravel_index(int(np.argmin(gaps)), gaps.shape)
+            (py, px), (my, mx) = part[i], main[j]
+            d.line((int(px), int(py), int(mx), int(py)), fill=1, width=2)  # an L: no step is diagonal only
+            d.line((int(mx), int(py), int(mx), int(my)), fill=1, width=2)
+    return mask
+
+
 def _shape(d: ImageDraw.ImageDraw, shape: str, box: tuple[int, int, int, int], c: tuple[int, int, int]) -> None:
     """Draw one instance inside box=(x0, y0, x1, y1); all parts in colour c are connected."""
     x0, y0, x1, y1 = box
+    if shape.startswith(ICON):
+        d.bitmap((x0, y0), _icon_mask(shape.removeprefix(ICON), x1 - x0, y1 - y0), fill=c)
+        return
     w, h = x1 - x0, y1 - y0
     cx, cy = (x0 + x1) // 2, (y0 + y1) // 2
     if shape == "ball":
@@ -106,7 +165,7 @@ def _shape(d: ImageDraw.ImageDraw, shape: str, box: tuple[int, int, int, int], c
             d.ellipse((wx - r, y1 - 2 * r, wx + r, y1), outline=c, width=lw)
         d.line((x0 + r, y1 - r, cx, y1 - 2 * r, x1 - r, y1 - r), fill=c, width=lw)
     else:
-        raise ValueError(f"unknown shape '{shape}'; drawable shapes: {', '.join(SHAPES)}")
+        raise ValueError(f"unknown shape '{shape}'; drawable shapes: {', '.join(SHAPES)}, or {ICON}<icon name>")
 
 
 SHAPES = ("ball", "square", "book", "mug", "umbrella", "balloon", "kite", "flower", "bottle", "hat", "car", "tent",

@@ -2,8 +2,8 @@
 
 Each question is asked some time after a session of the persona's life, over the longest history
 ending there that fits the setting's token budget (32k or 128k, counted as a model would be given it:
-text and image tokens); a setting also needs a minimum of turns (20 for 32k, 100 for 128k). A case is
-one such history and the items asked at its end; each setting has a few (`mme_cases`), ending in
+text and image tokens) and the setting's turns (user-assistant exchanges: 20-100 for 32k, 100-500 for 128k,
+as in PersonaVLM). A case is one such history and the items asked at its end; each setting has a few (`mme_cases`), ending in
 successive stretches of the persona's months. A case first gets its alignment pairs and a share of its
 multiple-choice questions about the photos; the text tasks are then asked in rounds, the task with the
 fewest facts to ask about first. Each question is verified (its evidence lies inside the history and
@@ -64,14 +64,15 @@ SCARCEST_FIRST = ("Interest Evolution Analysis", "Relationship Dynamics Comprehe
 
 def history_windows(turn_tokens: list[int], turn_counts: list[int], setting: Setting) -> list[tuple[int, int]]:
     """(first, last) session of every history a question may be asked after: it ends at `last`, starts at the
-    earliest session that keeps it within the token budget, and has at least the setting's turns."""
-    out, start, total = [], 0, 0
-    for end, tokens in enumerate(turn_tokens):
-        total += tokens
-        while total > setting.budget and start < end:
-            total -= turn_tokens[start]
+    earliest session that keeps it within the token budget and the setting's most turns, and has at least the
+    setting's fewest turns and more than its floor of tokens."""
+    out, start, tokens, turns = [], 0, 0, 0
+    for end in range(len(turn_tokens)):
+        tokens, turns = tokens + turn_tokens[end], turns + turn_counts[end]
+        while (tokens > setting.budget or turns > setting.max_turns) and start < end:
+            tokens, turns = tokens - turn_tokens[start], turns - turn_counts[start]
             start += 1
-        if total <= setting.budget and sum(turn_counts[start:end + 1]) >= setting.min_turns:
+        if setting.floor < tokens <= setting.budget and setting.min_turns <= turns <= setting.max_turns:
             out.append((start, end))
     return out
 
@@ -199,7 +200,7 @@ def build_questions(persona: Persona, events: list[Event], sessions: list[Sessio
     by_event = {e.id: e for e in events}
     by_image = {im.id: im for im in images}
     turn_tokens = [sum(counter.turn(t) for t in s.turns) for s in sessions]
-    turn_counts = [len(s.turns) for s in sessions]
+    turn_counts = [len(s.turns) // 2 for s in sessions]  # exchanges
     stats: Counter = Counter()
     used: set[str] = set()  # topics already given to an item of this persona
     cases: list[Case] = []

@@ -39,14 +39,18 @@ def question_text(time: str, query: str, choices: list[tuple[str, str]]) -> str:
 
 @dataclass(frozen=True)
 class Setting:
-    """A benchmark setting: a history of at least `min_turns` turns that fits `budget` tokens."""
+    """A benchmark setting: a history of `min_turns` to `max_turns` turns that fits `budget` tokens and holds more
+    than `floor` (a 128k case is one that the 32k budget could not take). A turn is one user-assistant exchange, an
+    entry of the `sessions` list of PersonaVLM's `user_data.json`."""
 
     name: str
     min_turns: int
+    max_turns: int
     budget: int
+    floor: int = 0
 
 
-SETTINGS = (Setting("32k", 20, 32_768), Setting("128k", 100, 131_072))
+SETTINGS = (Setting("32k", 20, 100, 32_768), Setting("128k", 100, 500, 131_072, floor=32_768))
 BUDGET = {s.name: s.budget for s in SETTINGS}
 MAX_PIXELS = 230_400  # the paper's Qwen2.5-VL setting
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from pipeline.records import Event, Fact, Image, Persona, SceneObject, Session, Turn, fmt_time, parse_time
-from pipeline.verbalize.scripted import TRAIT_TAILS, shown_pole, trait_counts
+from pipeline.verbalize.voice import restyle, shown_pole, trait_counts
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,8 @@ class Window:
 
     @property
     def turns(self) -> int:
-        return sum(len(s.turns) for s in self.sessions)
+        """User-assistant exchanges, as PersonaVLM counts a history's turns."""
+        return sum(len(s.turns) for s in self.sessions) // 2
 
     @property
     def image_turns(self) -> list[tuple[Session, Turn, Image]]:
@@ -123,17 +124,14 @@ class Window:
 
     def style_pole(self, trait: str, least: int = 3) -> bool | None:
         """The pole of a trait the user's words show (True: high), from the sentences the persona writes for
-        it (`TRAIT_TAILS`): at least `least` of one pole and none of the other; None when the text does not say."""
+        it (`voice.TRAIT_TAILS`): at least `least` of one pole and none of the other; None when the text does not say."""
         return shown_pole(*trait_counts(self.user_text())[trait], least=least)
 
     def restyled(self, trait: str) -> Window:
         """The world where the user's words show the other pole of the trait: each of its sentences in the
         user's turns becomes the other pole's sentence of the same rank."""
-        low, high = ([m.strip() for m in pole] for pole in TRAIT_TAILS[trait])
-        swap = {a: b for x, y in ((low, high), (high, low)) for a, b in zip(x, y * (len(x) // len(y) + 1))}
-        pattern = re.compile("|".join(re.escape(m) for m in sorted(swap, key=len, reverse=True)))
-        return self._rebuilt(dict(self.events), lambda t: t.model_copy(update={
-            "text": pattern.sub(lambda m: swap[m.group(0)], t.text)}) if t.role == "user" else t)
+        return self._rebuilt(dict(self.events), lambda t: t.model_copy(update={"text": restyle(t.text, trait)})
+                             if t.role == "user" else t)
 
     def with_objects(self, image_id: str, objects: list[SceneObject]) -> Window:
         """The world where the photo showed these objects instead."""

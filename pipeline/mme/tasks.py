@@ -198,12 +198,17 @@ def _object_attribute(im, o: SceneObject, told: Told, query: str, attr: str, val
 def _object_in_photo(w: Window, t, im, lex: Lexicon, rng: np.random.Generator) -> Draft | None:
     when = _when(w, parse_time(t.time), rng)
     inside = [o.name for o in im.spec.objects]
-    o = im.spec.objects[int(rng.integers(len(inside)))]
+    # the answer and the distractors alike: objects a photo of that setting may show (each drawn uniformly from its
+    # scene), none that another photo of the history shows (so no other item about the photos names one); an object
+    # common to many scenes is then no likelier to be the answer than an option that is not
+    elsewhere = {x.name for _, _, other in w.image_turns if other.id != im.id for x in other.spec.objects}
+    asked = [o for o in im.spec.objects if o.name not in elsewhere]
+    pool = [n for n in lex.scenes.get(im.spec.setting, []) if n not in inside and n not in elsewhere]
+    if not asked or len(pool) < 3:
+        return None
+    o = asked[int(rng.integers(len(asked)))]
     query = f"{_opener(rng)}which of these was in the photo I sent you {when}?"
-    # any object of the lexicon is as likely to be in a photo as any other (they are drawn uniformly); none that
-    # another photo of the history shows, so no other item about the photos names a distractor
-    shown = {x.name for _, _, other in w.image_turns for x in other.spec.objects}
-    others = _unsaid(t.text)(_shuffled(rng, [n for n in sorted(lex.objects) if n not in inside and n not in shown]))
+    others = _unsaid(t.text)(_shuffled(rng, pool))
     told = _photo_told(w, im.id)
 
     def gold(v: Window, options: list[str]) -> str | None:

@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pipeline.records import TRAITS
 
@@ -74,16 +74,38 @@ class Lexicon(_Entry):
     preferences: dict[str, PreferenceCategory]
     places: Places
     objects: dict[str, str]
+    scenes: dict[str, list[str]] = Field(min_length=1)  # setting -> the objects a photo there shows
     life_events: list[LifeEvent]
     goals: list[GoalEntry]
     habits: list[HabitEntry]
     reasons: list[Reason]
     relationships: Relationships
 
+    @field_validator("objects")
+    @classmethod
+    def _drawable(cls, v: dict[str, str]) -> dict[str, str]:
+        from pipeline.images.procedural import SHAPES, drawable
+
+        bad = {name: shape for name, shape in v.items() if not drawable(shape)}
+        if bad:
+            raise ValueError(f"objects the renderer cannot draw: {bad}; use one of {', '.join(SHAPES)}, or icon:<name> "
+                             "with a Font Awesome Free Solid icon name (e.g. icon:laptop)")
+        return v
+
+    @model_validator(mode="after")
+    def _scenes_fit(self) -> Lexicon:
+        unknown = sorted({o for names in self.scenes.values() for o in names} - set(self.objects))
+        if unknown:
+            raise ValueError(f"scenes name objects that objects.yaml does not list: {unknown}")
+        bare = sorted(s for s in {v.setting for v in self.places.venues.values()} if len(self.scenes.get(s, [])) < 3)
+        if bare:
+            raise ValueError(f"settings of places.yaml venues with fewer than 3 objects in scenes.yaml: {bare}")
+        return self
+
 
 _LISTS = {"first_names": 100, "last_names": 100, "occupations": 50, "locations": 50, "interests": 50,
           "abandon_reasons": 3}
-_YAMLS = ("preferences", "places", "objects", "life_events", "goals", "habits", "reasons", "relationships")
+_YAMLS = ("preferences", "places", "objects", "scenes", "life_events", "goals", "habits", "reasons", "relationships")
 
 
 def _read_list(path: Path, minimum: int) -> list[str]:

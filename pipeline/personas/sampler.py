@@ -123,6 +123,7 @@ def _drawn(cfg: RunConfig, lex: Lexicon) -> Iterator[Persona]:
             location=lex.locations[int(location_order[i % len(location_order)])],
             big_five=BigFive(**dict(zip(TRAITS, designs[split][j].tolist()))),
             rng=rng_for(cfg.seed, f"{split}-{j:05d}", "persona"), lex=lex,
+            session_rate=cfg.bench_session_rate if split == "bench" else 1.0,
         )
 
 
@@ -157,7 +158,7 @@ def _occupation(occupation: str) -> dict[str, str]:
 
 
 def _persona(*, pid: str, split: Split, first: str, last: str, occupation: str, location: str,
-             big_five: BigFive, rng: np.random.Generator, lex: Lexicon) -> Persona:
+             big_five: BigFive, rng: np.random.Generator, lex: Lexicon, session_rate: float = 1.0) -> Persona:
     name = f"{first} {last}"
     age = int(rng.integers(19, 73))
     interests = pick(rng, lex.interests, INTERESTS)
@@ -180,8 +181,10 @@ def _persona(*, pid: str, split: Split, first: str, last: str, occupation: str, 
     city = location.split(",")[0]
     bio = pick(rng, _BIO).format(name=name, first=first, age=age, **_occupation(occupation), city=city,
                                  i0=interests[0], i1=interests[1], i2=interests[2])
+    rhythm = rhythm_from_traits(big_five, rng)
+    rhythm = rhythm.model_copy(update={"sessions_per_week": round(rhythm.sessions_per_week * session_rate, 2)})
     return Persona(
         id=pid, split=split, name=name, age=age, occupation=occupation, location=location, bio=bio,
-        big_five=big_five, style=style_from_traits(big_five), rhythm=rhythm_from_traits(big_five, rng),
+        big_five=big_five, style=style_from_traits(big_five), rhythm=rhythm,
         interests=interests, relationships=people, goals=goals, habits=habits, preferences=preferences,
     )

@@ -32,7 +32,7 @@ from pipeline.personas.lexicon import load_lexicon
 from pipeline.records import Event, Fact, Session, parse_time
 from pipeline.verbalize.backend import Planned, TaskShape
 from pipeline.verbalize.check import Vocabulary
-from pipeline.verbalize.scripted import TRAIT_TAILS
+from pipeline.verbalize.voice import find_voice
 from pipeline.world.simulate import World
 
 PROMPTS = REPO_ROOT / "prompts"
@@ -66,8 +66,7 @@ def _draft_entries(draft: Session, events: dict[str, Event], facts: dict[str, Fa
             entry["dates"] = [f"{r.phrase} = {_day(events[r.event_id])}" for r in t.time_refs]
         if t.image_ids:
             entry["photo"] = True
-        if t.role == "user" and (voice := [m.strip() for pole in TRAIT_TAILS.values() for ms in pole for m in ms
-                                           if m in t.text]):
+        if t.role == "user" and (voice := [t.text[v.start:v.end] for v in find_voice(t.text)]):
             entry["voice"] = voice  # what shows the user's personality (Persona-MME's alignment gold reads it)
         out.append(entry)
     return out

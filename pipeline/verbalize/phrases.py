@@ -9,6 +9,8 @@ themselves do, which is what keeps distinct-3 low.
 
 from __future__ import annotations
 
+from pipeline.verbalize.vary import with_leads, with_synonyms
+
 # (thing, what it did): a detail of a scene, by the setting the image renderer draws for the place
 SCENE = {
     "cafe": (("the milk steamer", "hissed away behind the counter"), ("the window seats", "were all taken by students"),
@@ -401,3 +403,114 @@ RECOMMEND_TIP = ("Give yourself a moment to enjoy it properly rather than rushin
                  "If you can, share it with someone and compare notes.",
                  "Pay attention to what you like most about it this time.", "Pair it with a little break from your phone.",
                  "Treat it as a small reward for getting through the day.", "Make it a bit of an occasion, even a small one.")
+
+# words and phrases said in any of their synonyms wherever the pools above (and the voice and reply pools) use
+# them: each alternative fits every place its phrase is used, so a turn keeps its meaning and its grammar
+SYNONYMS = {
+    "really": ("really", "truly", "genuinely"),
+    "honestly": ("honestly", "frankly"),
+    "to be honest": ("to be honest", "if I'm honest", "truth be told"),
+    "lovely": ("lovely", "wonderful", "delightful"),
+    "wonderful": ("wonderful", "marvellous", "lovely"),
+    "amazing": ("amazing", "incredible", "fantastic"),
+    "great": ("great", "fantastic", "brilliant"),
+    "lately": ("lately", "recently", "of late"),
+    "these days": ("these days", "nowadays", "at the moment"),
+    "right now": ("right now", "at the moment", "just now"),
+    "maybe": ("maybe", "perhaps"),
+    "probably": ("probably", "likely", "most likely"),
+    "completely": ("completely", "totally", "entirely"),
+    "totally": ("totally", "completely", "utterly"),
+    "definitely": ("definitely", "certainly", "absolutely"),
+    "usually": ("usually", "normally", "typically"),
+    "people": ("people", "folks"),
+    "friends": ("friends", "mates", "pals"),
+    "sounds like": ("sounds like", "seems like", "feels like"),
+    "i think": ("I think", "I reckon", "I'd say"),
+    "i love": ("I love", "I adore", "I really like"),
+    "so happy": ("so happy", "so glad", "really pleased"),
+    "glad": ("glad", "pleased", "happy"),
+    "keep me posted": ("keep me posted", "keep me in the loop", "let me know how it goes"),
+    "whenever you like": ("whenever you like", "any time you like", "whenever suits you"),
+    "whenever you want": ("whenever you want", "any time you want", "whenever you feel like it"),
+    "a few": ("a few", "a couple of", "some"),
+    "tough": ("tough", "rough", "hard"),
+    "excited": ("excited", "thrilled"),
+    "idea": ("idea", "thought", "plan"),
+    "enjoy": ("enjoy", "savour", "relish"),
+    "quiet": ("quiet", "peaceful", "calm"),
+    "busy": ("busy", "hectic", "packed"),
+    "perfect": ("perfect", "ideal", "just right"),
+    "important": ("important", "meaningful", "significant"),
+    "worth it": ("worth it", "worthwhile"),
+    "pretty": ("pretty", "fairly", "quite"),
+    "a little": ("a little", "slightly", "a touch"),
+    "absolutely": ("absolutely", "completely", "utterly"),
+    "sometimes": ("sometimes", "at times", "now and then"),
+    "often": ("often", "frequently", "regularly"),
+    "quickly": ("quickly", "fast", "in no time"),
+    "special": ("special", "memorable", "precious"),
+    "easy": ("easy", "simple", "effortless"),
+    "hard to": ("hard to", "tricky to", "difficult to"),
+    "nice to": ("nice to", "good to", "lovely to"),
+    "good to know": ("good to know", "useful to know", "helpful to know"),
+    "i'd love to": ("I'd love to", "I'd like to", "I'd be glad to"),
+    "i'm glad": ("I'm glad", "I'm so glad", "I'm happy"),
+    "that's": ("that's", "that is"),
+    "it's": ("it's", "it is"),
+    "you're": ("you're", "you are"),
+    "i'm": ("I'm", "I am"),
+    "don't": ("don't", "do not"),
+    "can't": ("can't", "cannot"),
+    "i've": ("I've", "I have"),
+    "i'll": ("I'll", "I will"),
+    "i'd": ("I'd", "I would"),
+    "you'll": ("you'll", "you will"),
+    "you've": ("you've", "you have"),
+    "won't": ("won't", "will not"),
+    "isn't": ("isn't", "is not"),
+    "doesn't": ("doesn't", "does not"),
+    "didn't": ("didn't", "did not"),
+    "haven't": ("haven't", "have not"),
+    "what's": ("what's", "what is"),
+    "there's": ("there's", "there is"),
+    "we're": ("we're", "we are"),
+    "i want to": ("I want to", "I'd like to", "I'm hoping to"),
+    "thanks": ("thanks", "thank you", "cheers"),
+    "sounds": ("sounds", "seems"),
+    "you love": ("you love", "you adore", "you enjoy"),
+    "anyway": ("anyway", "anyhow"),
+    "everyone": ("everyone", "everybody"),
+    "someone": ("someone", "somebody"),
+    "anyone": ("anyone", "anybody"),
+    "a lot of": ("a lot of", "plenty of", "loads of"),
+    "lots of": ("lots of", "plenty of", "loads of"),
+    "okay": ("okay", "alright"),
+    "happy to": ("happy to", "glad to", "pleased to"),
+    "might": ("might", "could"),
+    "what about": ("what about", "how about"),
+    "how about": ("how about", "what about"),
+    "seems": ("seems", "appears"),
+    "clearly": ("clearly", "obviously", "evidently"),
+    "especially": ("especially", "particularly"),
+    "brilliant": ("brilliant", "fantastic", "superb"),
+    "because": ("because", "since", "as"),
+    "proud": ("proud", "chuffed"),
+}
+# connectives that lead into a sentence, some of the time: a user's, an assistant's statement, an assistant's question
+USER_LEADS = ("Also, ", "And ", "Honestly, ", "To be fair, ", "Mind you, ", "Plus, ", "I'll admit, ", "Truth is, ",
+              "Funny enough, ", "I have to say, ")
+REPLY_LEADS = ("Also, ", "And ", "Honestly, ", "For what it's worth, ", "By the way, ", "Just a thought: ",
+               "One more thing: ", "Oh, and ", "Either way, ")
+ASK_LEADS = ("And ", "Also, ", "Oh, and ", "So, ", "Tell me, ", "I'm curious: ", "Out of interest, ")
+_LED = {**{name: USER_LEADS for name in ("FEELING", "REQUEST_SITUATION", "REMARK_MORE", "RECALL_WHY")},
+        **{name: REPLY_LEADS for name in ("KIND_TALK", "SETTING_TALK", "ENCOURAGE", "KIND_SUGGEST", "SETTING_SUGGEST",
+                                          "RECOMMEND_WHY", "RECOMMEND_MORE", "RECOMMEND_TIP", "SMALL_TALK_IDEA",
+                                          "SMALL_TALK_REPLY", "BACKGROUND_TALK", "BACKGROUND_MORE", "RECALL_CONTEXT",
+                                          "RECALL_MORE", "PHOTO_TALK", "MIRROR")},
+        **{name: ASK_LEADS for name in ("KIND_ASK", "SETTING_ASK", "SMALL_TALK_ASK", "RECALL_ASK_BACK", "PREFERENCE_ASK",
+                                        "BACKGROUND_ASK")}}
+for _name, _pool in list(globals().items()):
+    if _name.isupper() and _name not in ("SCENE", "SYNONYMS", "USER_LEADS", "REPLY_LEADS", "ASK_LEADS"):
+        _pool = with_synonyms(_pool, SYNONYMS)
+        globals()[_name] = with_leads(_pool, _LED[_name], len(_LED[_name])) if _name in _LED else _pool

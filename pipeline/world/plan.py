@@ -292,9 +292,10 @@ def _add_images(world: World, events: list[Event], plans: list[SessionPlan], cfg
         act.fact_ids = act.fact_ids + [f.id for f in visual]
 
     drafts = []
-    names_pool = sorted(world.object_shapes)
+    settings = [s for s in SNAPSHOT_SETTINGS if len(world.scenes.get(s, [])) >= 3] or sorted(world.scenes)
     for act in sorted(extra, key=lambda a: a.user_time):
-        setting = pick(rng, SNAPSHOT_SETTINGS)
+        setting = pick(rng, settings)
+        names_pool = world.scenes[setting]
         objs = [SceneObject(name=n, shape=world.object_shapes[n], colour=c, count=int(rng.integers(1, MAX_COUNT + 1)))
                 for n, c in zip(pick(rng, names_pool, int(rng.integers(1, 4))), pick(rng, COLOURS, 3))]
         drafts.append((act, DraftEvent(time=act.user_time, kind="snapshot", objects=objs, slots={"setting": setting},

@@ -47,6 +47,7 @@ class World:
     events: list[Event]
     slots: dict[str, dict]  # event id -> verbalization slots
     object_shapes: dict[str, str]  # what can appear in a photo, and how it is drawn
+    scenes: dict[str, list[str]]  # setting -> the objects a photo there may show
     session_starts: list[datetime]
     trajectory: np.ndarray  # (days, 5): the true Big Five on each day
     proper_nouns: set[str] = field(default_factory=set)  # first words that keep their capital letter
@@ -82,8 +83,11 @@ def session_calendar(persona: Persona, start: datetime, end: datetime, max_excha
     day = start
     while day < end:
         weekend = day.weekday() >= 5
-        p = min(0.95, per_weekday * (r.weekend_factor if weekend else 1.0))
+        rate = per_weekday * (r.weekend_factor if weekend else 1.0)  # expected sessions that day
+        p = min(0.95, rate)
         n = int(rng.random() < p or day == start) + int(rng.random() < 0.1 * p)
+        if rate > p:  # a frequent user: the rest of the day's rate as further sessions
+            n += int(rng.poisson(rate - p))
         for _ in range(n):
             hour = _waking_hour(rng, r.peak_hour, r.hour_spread)
             t = day + timedelta(minutes=int(hour * 60))
@@ -345,7 +349,6 @@ def everyday_activities(tl: Timeline) -> tuple[list[DraftEvent], list[str]]:
     people = [x.name for x in tl.persona.relationships]
     venues = sorted(lex.places.venues)
     places = sorted({f"{p} {v}" for p, v in zip(pick(rng, lex.places.prefixes, 8), pick(rng, venues, 8, replace=True))})
-    object_names = sorted(lex.objects)
     drafts = []
     day = tl.start
     while day < tl.end:
@@ -355,7 +358,7 @@ def everyday_activities(tl: Timeline) -> tuple[list[DraftEvent], list[str]]:
             activity = pick(rng, venue.activities)
             who = pick(rng, people, int(rng.choice([0, 1, 1, 2])))
             objs = [SceneObject(name=n, shape=lex.objects[n], colour=c, count=int(rng.integers(1, MAX_COUNT + 1)))
-                    for n, c in zip(pick(rng, object_names, int(rng.integers(1, 4))), pick(rng, COLOURS, 3))]
+                    for n, c in zip(pick(rng, lex.scenes[venue.setting], int(rng.integers(1, 4))), pick(rng, COLOURS, 3))]
             with_ = f" with {' and '.join(who)}" if who else ""
             lo, hi = activity_hours(activity)
             t = datetime.combine(day.date(), time(int(rng.integers(lo, hi)), int(rng.integers(0, 12)) * 5))
@@ -385,6 +388,7 @@ def simulate_world(persona: Persona, cfg: RunConfig, lex: Lexicon) -> World:
     events, slots = finalize_events(persona, drafts, 0)
     return World(
         persona=persona, start=start, end=end, events=events, slots=slots, object_shapes=dict(lex.objects),
+        scenes={k: list(v) for k, v in lex.scenes.items()},
         session_starts=session_calendar(persona, start, end, cfg.turns_per_session[1], rng_for(seed, pid, "calendar")),
         trajectory=personality_trajectory(persona, (end - start).days, shocks, rng_for(seed, pid, "personality")),
         proper_nouns={tl.first, *(x.name for x in persona.relationships), *(p.split()[0] for p in places), *WEEKDAYS, *MONTHS},

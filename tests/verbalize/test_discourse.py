@@ -9,7 +9,8 @@ import numpy as np
 
 from pipeline.records import TRAITS
 from pipeline.verbalize import phrases as ph
-from pipeline.verbalize.scripted import ADAPTED, CHAT_VOICE, NEWS_TAILS, TRAIT_TAILS, trait_counts
+from pipeline.verbalize.vary import Finder, canonical, spellings, vary
+from pipeline.verbalize.voice import ADAPTED, CHAT_VOICE, NEWS_TAILS, TRAIT_TAILS, find_voice, restyle, trait_counts
 from pipeline.world.clock import MONTHS, WEEKDAYS
 from pipeline.world.simulate import COLOURS
 
@@ -45,15 +46,23 @@ def test_the_discourse_states_no_fact(lex):
         assert not [x for x in items | names if re.search(rf"\b{re.escape(x)}\b", low)], text
 
 
-def test_trait_sentences_are_distinct_and_swap_one_to_one():
-    """Counting and swapping them (Persona-MME's alignment gold and its certificate) is exact only if no sentence
-    holds another and both poles have as many."""
-    sentences = [m.strip() for low, high in TRAIT_TAILS.values() for m in (*low, *high)]
-    assert len(set(sentences)) == len(sentences)
-    for a in sentences:
-        assert not [b for b in sentences if b != a and a in b], a
-    for bank in (NEWS_TAILS, CHAT_VOICE):
+def test_trait_sentences_are_recognised_in_every_variant_and_swap_one_to_one():
+    """Counting and swapping them (Persona-MME's alignment gold and its certificate) is exact only if each variant
+    of a sentence is found as that sentence and nothing else, and both poles have as many."""
+    rng = np.random.default_rng(0)
+    for trait, poles in TRAIT_TAILS.items():
+        for pole, sentences in enumerate(poles):
+            for rank, template in enumerate(sentences):
+                for said in {canonical(template), *(vary(template, rng) for _ in range(30))}:
+                    text = f"So that happened. {said} Anyway."
+                    found = [(v.trait, v.pole, v.rank, text[v.start:v.end]) for v in find_voice(text)]
+                    assert found == [(trait, pole, rank, said)], said
+                    swapped = restyle(said, trait)
+                    assert swapped == canonical(TRAIT_TAILS[trait][1 - pole][rank])
+                    assert restyle(swapped, trait) == canonical(template)
+    for bank in (NEWS_TAILS, CHAT_VOICE, ADAPTED):
         assert all(len(low) == len(high) for low, high in bank.values())
+    assert trait_counts("I hope that was the right call, or not.")["neuroticism"] == (0, 0), "a variant, or nothing"
 
 
 def _valence(event) -> int:
@@ -67,9 +76,10 @@ def _valence(event) -> int:
 def test_replies_fit_the_news_and_take_up_its_details(small_parts):
     """Good news is never met with sympathy, nor a setback with cheer; a detail the reply mentions is the one the
     user just told."""
-    cheer, sorry = set(ph.REACT[1]), set(ph.REACT[-1])
-    echoes = [(thing, shape.format(thing=thing, Thing=thing[:1].upper() + thing[1:], did=did))
-              for scenes in ph.SCENE.values() for thing, did in scenes for shape in ph.SCENE_ECHO]
+    reactions = Finder((valence, t) for valence in (1, -1) for t in ph.REACT[valence])
+    echoes = {thing: [said.format(thing=thing, Thing=thing[:1].upper() + thing[1:], did=did)
+                      for shape in ph.SCENE_ECHO for said in spellings(shape)]
+              for scenes in ph.SCENE.values() for thing, did in scenes}
     seen = {1: 0, -1: 0, "echo": 0}
     for part in small_parts:
         events = {e.id: e for e in part.events}
@@ -79,12 +89,12 @@ def test_replies_fit_the_news_and_take_up_its_details(small_parts):
                 if len(user.fact_ids) == 1 and kinds <= {"goal_outcome", "goal_progress", "goal_start", "activity",
                                                          "relationship_change"}:
                     v = _valence(events[user.fact_ids[0].rsplit("/", 1)[0]])
-                    opening = next((r for r in cheer | sorry if reply.text.startswith(r)), None)
-                    assert opening is not None, reply.text
-                    assert opening in (cheer if v > 0 else sorry), (user.text, reply.text)
+                    found = reactions.find(reply.text)
+                    assert found and found[0][1] == 0, reply.text  # the reply opens with its reaction
+                    assert found[0][0] == v, (user.text, reply.text)
                     seen[v] += 1
-                for thing, echo in echoes:
-                    if echo in reply.text:
+                for thing, said in echoes.items():
+                    if thing in reply.text.lower() and any(echo in reply.text for echo in said):
                         assert thing.lower() in user.text.lower(), (user.text, reply.text)
                         seen["echo"] += 1
     assert min(seen.values()) > 0, seen

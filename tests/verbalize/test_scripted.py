@@ -141,24 +141,24 @@ def test_recall_questions_point_at_one_event(small_parts):
 
 
 def test_the_assistant_adapts_only_to_the_personality_earlier_sessions_showed(small_parts):
-    from pipeline.verbalize.scripted import ADAPTED, TRAIT_TAILS, shown_pole, trait_counts
+    from pipeline.verbalize.vary import Finder
+    from pipeline.verbalize.voice import ADAPTED, find_voice, shown_pole, trait_counts
 
-    sentences = {m.strip(): (trait, pole) for trait, poles in ADAPTED.items() for pole in (0, 1) for m in poles[pole]}
-    tails = {m.strip() for poles in TRAIT_TAILS.values() for ms in poles for m in ms}
-    assert not set(sentences) & tails
+    adaptations = Finder(((trait, pole), m) for trait, poles in ADAPTED.items() for pole in (0, 1) for m in poles[pole])
     adapted = 0
     for part in small_parts:
         earlier = ""
         for s in part.sessions:
             shown = {t: shown_pole(*c) for t, c in trait_counts(earlier).items()}
             for t in s.turns:
-                said = [v for m, v in sentences.items() if m in t.text]
+                said = [key for key, _, _ in adaptations.find(t.text)]
                 if t.role == "user":
                     assert not said
                     continue
+                assert not find_voice(t.text), "the assistant never says the user's trait sentences"
                 for trait, pole in said:  # only a pole the user's earlier words showed
                     assert shown[trait] is not None and shown[trait] == bool(pole), (s.id, t.text)
                 adapted += bool(said)
             earlier += "\n".join(t.text for t in s.turns if t.role == "user") + "\n"
-        assert not any(m in t.text for t in part.sessions[0].turns for m in sentences), "nothing observed yet"
+        assert not any(adaptations.find(t.text) for t in part.sessions[0].turns), "nothing observed yet"
     assert adapted > 20

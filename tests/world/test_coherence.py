@@ -10,7 +10,8 @@ from collections import Counter
 from pipeline.grammar import indefinite
 from pipeline.personas.sampler import GOALS
 from pipeline.records import parse_time
-from pipeline.verbalize.scripted import EVENING_CONTEXT, NEWS_TAILS, UNSETTLING
+from pipeline.verbalize.scripted import EVENING_CONTEXT, UNSETTLING
+from pipeline.verbalize.voice import NEWS_TAILS, find_voice
 from pipeline.world.plan import CHAT_TOPICS, SMALL_TALK, chat_topics, fits_hour
 from pipeline.world.simulate import COLOURS, GOAL_LANES, activity_hours, roles_named
 
@@ -96,13 +97,15 @@ def test_no_request_or_remark_twice_in_a_session(small_parts):
 
 
 def test_worry_only_where_there_is_something_to_worry_about(small_parts):
-    worries = [m.strip() for m in NEWS_TAILS["neuroticism"][1]]  # the context-free ones (CHAT_VOICE) go anywhere
+    def worries(text: str) -> bool:  # the sentences about news (the context-free ones, CHAT_VOICE, go anywhere)
+        return any(v.trait == "neuroticism" and v.pole == 1 and v.rank < len(NEWS_TAILS[v.trait][1]) for v in find_voice(text))
+
     seen = 0
     for part in small_parts:
         events = {e.id: e for e in part.events}
         for s in part.sessions:
             for t in s.turns:
-                if t.role == "user" and any(w in t.text for w in worries):
+                if t.role == "user" and worries(t.text):
                     kinds = {events[f.rsplit("/", 1)[0]].kind for f in t.fact_ids}
                     assert kinds & UNSETTLING, (t.text, kinds)
                     seen += 1

@@ -1,0 +1,181 @@
+"""Phrase templates with variants: `[a|b|c]` says one of the alternatives, `[a|]` says `a` or nothing; they nest.
+
+An optional part carries its own space ("I [really |]mean it"), so every variant is spaced as written. A pool
+of ten fixed sentences, drawn a few thousand times, repeats its word sequences everywhere; the same ten
+written with a handful of alternatives each say the same things in thousands of ways. A template's variants can be
+recognised again (`Finder`), so sentences that carry a signal (the user's trait sentences, which Persona-MME's
+alignment gold counts and its certificate swaps) can vary too. `{slot}` fields pass through for `str.format`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+
+import numpy as np
+
+from pipeline.rng import pick
+
+Node = str | tuple  # a literal, or a tuple of alternatives, each a tuple of nodes
+
+
+@lru_cache(maxsize=None)
+def _parse(template: str) -> tuple[Node, ...]:
+    stack: list[list] = [[[]]]  # per open bracket: its alternatives so far, the last one being filled
+    for part in re.split(r"([\[\]|])", template):
+        if part == "[":
+            stack.append([[]])
+        elif part == "|":
+            if len(stack) == 1:
+                raise ValueError(f"'|' outside brackets in template {template!r}")
+            stack[-1].append([])
+        elif part == "]":
+            if len(stack) == 1:
+                raise ValueError(f"unbalanced ']' in template {template!r}")
+            alternatives = stack.pop()
+            stack[-1][-1].append(tuple(tuple(a) for a in alternatives))
+        elif part:
+            stack[-1][-1].append(part)
+    if len(stack) != 1:
+        raise ValueError(f"unclosed '[' in template {template!r}")
+    return tuple(stack[0][0])
+
+
+def _say(nodes: Sequence[Node], rng: np.random.Generator, out: list[str]) -> None:
+    for node in nodes:
+        if isinstance(node, str):
+            out.append(node)
+        else:
+            _say(node[int(rng.integers(len(node)))], rng, out)
+
+
+def vary(template: str, rng: np.random.Generator) -> str:
+    """One variant of the template."""
+    out: list[str] = []
+    _say(_parse(template), rng, out)
+    return "".join(out)
+
+
+def say(rng: np.random.Generator, pool: Sequence[str]) -> str:
+    """A variant of one template of the pool."""
+    return vary(pick(rng, pool), rng)
+
+
+def canonical(template: str) -> str:
+    """The variant that takes every first alternative."""
+    def first(nodes: Sequence[Node]) -> str:
+        return "".join(n if isinstance(n, str) else first(n[0]) for n in nodes)
+
+    return first(_parse(template))
+
+
+def variants(template: str) -> int:
+    """How many ways the template can be said."""
+    def count(nodes: Sequence[Node]) -> int:
+        total = 1
+        for n in nodes:
+            if not isinstance(n, str):
+                total *= sum(count(a) for a in n)
+        return total
+
+    return count(_parse(template))
+
+
+def spellings(template: str, limit: int = 100_000) -> list[str]:
+    """Every variant of the template."""
+    if variants(template) > limit:
+        raise ValueError(f"template has {variants(template)} variants, more than {limit} to list: {template!r}")
+
+    def expand(nodes: Sequence[Node]) -> list[str]:
+        out = [""]
+        for n in nodes:
+            tails = [n] if isinstance(n, str) else [x for a in n for x in expand(a)]
+            out = [head + tail for head in out for tail in tails]
+        return out
+
+    return expand(_parse(template))
+
+
+# a sentence: from a non-space to the first . ! ? or ) that ends a word (or to the end of the text)
+_SENTENCE = re.compile(r"\S.*?(?:[.!?)](?=\s|\Z)|\Z)", re.S)
+
+
+class Finder:
+    """Finds the sentences of a text that are variants of a set of templates; each names its template by `key`.
+
+    A variant is looked up whole, so finding is exact (a sentence that merely contains one is not it) and fast.
+    Raises ValueError if two templates share a variant, which would make the finding ambiguous."""
+
+    def __init__(self, templates: Iterable[tuple[object, str]]):
+        self._key: dict[str, object] = {}
+        for key, template in templates:
+            for said in spellings(template):
+                if self._key.setdefault(said, key) != key:
+                    raise ValueError(f"{said!r} is a variant of two templates, {self._key[said]!r} and {key!r}")
+
+    def find(self, text: str) -> list[tuple[object, int, int]]:
+        """(key, start, end) of each such sentence, in order."""
+        return [(self._key[m.group(0)], m.start(), m.end()) for m in _SENTENCE.finditer(text) if m.group(0) in self._key]
+
+
+def with_synonyms(value, synonyms: dict[str, tuple[str, ...]]):
+    """The templates (a string, or tuples and dicts of them) with each listed word or phrase said in any of its
+    synonyms: `synonyms` maps a lower-case phrase to its alternatives (the phrase itself among them). A capital
+    of the phrase is kept; `{slot}` fields are left alone."""
+    if isinstance(value, dict):
+        return {k: with_synonyms(v, synonyms) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return tuple(with_synonyms(v, synonyms) for v in value)
+    if not isinstance(value, str):
+        return value
+    keys = "|".join(re.escape(k) for k in sorted(synonyms, key=len, reverse=True))
+    regex = _synonym_regex(keys)
+
+    def one(m: re.Match) -> str:
+        if m.group(1):
+            return m.group(1)
+        said = m.group(2)
+        alternatives = synonyms[said.lower()]
+        if said[:1].isupper():
+            alternatives = tuple(a[:1].upper() + a[1:] for a in alternatives)
+        return "[" + "|".join(alternatives) + "]"
+
+    return regex.sub(one, value)
+
+
+@lru_cache(maxsize=8)
+def _synonym_regex(keys: str) -> re.Pattern:
+    return re.compile(r"(\{[^}]*\})|(?<![\w'-])(" + keys + r")(?![\w'-])", re.IGNORECASE)
+
+
+def _unparse(nodes: Sequence[Node]) -> str:
+    return "".join(n if isinstance(n, str) else "[" + "|".join(_unparse(a) for a in n) + "]" for n in nodes)
+
+
+def _lowered(nodes: Sequence[Node]) -> tuple[Node, ...]:
+    """The template with its first letter lower-cased wherever it starts (not 'I', a slot or a name-like word)."""
+    if not nodes:
+        return ()
+    first, rest = nodes[0], tuple(nodes[1:])
+    if isinstance(first, str):
+        word = first.split(" ", 1)[0]
+        keep = not first or first[0] == "{" or word == "I" or word.startswith("I'")
+        return ((first if keep else first[:1].lower() + first[1:]), *rest)
+    return (tuple(_lowered(a) for a in first), *rest)
+
+
+def with_leads(value, leads: Sequence[str], bare: int):
+    """The templates (as `with_synonyms` takes them) led in, sometimes, by a connective ("Also, ", "Honestly, "):
+    each template said as itself `bare` times as often as with any one lead."""
+    if isinstance(value, dict):
+        return {k: with_leads(v, leads, bare) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return tuple(with_leads(v, leads, bare) for v in value)
+    if not isinstance(value, str):
+        return value
+    if re.match(r"\[*\{", value):  # it opens with a slot, whose capital is the slot's own
+        return value
+    led = _unparse(_lowered(_parse(value)))
+    fitting = [lead for lead in leads if lead.strip(" ,:").lower() not in value.lower()]  # no "Honestly, ... honestly"
+    return "[" + "|".join([value] * bare + [lead + led for lead in fitting]) + "]" if fitting else value

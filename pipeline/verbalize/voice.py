@@ -1,0 +1,477 @@
+"""The user's voice: the sentences that show each Big Five pole, how to find them again, and what the assistant
+says back to a pole it has seen.
+
+Each trait has sentences for its low and its high pole, written as variant templates (`vary`): a persona says one
+with a chance that grows with how far the session's true trait is from the middle. A sentence can be recognised in
+any of its variants (`find_voice`), which is what Persona-MME's alignment gold counts (`trait_counts`) and what its
+certificate swaps for the other pole's sentence of the same rank (`restyle`). No variant of one sentence matches
+another, and both poles of a trait have as many sentences, so the count and the swap are exact.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import NamedTuple
+
+from pipeline.records import Session
+from pipeline.verbalize.phrases import REPLY_LEADS, SYNONYMS, USER_LEADS
+from pipeline.verbalize.vary import Finder, canonical, with_leads, with_synonyms
+
+# about news the user tells; a worrier's sentences follow only unsettling news
+NEWS_TAILS = {
+    "extraversion": (
+        ("I kept it [low-key|quiet|small], [which suits me|and that suits me fine|just how I like it].",
+         "A [quiet|calm|peaceful] one, [which|and that] [suits me|is my kind of thing].",
+         "[Nice|Good|Lovely] to have [some|a bit of] time to myself [for once|again|].",
+         "I didn't tell [many|a lot of] people about it[, honestly|, to be fair|].",
+         "I slipped away before it got too [busy|crowded|loud].",
+         "Small and quiet is [how I like it|my kind of thing|the way I like things].",
+         "I mostly kept to myself[ the whole time| through it all|].",
+         "One-on-one is [more my speed|more my thing|what I prefer], [really|to be honest|anyway].",
+         "I'll keep this one between [us|you and me][ for now|].",
+         "Crowds [wear me out|drain me|tire me out], so that was [plenty|enough|more than enough]."),
+        ("I've already told [all my friends|everyone I know|half my friends][ about it|]!",
+         "Next time I'm bringing the whole [crew|gang|group]!",
+         "I couldn't stop talking about it[ for hours| afterwards|]!",
+         "I ended up [chatting|talking] with half the [room|place|crowd]!",
+         "I'm already planning a [group outing|get-together|big meet-up] around it!",
+         "[Everyone|Everybody] I know is going to hear about this!",
+         "I [love|adore] being around people like that!",
+         "I made [two|a couple of|a few] new friends out of it!",
+         "The more people the better, [honestly|seriously|I say]!",
+         "I [texted|messaged|pinged] the group chat [straight away|right away|the second it happened]!"),
+    ),
+    "agreeableness": (
+        ("[Anyway|Whatever|So], that's that.",
+         "That's it, [really|basically|nothing more to say].",
+         "Not that [it's anyone's business|anyone needs to know|it matters to anyone else].",
+         "Moving on[, then|, I guess|].",
+         "Not that anyone [asked|wanted to know|cares].",
+         "People can think what they [like|want|please].",
+         "I don't [much|really] care what [others|other people|anyone else] make of it.",
+         "Take it or leave it[, I suppose|, honestly|].",
+         "Don't try to talk me out of it[, either| this time|].",
+         "I did it my way[, as usual| and that's that|]."),
+        ("Thanks for always [listening|being there|hearing me out]!",
+         "Hope your day is going [well|nicely|okay] too!",
+         "You're the [best|sweetest], [really|honestly|truly].",
+         "Sending [a hug|a smile|my love] your way :)",
+         "Thanks for being so [patient|kind|lovely] with me.",
+         "I hope everyone around me is doing [okay|alright|well] too.",
+         "It means [a lot|so much|the world] that I can tell you this.",
+         "I'm [grateful|so thankful|really thankful] for the people who helped.",
+         "Sorry for [rambling|going on|babbling], and thank you.",
+         "Sending [good vibes|positive vibes|warm thoughts] your way."),
+    ),
+    "conscientiousness": (
+        ("Didn't plan any of it, [just went with it|just rolled with it|just let it happen].",
+         "No list, no schedule, and [that's fine|that's okay|I'm fine with that].",
+         "I'll sort out the [details|rest|logistics] as I go.",
+         "I [totally|completely] forgot to prepare, but it worked out[ somehow| anyway|].",
+         "I'm winging it, [as usual|as always|like I always do].",
+         "I lost track of the time, [oops|whoops|as usual].",
+         "Plans are overrated [anyway|if you ask me|honestly].",
+         "I'll deal with the [rest|mess|details] later[, probably|, maybe|].",
+         "I nearly forgot about it [altogether|completely|entirely].",
+         "The details were [fuzzy|a blur|hazy], but whatever."),
+        ("I'd put it on my [list|calendar|to-do list] [in advance|ahead of time|well beforehand].",
+         "All planned out, [down to the minute|to the last detail|step by step].",
+         "[Ticked|Crossed] it off my list right after.",
+         "I'd checked everything twice [beforehand|in advance|before I went].",
+         "I already [booked|scheduled|pencilled in] the next one.",
+         "I wrote up [notes|a few notes|a summary] as soon as I got home.",
+         "I set a reminder so I don't lose [momentum|track|the thread].",
+         "Everything went exactly [to schedule|to plan|as scheduled].",
+         "I'd [packed|prepared|laid out] everything well ahead of time.",
+         "I keep a [spreadsheet|log|tracker] for this sort of thing."),
+    ),
+    "neuroticism": (
+        ("All good though[, really|, honestly|].",
+         "No complaints[ at all| from me|].",
+         "Pretty [relaxed|calm|chill] about it[, honestly|, actually|].",
+         "I'm not [stressing|worrying|fretting] about it.",
+         "Whatever happens, happens[, right|, I figure|].",
+         "I slept like a [baby|log] after.",
+         "Honestly, nothing [rattles|bothers|fazes] me much.",
+         "It'll all work out[ in the end| fine|].",
+         "Easy come, easy go[, as they say|].",
+         "Not [worried|bothered|stressed] in the slightest."),
+        ("Not sure how I feel about it[ yet| to be honest|].",
+         "I keep overthinking it[, as usual| a bit|].",
+         "[Hope|I hope|Really hope] that was the right call.",
+         "It's been on my mind a lot[ since| lately|].",
+         "I'm a bit [anxious|nervous|uneasy] about it, honestly.",
+         "Still a little on edge[ about it|, to be honest|].",
+         "What if I got it all wrong?",
+         "My stomach's been in knots [over it|about it|ever since].",
+         "I couldn't stop thinking about it for [hours|ages|the rest of the day].",
+         "I've replayed it in my head a [dozen|hundred|million] times."),
+    ),
+    "openness": (
+        ("Nothing fancy[, really|, mind you|].",
+         "Simple is [good|fine|best], [honestly|really|I think].",
+         "I like what I like[, you know|, simple as that|].",
+         "Keep it simple, that's my [motto|rule|way].",
+         "I'm not one for [experiments|surprises|novelties].",
+         "Tried and tested works for me[, always|, every time|].",
+         "No need to reinvent [anything|the wheel].",
+         "I'll stick with what [works|I know|I like].",
+         "Practical over [exotic|fancy|flashy], always.",
+         "I don't need much more than that[, really|, honestly|]."),
+        ("It made me curious to try something [totally|completely|entirely] new.",
+         "I love discovering [stuff|things] like that!",
+         "Now I want to explore more of it[, honestly|, properly|].",
+         "I want to learn everything about it now[, seriously|, honestly|].",
+         "It sparked about [ten|a dozen|a hundred] new ideas.",
+         "I'd never seen anything like it[ before| in my life|].",
+         "I'm hooked on trying new things [lately|these days|at the moment].",
+         "It opened up a whole new world for me[, honestly|, really|].",
+         "I keep wondering what else is out there[ to try| to find|].",
+         "Next time I'll try something even [stranger|weirder|more unusual]."),
+    ),
+}
+# the same for a turn that tells no news (a request, a remark, a question): nothing in them points back at news
+CHAT_VOICE = {
+    "extraversion": (
+        ("I'm staying in and keeping things [quiet|low-key|calm].",
+         "I could use some time on my own[ for a bit| right now|].",
+         "Not really in the mood for [company|people|socialising].",
+         "I'd rather keep it to just me[, to be honest|, honestly|].",
+         "Too much [socialising|people time|going out] lately, I need a breather.",
+         "I've had my fill of people for a [bit|while].",
+         "My [ideal|perfect|dream] plan involves nobody else.",
+         "A quiet corner is all I'm [after|looking for|hoping for].",
+         "I'm happiest with my own company [right now|these days|lately].",
+         "I turned down [two|a couple of|three] invitations already."),
+        ("I'd love to get some people together[ for it|]!",
+         "I've been [chatting|talking] to everyone all day!",
+         "I'm craving a bit of company[, honestly|]!",
+         "I want something I can share with [friends|my friends|the gang]!",
+         "I already have [three|a few|four] people in mind to invite!",
+         "Bonus points if it's something [social|we can do as a group]!",
+         "I've got so much energy to burn[ at the moment| right now|]!",
+         "I can't wait to tell [everyone|all my friends|the whole crew] about it!",
+         "I've been on the phone with friends for [ages|hours]!",
+         "The more people involved, the happier I am!"),
+    ),
+    "agreeableness": (
+        ("Just give it to me straight.",
+         "No need to be polite about it[, by the way|, seriously|].",
+         "Skip the [pleasantries|niceties|small talk], please.",
+         "Don't sugar-coat it[, okay|, please|].",
+         "I don't need a pep talk[, just an answer| this time|].",
+         "Spare me the [chit-chat|fluff|niceties].",
+         "I'll ignore it if I don't like it[, fair warning|, just so you know|].",
+         "Be blunt, I can take it.",
+         "[A short|A quick|A one-line] answer is fine.",
+         "I'm not asking for anyone's approval[ here|, mind|]."),
+        ("Thank you, you're always so [helpful|kind|sweet]!",
+         "Hope you're having a [nice|lovely|good] day too!",
+         "Sorry to bother you again, and [thanks|thank you].",
+         "I really appreciate you, you know[ that|].",
+         "No pressure at all, whatever you think[ is best|].",
+         "Thanks in advance, [truly|really|honestly].",
+         "You always make this easier, thank you[ so much|].",
+         "I hope I'm not asking too much[ of you|].",
+         "Grateful for you, as [always|ever].",
+         "Thanks for putting up with my [questions|endless questions|many questions]."),
+    ),
+    "conscientiousness": (
+        ("I haven't planned a thing, [as usual|as always|of course].",
+         "I'll figure out the details [whenever|at some point|later].",
+         "My schedule is a [mess|disaster|shambles], honestly.",
+         "I never remember to think ahead.",
+         "I'll probably decide at the last [second|minute|moment].",
+         "Don't ask me for a plan, I don't have one.",
+         "My to-do list got lost [somewhere|a while back|along the way].",
+         "I tend to go with whatever [happens|comes up|turns up].",
+         "Organising things is not my strong [suit|point].",
+         "I'm making it up as I go[ along|]."),
+        ("I like to have a plan sorted well ahead.",
+         "I've blocked out time for it in my [calendar|planner|diary].",
+         "I'm making a list as we [speak|chat|talk].",
+         "I want to get it organised [properly|the right way|well].",
+         "I've already narrowed it down a [bit|little].",
+         "I'd like to lock it in [early|soon|in advance].",
+         "I'm keeping track of all my options[ in a list| in a note|].",
+         "I have a budget and a [timetable|schedule] for it.",
+         "I hate leaving things to the last minute.",
+         "I'll put whatever you say straight on my [list|calendar|planner]."),
+    ),
+    "neuroticism": (
+        ("No stress either way.",
+         "I'm pretty [easygoing|laid-back|relaxed] about it[, honestly|].",
+         "Whatever you pick is fine, [really|honestly|truly].",
+         "I'm in a [calm|good|steady] place these days.",
+         "Nothing's bothering me much[ lately| at the moment|].",
+         "I'm feeling [steady|settled|grounded][ these days|].",
+         "Low stakes, no [worries|stress|pressure].",
+         "I'm relaxed about the whole thing.",
+         "I'm in a good headspace[ lately| right now|].",
+         "Honestly, I'm pretty [chill|calm|easygoing][ about it|]."),
+        ("I've been a bit on edge lately, to be honest.",
+         "I keep worrying I'm forgetting something[ important|].",
+         "Everything feels like a big decision right now.",
+         "My mind keeps racing[ about it| all the time|].",
+         "I get nervous about making the wrong [choice|call|decision].",
+         "I've been stressed about little things all [day|week].",
+         "I can't shake this [uneasy|anxious|nervous] feeling.",
+         "I second-guess everything at the moment.",
+         "My nerves are a bit [frayed|shot|raw][ lately|].",
+         "I always fear I'll regret it[ later|]."),
+    ),
+    "openness": (
+        ("Nothing too out there, please.",
+         "I prefer the [familiar|usual|tried-and-true] stuff.",
+         "Don't make it [complicated|fancy|fussy].",
+         "I'm a creature of habit[, really|, honestly|].",
+         "Nothing experimental, [thanks|please].",
+         "I like things I already know.",
+         "The classics are classics for a reason.",
+         "Don't push anything [weird|strange|odd] on me.",
+         "Same old is fine by me.",
+         "I don't care for novelty[, honestly|, really|]."),
+        ("I'm in the mood for something a bit different.",
+         "I love trying things I've never heard of[ before|]!",
+         "Surprise me with something [new|unexpected|fresh].",
+         "The stranger the better[, honestly|, really|].",
+         "I'm curious about everything [lately|these days|at the moment].",
+         "I want to broaden my horizons[ a bit| a little|].",
+         "Something unusual would make my [day|week].",
+         "I'd love to discover something unexpected.",
+         "I'm craving a bit of adventure[ lately| these days|].",
+         "Show me something I'd never think of[ myself| by myself|]."),
+    ),
+}
+NEWS_TAILS, CHAT_VOICE = (with_leads(with_synonyms(bank, SYNONYMS), USER_LEADS, len(USER_LEADS))
+                          for bank in (NEWS_TAILS, CHAT_VOICE))
+# both banks, rank-matched per pole: what the alignment gold counts and the certificate swaps
+TRAIT_TAILS = {t: (NEWS_TAILS[t][0] + CHAT_VOICE[t][0], NEWS_TAILS[t][1] + CHAT_VOICE[t][1]) for t in NEWS_TAILS}
+# what the assistant adds for a user whose earlier words showed a trait's pole, (low, high): the Response stage's
+# adaptation, in words that are none of the user's trait sentences
+ADAPTED = {
+    "extraversion": (
+        ("Take all the quiet time you need[, honestly| this week|].",
+         "A [calm|quiet|peaceful] one on your own sounds just right for you.",
+         "You don't have to fill your [calendar|week|diary] to have a good week.",
+         "A solo version of it could be [lovely|really nice|just the thing].",
+         "Protect your quiet evenings; they seem to [recharge|restore|refresh] you.",
+         "One good conversation beats a crowd for you[, I think|, I'd say|].",
+         "[A slow|A calm|An unhurried] [spell|stretch|weekend] [with a good book|on the sofa|at your own pace] [sounds|seems] "
+          "[ideal|perfect|just right] for you.",
+         "[There's no|You have no] [rule|law|need] that says [a good time|fun|a nice day] needs a crowd.",
+         "[Keep|Save|Guard] [some|plenty of] [room|space|time] for [yourself|your own company|a bit of peace].",
+         "[You seem to|I think you] [recharge|unwind|reset] best [on your own|in your own company|away from the noise].",
+         "[Skipping|Passing on|Saying no to] the [big|loud|busy] [plans|gatherings|crowds] is [completely|perfectly|totally] "
+          "[fine|okay|reasonable].",
+         "[A quiet|A solo|A peaceful] [walk|wander|stroll] [afterwards|after that|later on] [could be|might be|would be] "
+          "[nice|good|lovely]."),
+        ("You should get a few people together for the next one!",
+         "Tell me [everyone's reactions|how everyone reacted|what everyone said]!",
+         "You could turn it into a [get-together|little party|group thing].",
+         "Your friends would [probably|surely|definitely] love to join you.",
+         "Bring the whole [gang|crew|group] next time.",
+         "Share it around; you clearly love [company|having people around].",
+         "[Round up|Gather|Rally] [a few|some|your] [friends|people|favourite people] and [make|turn] it [a thing|an occasion|an outing]!",
+         "[I bet|I'm sure|No doubt] [your friends|everyone|the whole group] [would|will] [love|enjoy] [hearing|hearing all] about it!",
+         "[You could|Why not|Maybe] [host|throw|organise] [something|a little something|a small gathering] [around it|for it|to "
+          "celebrate]!",
+         "[Your energy|That energy of yours|Your enthusiasm] [is catching|rubs off on people|lights up a room]!",
+         "[Invite|Bring|Drag along] [someone|a friend|a couple of friends] [next time|for the next round|on the next one]; [it'll "
+          "be|it'd be|that'd be] [even better|twice the fun|more fun].",
+         "[People|Friends|The people you know] [clearly|obviously|must] [love|enjoy|appreciate] [your company|having you around|spending "
+          "time with you]."),
+    ),
+    "agreeableness": (
+        ("Good on you for doing it your way.",
+         "No need to run it past anyone else[, either|].",
+         "Your call entirely; you know what you [want|like|need].",
+         "You don't owe anyone an explanation[ for it|].",
+         "Straight to the point, as ever: I [like|respect|appreciate] it.",
+         "Trust your own [read|judgement|instinct] on it.",
+         "[You know|You've got|You have] [your own mind|a clear head|your priorities] [on this|about it|here], [and that's|which is] "
+          "[fair|fine|good].",
+         "[No point|No need|Don't bother] [pleasing|worrying about] [everyone|other people|the crowd] [on this one|here|with it].",
+         "[Say|Do|Call] it [as you see it|the way you want|how you like]; [it's|that's] [your business|your call|up to you].",
+         "[Blunt|Direct|Straight] [is good|works|suits you]: [I'll|I will] [keep mine short too|return the favour|do the same].",
+         "[Your own|Your] [opinion|view|verdict] is the [one that counts|only one that matters|one to go with] [here|on this|].",
+         "[Fair enough|Fine by me|Understood]; [you don't|there's no need to] [need anyone's|wait for anyone's|ask for] "
+          "[permission|approval|blessing]."),
+        ("It's lovely how much you care about the people around you.",
+         "Maybe share it with someone close[ to you|]?",
+         "Your kindness really shows in [how you tell it|the way you talk about it].",
+         "The people around you are [lucky|lucky to have you].",
+         "Don't forget to look after yourself as well as everyone else.",
+         "A [thank-you note|kind message|quick thank-you] would make their day.",
+         "[You're|You are] [so|really|always] [thoughtful|considerate|generous] [about|towards|with] [others|the people you "
+          "love|everyone].",
+         "[Someone|Whoever|Anyone] [lucky enough|fortunate enough] to [know|have] you [gets|has] a [good|great|kind] [friend|person] [in "
+          "their corner|on their side].",
+         "[Maybe|Perhaps|Why not] [let|tell] [them|the people who helped|those close to you] [know|see] [how much it meant|what it "
+          "meant|you appreciated it]?",
+         "[Your|That] [warmth|kindness|care] [comes through|shows|shines through] [every time|in everything|again].",
+         "[Remember|Don't forget] [to be|to stay] as [kind|gentle|patient] [to yourself|with yourself] as you are to [others|everyone "
+          "else].",
+         "[Sharing|Telling|Passing on] [the good news|it|this] [with someone close|to a friend|with someone you love] "
+          "[could|might|would] [make their day|brighten their day|mean a lot]."),
+    ),
+    "conscientiousness": (
+        ("No need to plan it out, just enjoy it.",
+         "Keep it loose, that [works|seems to work] for you.",
+         "Spontaneity [suits you|looks good on you].",
+         "Don't let a schedule spoil it.",
+         "Go with the flow on this one[, I'd say|].",
+         "You can always figure out the details later.",
+         "[No|There's no] [need for|point in|call for] a [plan|schedule|checklist] [here|for this|right now]; [see|find out] [what "
+          "happens|where it goes|how it unfolds].",
+         "[Play|Take] it by ear[; it suits you|, as you do| and enjoy it].",
+         "[Leave|Keep] [some|a bit of] [room|space] for [surprises|the unexpected|whatever turns up].",
+         "[Winging it|Improvising|Going with it] [seems to|tends to|usually does] [work|pay off|turn out fine] for you.",
+         "[Don't|No need to] [overplan|overthink|over-organise] it; [just|simply] [enjoy|relish|go for] it.",
+         "[Whatever|However] it [turns out|goes|unfolds], [you'll|you will] [sort it|figure it out|work it out] [as you go|on the "
+          "way|along the way]."),
+        ("Want me to jot down a next step so it's on your list?",
+         "We could set a date for the next [round|one|step].",
+         "A quick checklist might suit you here.",
+         "Put it in your [planner|calendar] and it'll happen.",
+         "Your organising really pays off[, clearly|].",
+         "Breaking it into dated steps would be very you.",
+         "[A|One] [clear|simple|concrete] [next step|to-do|milestone] [on your list|in your planner|in the calendar] [would|could|might] "
+          "[keep it moving|keep the momentum|help].",
+         "[Your|That] [careful|thorough|methodical] [planning|preparation|approach] [clearly|really|obviously] [pays off|works|shows].",
+         "[Shall|Should] I [remind you|note it down|keep track] [for the next round|when it's time|ahead of the next one]?",
+         "[Writing|Jotting|Noting] [down|up] [what worked|the details|a few notes] [will|would|could] [make the next one easier|help "
+          "next time|save you time].",
+         "[Blocking out|Booking|Setting aside] [a slot|some time|an hour] [for it|in advance|ahead] [sounds like|seems like|is] [your "
+          "style|very you|the way you work].",
+         "[I love|It's great|I like] how [organised|prepared|on top of things] you [are|always are|stay] [about this|with it|]."),
+    ),
+    "neuroticism": (
+        ("You seem to take these things in stride.",
+         "Sounds like you're [steady|calm|unruffled] about it.",
+         "Your calm is a real strength.",
+         "Not much seems to [shake|faze|rattle] you.",
+         "That easy attitude serves you well.",
+         "You handle surprises better than most[ people|].",
+         "[You|It sounds like you] [take|handle|meet] [things|it all|whatever comes] [calmly|in your stride|with a level head].",
+         "[That|Your] [steadiness|composure|easygoing way] [is|seems] [a real gift|worth a lot|a real asset].",
+         "[Nothing|Not much|Little] [seems to|appears to] [throw|knock|unsettle] you, [and that|which] [helps|shows|is great].",
+         "[Your|That] [relaxed|laid-back|calm] [attitude|outlook|approach] [will|should|is bound to] [serve you well|carry you far|keep "
+          "things easy].",
+         "[I like|It's good|It's nice] [that|how] you [don't sweat|don't fret over|shrug off] the [small stuff|little things|details].",
+         "[Keep|Stay] [that|your] [cool head|calm outlook|steady mood]; [it suits you|it works for you|it clearly helps]."),
+        ("For what it's worth, you handled it well; no need to second-guess it.",
+         "Take it one step at a time, there's no rush.",
+         "Try to go easy on yourself[ this week| for a while|].",
+         "A few slow breaths can help when it feels like a lot.",
+         "It's okay not to have it all figured out[ yet|].",
+         "Worrying means you care, but you're doing [fine|great|well].",
+         "[Whatever happens|However it goes|Either way], [you've|you have] [done|handled] [your part|your best|what you could], [and "
+          "that's|which is] [enough|plenty|what counts].",
+         "[Be|Try to be] [kind|gentle|patient] with yourself [while it settles|as things settle|for a bit].",
+         "[If it|When it] [feels like|starts to feel like|gets to be] [too much|a lot], [a short|a slow|a quiet] [walk|pause|break] "
+          "[can|might|often] help.",
+         "[It's|It is] [fine|okay|normal] to [feel unsure|have doubts|feel uneasy]; [it|that] [doesn't mean|is no sign] [anything's "
+          "wrong|you chose badly|it went badly].",
+         "[One thing|One step|A little] at a time [is|will be|works] [plenty|enough|fine].",
+         "[You're|You are] [doing|coping|managing] [better than you think|more than fine|really well], [honestly|truly|for what it's "
+          "worth]."),
+    ),
+    "openness": (
+        ("Sticking with what you like is a fine choice.",
+         "A reliable favourite is worth keeping.",
+         "No need to change what works[ for you|].",
+         "Familiar comforts are underrated.",
+         "Keep it simple; it suits you.",
+         "There's wisdom in knowing what you like.",
+         "[A|Your] [trusty|trusted|reliable] [favourite|classic|usual] is [never a bad call|a safe bet|always a good choice].",
+         "[No need|There's no need|You don't need] to [chase|hunt for|look for] [anything new|something different|novelty] [if it "
+          "works|when this works|here].",
+         "[Stick|Go] with [what you know|the usual|the familiar]; [it|that] [clearly|obviously|evidently] [works|suits you|makes you "
+          "happy].",
+         "[Simple|Familiar|Tried-and-true] [things|pleasures|comforts] [are|can be] [the best|the most satisfying|underrated].",
+         "[Knowing|Being sure of] [what you like|your taste|your favourites] [saves|spares] [a lot of|plenty of] "
+          "[time|bother|second-guessing].",
+         "[The|A] [classic|traditional|standard] [version|way|route] [sounds|seems|looks] [right|perfect|ideal] for you."),
+        ("Maybe try a new twist on it next time?",
+         "There's a whole world of related things to explore.",
+         "Your curiosity will find you something [great|wonderful|special].",
+         "You could look into the history behind it.",
+         "Why not try a more unusual version?",
+         "I love how open you are to new things.",
+         "[There's|There is] [always|so much] [more|something new] to [discover|explore|find] [around it|in that direction|along those "
+          "lines].",
+         "[Your|That] [curiosity|sense of adventure|openness] [will|should|is bound to] [take you|lead you] [somewhere|to places|to "
+          "something] [interesting|wonderful|unexpected].",
+         "[Why not|Maybe|You could] [try|look for|seek out] [a stranger|an unusual|a bolder] [version|take|twist] [next time|on the next "
+          "go|another time]?",
+         "[I love|It's great|I like] [how|that] you [keep|are always] [trying|exploring|discovering] [new things|something new|the "
+          "unknown].",
+         "[A|One] [new|fresh|different] [angle|direction|experiment] [could|might|would] [open up|spark|lead to] [a whole lot more|all "
+          "sorts of ideas|something great].",
+         "[Digging|Looking|Reading] into [the story|the history|the background] [behind it|of it] [could|might|would] [be|prove] "
+          "[fascinating|rewarding|fun] for you."),
+    ),
+}
+
+ADAPTED = with_leads(with_synonyms(ADAPTED, SYNONYMS), REPLY_LEADS, len(REPLY_LEADS))
+
+
+class Voiced(NamedTuple):
+    """A trait sentence found in a text: its trait, pole (1: high) and rank, and where it stands."""
+
+    trait: str
+    pole: int
+    rank: int
+    start: int
+    end: int
+
+
+@cache
+def _finder() -> Finder:
+    return Finder(((trait, pole, rank), s) for trait, poles in TRAIT_TAILS.items()
+                  for pole, sentences in enumerate(poles) for rank, s in enumerate(sentences))
+
+
+def find_voice(text: str) -> list[Voiced]:
+    """The trait sentences a text holds, in order."""
+    return [Voiced(*key, start, end) for key, start, end in _finder().find(text)]  # type: ignore[misc]
+
+
+def trait_counts(text: str) -> dict[str, tuple[int, int]]:
+    """How many of each trait's (low, high) sentences a text holds."""
+    counts = {trait: [0, 0] for trait in TRAIT_TAILS}
+    for v in find_voice(text):
+        counts[v.trait][v.pole] += 1
+    return {t: (low, high) for t, (low, high) in counts.items()}
+
+
+def restyle(text: str, trait: str) -> str:
+    """The text with each of the trait's sentences said as the other pole's sentence of the same rank."""
+    out, last = [], 0
+    for v in find_voice(text):
+        if v.trait == trait:
+            out += [text[last:v.start], canonical(TRAIT_TAILS[trait][1 - v.pole][v.rank])]
+            last = v.end
+    return "".join(out) + text[last:]
+
+
+def shown_pole(low: int, high: int, least: int = 3) -> bool | None:
+    """The pole the sentences show (True: high): at least `least` of one pole and none of the other."""
+    return high > 0 if min(low, high) == 0 and max(low, high) >= least else None
+
+
+class Observed:
+    """What the assistant has read of the user's personality so far: the trait sentences of the user's turns."""
+
+    def __init__(self) -> None:
+        self.counts = {trait: [0, 0] for trait in TRAIT_TAILS}
+
+    def add(self, session: Session) -> None:
+        said = trait_counts("\n".join(t.text for t in session.turns if t.role == "user"))
+        for trait, (low, high) in said.items():
+            self.counts[trait][0] += low
+            self.counts[trait][1] += high
+
+    def poles(self) -> dict[str, bool]:
+        return {t: pole for t, (low, high) in self.counts.items() if (pole := shown_pole(low, high)) is not None}
