@@ -73,7 +73,7 @@ class RunConfig(BaseModel):
     image_gpus: float = Field(0.0, ge=0, description="GPUs each persona task requests (diffusers backend; 0.25 shares one GPU by 4)")
     image_rate: float = Field(0.2, gt=0, le=1, description="share of user turns that carry an image")
     turns_per_session: tuple[int, int] = Field((3, 8), description="min and max user-assistant exchanges per session")
-    bench_session_rate: float = Field(2.0, gt=0, le=5, description="how many times as often a benchmark persona starts a "
+    bench_session_rate: float = Field(2.5, gt=0, le=5, description="how many times as often a benchmark persona starts a "
                                       "session as a training persona of the same traits: Persona-MME's 128k histories need "
                                       "100-500 turns within the months simulated")
     start_date: date = Field(date(2025, 3, 3), description="first day of every persona's timeline")

@@ -235,10 +235,13 @@ class LLMBackend:
 
     async def _ask(self, messages: list[dict], expected: list[int], draft: Session, round_: int,
                    stats: dict[str, float]) -> dict[int, str]:
+        reply = _expected_reply(draft, expected)
+        if len(expected) > 1 and self.llm.room(_prompt_tokens(messages)) < approx_tokens(reply) + 64:
+            raise ContextTooLong("the context leaves no room for the reply")  # asked in parts, each with room
         s = LLMStats()
         try:
             completion = await self.llm.complete(messages, SCHEMA, "session_turns", s, seed=self._seed(draft.id, round_),
-                                                 max_tokens=self._budget(messages, _expected_reply(draft, expected)))
+                                                 max_tokens=self._budget(messages, reply))
         finally:
             _merge(stats, s)
         texts, _ = parse_turns(completion.content, expected)

@@ -191,13 +191,23 @@ SETTING_ASK = {
 FEELING = {
     1: ("It honestly made me so happy.", "I'm still smiling about it.", "Best part of my week, easily.",
         "It felt really good.", "Such a nice feeling.", "I needed that more than I knew.", "I came home buzzing.",
-        "Genuinely a good one.", "It put me in a great mood.", "I'm really pleased about it."),
+        "Genuinely a good one.", "It put me in a great mood.", "I'm really pleased about it.",
+        "[It|That] [left|had] me [grinning|beaming|smiling] [for ages|for hours|the whole way home].",
+        "[I'm|I am] [still|honestly still] [buzzing|glowing|on a high] [from it|about it|over it].",
+        "[Such|What] a [lovely|great|happy] [feeling|boost|lift], [honestly|really|truly].",
+        "[It|That] [made|turned] [my week|my day|everything] [so much|a lot|way] [better|brighter|nicer]."),
     0: ("Nothing dramatic, just telling you.", "Just a small thing, but there it is.", "Not a big deal, but worth saying.",
         "Figured you should know.", "So that's where things are.", "It is what it is.", "Just keeping you posted.",
-        "Life goes on, as they say."),
+        "Life goes on, as they say.",
+        "[Nothing|Not much] [big|special|major], [just|only] [thought|figured] [I'd|I would] [mention it|share|let you know].",
+        "[Just|Only] a [small|little|minor] [update|note|thing] [really|honestly|, that's all].",
+        "[That's|That is] [about|pretty much] [all|it] [for now|on that|there is]."),
     -1: ("It's been weighing on me a bit.", "I'm not thrilled about it.", "Honestly it stings a little.",
          "It's not how I wanted things to go.", "I'm a bit down about it.", "Not my favourite news to share.",
-         "It's been a rough one.", "I'm still processing it, to be honest."),
+         "It's been a rough one.", "I'm still processing it, to be honest.",
+        "[It|That] [left|had] me [feeling|a bit] [flat|low|deflated] [afterwards|since|for a while].",
+        "[I'm|I am] [not|hardly] [happy|pleased|thrilled] [about|with] [how it went|it|the outcome].",
+        "[It|That] [stung|hurt|got to me] [more than|a bit more than] I [expected|thought|let on]."),
 }
 REACT = {
     1: ("That's wonderful to hear!", "Oh, I love this.", "That's brilliant news.", "What a great thing to share.",
@@ -210,56 +220,152 @@ REACT = {
 # the assistant's thought on each kind of news, and what it asks back
 KIND_TALK = {
     "activity": ("It sounds like a day worth remembering.", "That's a good way to spend a few hours.",
-                 "Those are the days that make a month feel full."),
+                 "Those are the days that make a month feel full.",
+        "[Days|Outings|Afternoons out] like that [are|tend to be] [the ones|what] [you remember|that stick|people remember] [later|for "
+         "years|longest].",
+        "[It|That] [sounds|seems] like [time|a few hours] [well spent|worth having|you'll be glad of].",
+        "[Getting out|Going out|Doing something] like that [does|can do] [wonders|a lot|more than it seems] for [the week|your mood|the "
+         "soul]."),
     "habit": ("Routines like that quietly hold a week together.", "Keeping something up week after week is harder than it looks.",
-              "It's nice to have something you can count on."),
+              "It's nice to have something you can count on.",
+        "[Sticking with|Keeping up|Holding on to] [a routine|a ritual|something regular] [says|shows] [a lot|plenty] about [you|your "
+         "commitment|how you work].",
+        "[There's|There is] [something|real] [comfort|calm|steadiness] in [a fixed|a regular|a familiar] [slot|ritual|rhythm] [each "
+         "week|in the week|like that].",
+        "[Week after week|Time after time|Again and again], [it|that] [adds up|builds something|becomes part of you]."),
     "habit_start": ("New routines take a few weeks to feel natural, so be kind to yourself early on.",
-                    "Starting small is the best way to make a habit stick.", "Picking a fixed slot in the week is a smart move."),
+                    "Starting small is the best way to make a habit stick.", "Picking a fixed slot in the week is a smart move.",
+        "[A|Any] [new|fresh] [routine|habit|ritual] [feels|can feel] [odd|strange|awkward] at first, [and that's|which is] "
+         "[normal|fine|expected].",
+        "[Starting|Picking up|Beginning] [something|a habit] [new|fresh] [takes|needs] [a bit of|some] [courage|energy|will].",
+        "[The first|The early] [few weeks|weeks|rounds] [are|will be] the [hardest|trickiest|most telling] [part|bit|stretch]."),
     "habit_end": ("Letting go of a routine that no longer fits is healthy.", "Sometimes a week needs a bit more space in it.",
-                  "Habits should work for you, not the other way round."),
+                  "Habits should work for you, not the other way round.",
+        "[Dropping|Letting go of|Ending] [a habit|a routine|a ritual] [can|might] [free up|open up|make] [room|space|time] for "
+         "[something else|new things|rest].",
+        "[Routines|Habits|Rituals] [are meant to|should] [serve|help|fit] you, [not|never] the [other way round|reverse].",
+        "[Knowing|Noticing|Deciding] when [something|a routine] [has run its course|no longer fits|has done its job] [is|takes] "
+         "[wisdom|honesty|self-knowledge]."),
     "goal_start": ("Saying a goal out loud is a real first step.", "Breaking it into small pieces usually makes it less daunting.",
-                   "The first few weeks are when the momentum builds."),
+                   "The first few weeks are when the momentum builds.",
+        "[Big|New|Fresh] [goals|plans|projects] [start|begin] with [exactly|just] [this kind of|that sort of] "
+         "[decision|moment|commitment].",
+        "[Saying|Writing|Putting] it [out loud|down|into words] [makes|turns] it [real|concrete|a plan].",
+        "[The|A] [first|opening] [step|move] [is|tends to be] [the biggest|the hardest|half the battle]."),
     "goal_progress": ("Each step like that adds up more than it feels.", "Progress is progress, even when it's quiet.",
-                      "You're clearly putting the work in."),
+                      "You're clearly putting the work in.",
+        "[Steady|Small|Regular] [steps|wins|gains] [like that|of that kind] [add up|build up|stack up] [quickly|fast|more than you'd "
+         "think].",
+        "[Every|Each] [bit of|step of|piece of] [progress|movement] [counts|matters|is worth noticing].",
+        "[You're|You are] [clearly|obviously|visibly] [moving|getting|heading] [in the right direction|somewhere|forward]."),
     "goal_completed": ("Finishing something you set out to do is a big deal.", "Take a moment to enjoy it before the next thing.",
-                       "That took real persistence."),
+                       "That took real persistence.",
+        "[Reaching|Hitting|Crossing] [the finish line|the end|that point] [takes|needs|shows] [real|serious|genuine] "
+         "[grit|commitment|effort].",
+        "[You|You really] [should|deserve to] [be proud|feel proud|celebrate] [of that|of this|properly].",
+        "[Few|Not many] [people|folks] [see|carry] [a plan|a goal|something like that] [all the way|right through|to the end]."),
     "goal_abandoned": ("Stopping is a decision too, and often a wise one.", "Knowing when to let go is a skill.",
-                       "It frees up energy for something that fits better."),
+                       "It frees up energy for something that fits better.",
+        "[Letting go|Stopping|Walking away] [can|might] [be|feel like] [the braver|the wiser|the kinder] [choice|call|move].",
+        "[Not every|No] [goal|plan] [has to|needs to] [be finished|be seen through|make it] [to count|to matter|to teach you something].",
+        "[Changing course|Changing direction|Switching tracks] [is|can be] [a sign of|part of] [growth|learning|good judgement]."),
     "relationship_closer": ("People who show up for you are worth holding on to.", "It's lovely when a bond deepens like that.",
-                            "Moments like that are what friendships are made of."),
+                            "Moments like that are what friendships are made of.",
+        "[Bonds|Friendships|Connections] like that [are|can be] [rare|precious|worth a lot].",
+        "[It's|It is] [wonderful|lovely|special] [when|how] [someone|a person] [shows up|steps up|comes through] [for you|like that|when "
+         "it counts].",
+        "[Growing|Getting] closer [to someone|with someone|like that] [makes|can make] [everything|life|the days] [feel|seem] "
+         "[lighter|warmer|easier]."),
     "relationship_further": ("Relationships go through seasons.", "It's okay to give things some space.",
-                             "Drifting doesn't always mean the end of something."),
+                             "Drifting doesn't always mean the end of something.",
+        "[People|Friends|Relationships] [drift|shift|change] [sometimes|over time|now and then], [and|but] [that's|it's] "
+         "[okay|natural|normal].",
+        "[Distance|Space|A gap] [doesn't|does not] [always|have to] [mean|spell] [the end|goodbye|something's broken].",
+        "[It|That] [can|might] [hurt|sting|ache] [when|that] [someone|a person] [feels|seems] [further away|more distant|out of reach]."),
     "preference_shift": ("Tastes change, and it's fun to notice when they do.", "A change of taste is a good excuse to explore.",
-                         "It's interesting how one experience can change a habit."),
+                         "It's interesting how one experience can change a habit.",
+        "[Tastes|Preferences|Favourites] [shift|change|move] [as we do|over time|with experience], [and|which] [that's|is] [half the "
+         "fun|natural|interesting].",
+        "[New|Fresh|Changing] [favourites|tastes] [keep|make] [life|things] [interesting|fresh|lively].",
+        "[It's|It is] [fun|interesting|curious] [to notice|to see|watching] [what|how] [your taste|your preferences] [lead|move|turn] "
+         "[next|to|towards]."),
     "life_event": ("That's a big change, and big changes take a while to settle.", "Give yourself time with this one.",
-                   "Moments like this tend to reshape a lot of things."),
+                   "Moments like this tend to reshape a lot of things.",
+        "[Changes|Moments|News] [that big|of that size|like this] [take|need] [time|a while|patience] to [sink in|settle|absorb].",
+        "[Be|Try to be] [gentle|patient|kind] with yourself [while|as] [it all|everything] [settles|sinks in|falls into place].",
+        "[A lot|So much|Plenty] [can|might|will] [shift|change|move] [after|with|around] [something like this|news like this|a moment "
+         "like that]."),
 }
 KIND_ASK = {
-    "activity": ("Who would you take next time?", "What was the best moment?", "Would you do it again?"),
+    "activity": ("Who would you take next time?", "What was the best moment?", "Would you do it again?",
+        "[What|Which] [part|moment|bit] [would you|do you think you'll] [remember|keep|treasure] [most|longest]?",
+        "[Would|Will] you [go back|return|do it again] [soon|sometime|one day]?",
+        "[How|In what way] did it [compare|measure up] to [what you expected|your expectations|last time]?"),
     "habit": ("Does it still feel like a treat, or more like a routine now?", "What keeps you going with it?",
-              "Has it changed how the rest of your week feels?"),
-    "habit_start": ("What made you pick that?", "How are you hoping it'll feel a month from now?", "Anything that could get in the way?"),
-    "habit_end": ("What will you do with the free time?", "Do you think you'll miss it?", "Was it a hard call?"),
-    "goal_start": ("What's the first step?", "What made you decide now?", "How will you know you're on track?"),
-    "goal_progress": ("What's the next step?", "Was that the hard part?", "How are you feeling about the rest of it?"),
-    "goal_completed": ("How are you going to celebrate?", "What's next after this?", "What was the hardest part?"),
-    "goal_abandoned": ("How do you feel about it now?", "Is there something you'd like to do instead?", "Was it a relief?"),
-    "relationship_closer": ("What do you think changed?", "Have you told them how much it meant?", "Are you seeing each other soon?"),
-    "relationship_further": ("Do you want to talk about it?", "Do you think it's fixable?", "How are you feeling about it?"),
-    "preference_shift": ("What did you like about the new one first?", "Do you think you'll ever go back?", "Was it a gradual thing?"),
-    "life_event": ("How are you holding up?", "What do you need most right now?", "Who have you told so far?"),
+              "Has it changed how the rest of your week feels?",
+        "[Has|Did] it [got|gotten] [easier|harder|more natural] [over time|as you went|with practice]?",
+        "[What|Which part] [do you|would you say you] [enjoy|look forward to] [most|the most] [about it|in it]?",
+        "[Do you|Would you] [ever|sometimes] [skip|miss] [it|a week], or [never|not at all]?"),
+    "habit_start": ("What made you pick that?", "How are you hoping it'll feel a month from now?", "Anything that could get in the way?",
+        "[What|Who] [inspired|prompted|got you onto] [it|the idea]?",
+        "[How|When] will you [know|tell] [it's working|it's stuck|it fits]?",
+        "[What|Which] [part|bit] [are you|do you think you'll be] [most excited|most nervous] about?"),
+    "habit_end": ("What will you do with the free time?", "Do you think you'll miss it?", "Was it a hard call?",
+        "[Was|Did] it [a relief|feel freeing|feel strange] to [stop|let it go|drop it]?",
+        "[What|Where] [will|might] [the free time|that time|the slot] [go|end up]?",
+        "[Could|Would] you [see yourself|imagine] [picking it up|taking it up|starting] again [someday|later|at some point]?"),
+    "goal_start": ("What's the first step?", "What made you decide now?", "How will you know you're on track?",
+        "[What|Which] [step|part] [comes|will come] [first|next]?",
+        "[Why|What made] [now|this the moment|you choose now]?",
+        "[How|What] will [success|done|finished] [look like|feel like] to you?"),
+    "goal_progress": ("What's the next step?", "Was that the hard part?", "How are you feeling about the rest of it?",
+        "[What|Which] [part|bit] [was|felt] [hardest|toughest|trickiest] [so far|until now|along the way]?",
+        "[How|What] [is|does] the [next|following] [step|stage] [looking|look like]?",
+        "[Are you|Do you feel] [on track|ahead|behind] [with it|overall|so far]?"),
+    "goal_completed": ("How are you going to celebrate?", "What's next after this?", "What was the hardest part?",
+        "[How|In what way] [will|are] you [celebrate|celebrating|marking it]?",
+        "[What|Which] [moment|part] [made you|was when you] [proudest|feel proudest|knew]?",
+        "[What|Where] [comes|goes] [next|from here|after this]?"),
+    "goal_abandoned": ("How do you feel about it now?", "Is there something you'd like to do instead?", "Was it a relief?",
+        "[How|What] [do you|are you] [feel|feeling] about [it|the decision|letting go] [now|these days|looking back]?",
+        "[Is there|Do you have] [something|anything] [else|new|different] [in mind|on the horizon|you'd rather do]?",
+        "[What|Which part] [would you|might you] [keep|take] [from it|with you|forward]?"),
+    "relationship_closer": ("What do you think changed?", "Have you told them how much it meant?", "Are you seeing each other soon?",
+        "[What|When] do you think [changed|shifted|brought you closer]?",
+        "[Have|Did] you [told|let] them [how much it meant|what it meant|you noticed]?",
+        "[Are you|Will you be] [seeing|meeting|catching up with] them [again|soon|before long]?"),
+    "relationship_further": ("Do you want to talk about it?", "Do you think it's fixable?", "How are you feeling about it?",
+        "[Do you|Would you] [want to|like to] [talk|chat] [about it|it through|more about it]?",
+        "[Do you think|Is it possible] [it's|things are] [fixable|repairable|worth mending]?",
+        "[How|What] are you [feeling|thinking] about [it|them|things] [now|at the moment|these days]?"),
+    "preference_shift": ("What did you like about the new one first?", "Do you think you'll ever go back?", "Was it a gradual thing?",
+        "[What|Which thing] [first|originally] [drew|pulled|won] you [to|towards|over to] the new one?",
+        "[Do|Would] you [think|reckon] you'd [ever|one day] [go back|return|switch back]?",
+        "[Was|Did] it [a gradual|a sudden|an overnight] [change|shift|thing]?"),
+    "life_event": ("How are you holding up?", "What do you need most right now?", "Who have you told so far?",
+        "[How|In what way] are you [holding up|doing|coping] [with it|so far|at the moment]?",
+        "[What|Which thing] [would|might] [help|make it easier] [most|right now|at this point]?",
+        "[Who|Which people] [have you|did you] [told|shared it with|talked to] [so far|about it|yet]?"),
 }
 # what a user adds to a request: the situation, and what the answer should fit
 REQUEST_SITUATION = ("I've been going back and forth on it for a while.", "I keep changing my mind.",
                      "I want something that fits my mood.", "I keep scrolling and never deciding.",
                      "I'd rather not waste time on a bad pick.", "I trust your judgement more than mine right now.",
                      "Decision fatigue is real.", "I've asked around and got nowhere.", "I need a push in the right direction.",
-                     "You know me better than the algorithm does.")
+                     "You know me better than the algorithm does.",
+    "[I've|I have] [been|gone] [back and forth|round in circles] [on this|about it|over it] [for a while|for ages|too long].",
+    "[I|Honestly, I] [can't|cannot] [make up my mind|decide|settle on anything] [on my own|alone|at all].",
+    "[Something|An answer] [that|which] [fits|suits|matches] my [mood|taste|vibe] would be [great|perfect|ideal].",
+    "[I'd|I would] [rather|prefer to] [not|avoid] [waste|wasting] [time|effort|energy] on [a bad|the wrong|a poor] [pick|choice].",
+    "[Your|A] [suggestion|recommendation|opinion] would [help|save me|make this easier] [a lot|loads|massively].")
 # small talk: what a user says more about the remark, and what the assistant says to it
 REMARK_MORE = ("Not much to report, really.", "My brain is all over the place.", "I can't settle into anything.",
                "I keep starting things and not finishing them.", "Just one of those stretches.", "I'll get my energy back soon enough.",
                "Some days are like that.", "I just wanted to talk to someone.", "I'm trying to take it easy.",
-               "Everything feels a bit slow.")
+               "Everything feels a bit slow.",
+    "[Not|Nothing] [much|big] [going on|happening|to report], [really|honestly|to be fair].",
+    "[My|This] [head|brain|mind] [is|feels] [all over the place|scattered|a bit foggy] [lately|recently|at the moment].",
+    "[I|Honestly, I] [just|only] [wanted|fancied] [a chat|some company|someone to talk to].")
 SMALL_TALK_REPLY = ("Those stretches come and go; it's fine to ride them out.", "Sometimes saying it out loud helps a little.",
                     "It's okay to have a day that's just a day.", "A bit of rest now usually pays off later.",
                     "Be gentle with yourself.", "A change of scene, even for ten minutes, can help.",
@@ -269,19 +375,32 @@ RECOMMEND = ("{Item} would fit what you're after.", "I'd go with {item} and not 
              "My vote is {item}; it always seems to work for you.", "Start with {item} and see how it feels.")
 RECOMMEND_MORE = ("If it doesn't land, we can try something else next time.", "Let me know how it goes; I'm curious.",
                   "Sometimes the familiar pick is the right one.", "Trust your gut on the details.",
-                  "Give it a proper go before you switch.", "You can always mix it up later.")
+                  "Give it a proper go before you switch.", "You can always mix it up later.",
+    "[If|Should] it [doesn't|not] [work out|land|hit the spot], [we|I] [can|could] [try|find] [something else|another option|a different "
+     "one] [next time|later|another time].",
+    "[Trust|Follow|Go with] your [instinct|gut|taste] on the [details|finer points|rest].",
+    "[Let me know|Tell me] [how|if] it [goes|works|lands]; [I'm|I am] [curious|keen to hear|interested].")
 UNKNOWN_TASTE = ("I don't know your taste there well yet, so tell me a bit more.",
                  "I can give better suggestions once I know what you usually like.",
                  "Tell me what you enjoyed last time and I'll build from there.", "A few words about what you like would help me pick.")
 # why a user asks the assistant to recall something
 RECALL_WHY = ("I'm trying to piece things together.", "It's bugging me that I can't remember.", "My memory is a sieve lately.",
               "I'm writing things down and there's a gap.", "I want to get it right before I tell anyone.",
-              "I swear I told you about it.")
+              "I swear I told you about it.",
+    "[I'm|I am] [trying|attempting] to [piece|put] [things|the story|it all] together [again|properly|in my head].",
+    "[It's|It is] [bugging|annoying|bothering] me that [I can't|I cannot] [remember|recall|place it].",
+    "[Someone|A friend|Somebody] [asked|wanted to know] [about it|and I blanked|and I couldn't answer].",
+    "[My|This] [memory|brain|head] [is|has been] [like a sieve|a bit foggy|all over the place] [lately|recently|of late].")
 RECALL_MORE = ("Happy to help you keep track.", "That's what I'm here for.", "Ask me any time you want to check something.",
                "It's all in our earlier chats.")
 # the assistant's last sentence, any context
 CLOSING = ("I'm here whenever you want to talk it through.", "Keep me posted.", "Tell me how it goes.",
-           "I'd love to hear more whenever you feel like it.", "Talk soon.", "I'll be here.")
+           "I'd love to hear more whenever you feel like it.", "Talk soon.", "I'll be here.",
+    "[Talk|Chat|Speak] [soon|again soon|before long].",
+    "[I'm|I am] [here|around|always here] [if you need me|whenever you need|any time].",
+    "[Let me know|Tell me|Keep me posted on] how it [goes|turns out|works out].",
+    "[Take care|Look after yourself|Be well][ for now| in the meantime|].",
+    "[Looking forward|I look forward] to [hearing more|the next update|our next chat].")
 # what the assistant suggests after news, by the kind of place, then by the kind of news
 SETTING_SUGGEST = {
     "cafe": ("You could make it your spot for slow weekends.", "Next time, try a seat by the counter and watch the whole operation.",
@@ -317,33 +436,83 @@ SETTING_SUGGEST = {
 }
 KIND_SUGGEST = {
     "activity": ("You could make it a regular thing.", "It might be worth writing down what you loved about it.",
-                 "Maybe invite someone along next time and show them around."),
+                 "Maybe invite someone along next time and show them around.",
+        "[Maybe|Perhaps|Why not] [make|turn] it [a regular|a monthly|a recurring] [thing|ritual|treat]?",
+        "[Jotting|Writing|Noting] [down|up] [a line|a few words|the best bit] [about it|afterwards|somewhere] [could|might|would] [be "
+         "nice|help you remember|keep it fresh].",
+        "[Next time|Another time|On the next go], [try|consider] [a different|a new|another] [angle|version|route] [of it|on it|to it]."),
     "habit": ("Marking it on a calendar can make the streak satisfying.", "Switching up one small detail keeps it fresh.",
-              "Giving yourself a week off now and then is allowed."),
+              "Giving yourself a week off now and then is allowed.",
+        "[Keep|Track|Mark] [a little|a small|a simple] [log|tally|record] [of it|as you go|each week]; [streaks|tallies|records] "
+         "[are|can be] [motivating|satisfying|fun].",
+        "[Vary|Tweak|Change] [one|a single|a small] [detail|element|thing] [now and then|every so often|occasionally] to [keep it "
+         "fresh|stay interested|avoid boredom].",
+        "[Skipping|Missing|Taking off] [a week|a round|one] [now and then|occasionally|sometimes] [is|stays] [fine|allowed|okay]."),
     "habit_start": ("Try pairing it with something you already do.", "Set it up the day before so it's easy to start.",
-                    "Give it three weeks before you judge it."),
+                    "Give it three weeks before you judge it.",
+        "[Tie|Link|Attach] it to [something|a thing|a routine] you [already do|do anyway|never skip].",
+        "[Prepare|Set up|Lay out] [what you need|everything|the basics] [ahead|in advance|beforehand] [so it's|to make it] "
+         "[easy|effortless|simple].",
+        "[Give|Allow] it [a few|three|several] [weeks|rounds] [before|until] you [decide|judge|make up your mind]."),
     "habit_end": ("Use the slot for something restful for a while.", "You can always pick it back up later.",
-                  "See what the extra time turns into on its own."),
+                  "See what the extra time turns into on its own.",
+        "[Fill|Use|Give] [the slot|that time|the gap] [with something|to something] [restful|easy|gentle] [for a while|at first|for now].",
+        "[See|Notice|Watch] [what|how] [the free time|the extra time|that time] [turns into|becomes|grows into] [on its "
+         "own|naturally|without a plan].",
+        "[You can|You could|Nothing stops you to] [always|easily] [come back to|restart|pick up] it [later|another time|if you miss it]."),
     "goal_start": ("Write down the first three steps while it's fresh.",
-                   "Tell one person about it; it helps with accountability.", "Pick a date for the first milestone."),
+                   "Tell one person about it; it helps with accountability.", "Pick a date for the first milestone.",
+        "[Break|Split|Divide] it into [small|bite-sized|manageable] [steps|pieces|chunks] and [date|schedule|plan] the [first|next] one.",
+        "[Tell|Share it with] [a friend|someone you trust|one person] [so|and] [they can|they'll] [cheer you on|keep you honest|check in].",
+        "[Pick|Choose|Set] [a first|one early|a small] [milestone|target|checkpoint] [to aim for|to reach|to celebrate]."),
     "goal_progress": ("Note down what helped so you can repeat it.", "Reward yourself a little for each step.",
-                      "Keep the next step small and concrete."),
+                      "Keep the next step small and concrete.",
+        "[Write|Note|Jot] down [what worked|what helped|the trick] [so you can|to] [repeat it|do it again|build on it].",
+        "[Treat|Reward] yourself [a little|with something small|modestly] for [each|every] [step|win|milestone].",
+        "[Keep|Make] the [next|following] [step|move|target] [small|clear|concrete] [and|so it's] [doable|specific|easy to start]."),
     "goal_completed": ("Do something nice to mark it.", "Take a few notes on what worked before you forget.",
-                       "Give yourself a proper rest before the next challenge."),
+                       "Give yourself a proper rest before the next challenge.",
+        "[Mark|Celebrate|Toast] [it|the moment|the win] [properly|with something special|in style].",
+        "[Take|Jot] [a few|some] [notes|lines] on [what worked|how you did it|the journey] [while|before] [it's fresh|you forget|it "
+         "fades].",
+        "[Rest|Recharge|Take a breather] [properly|well|fully] before [the next|a new|another] [challenge|project|goal]."),
     "goal_abandoned": ("Keep what you learned; it carries over.", "Give yourself some credit for trying.",
-                       "Take a breather before you pick the next thing."),
+                       "Take a breather before you pick the next thing.",
+        "[Keep|Hold on to] [what you learned|the lessons|the skills]; [they|those] [carry over|stay with you|travel well].",
+        "[Give|Grant] yourself [some|real|full] [credit|recognition] for [trying|giving it a go|the effort].",
+        "[Take|Allow yourself] [a pause|a breather|some time] before [choosing|picking|starting] [the next thing|something new|another "
+         "goal]."),
     "relationship_closer": ("Maybe plan something together soon.", "A short message saying thanks can go a long way.",
-                            "Keep making time for each other."),
+                            "Keep making time for each other.",
+        "[Plan|Arrange|Set up] [something|a little outing|a catch-up] [together|with them] [soon|before long|in the next while].",
+        "[A short|A quick|A little] [message|note|text] [saying|to say] [thanks|how much it meant] [goes|can go] a long way.",
+        "[Keep|Make|Carve out] [time|room|space] for [each other|them|the friendship] [regularly|often|when you can]."),
     "relationship_further": ("Give it some time, and see how you feel later.", "An honest conversation might help, when you're ready.",
-                             "Lean on the people who make you feel good for now."),
+                             "Lean on the people who make you feel good for now.",
+        "[Give|Allow] it [some|a little|a bit of] [time|space|room] and [see|notice] [how you feel|where it goes|what changes].",
+        "[An honest|A gentle|A calm] [conversation|chat|talk] [might|could] [help|clear the air], [when|once] [you're ready|it feels "
+         "right].",
+        "[Lean on|Spend time with|Turn to] the [people|friends|ones] who [make you feel good|lift you up|have your back] [for "
+         "now|meanwhile|in the meantime]."),
     "preference_shift": ("Explore a few variations of the new favourite.", "It could be fun to see what else is like it.",
-                         "Keep an open mind; tastes keep moving."),
+                         "Keep an open mind; tastes keep moving.",
+        "[Explore|Try|Sample] [a few|some|different] [variations|versions|takes] [of|on] [the new|your new] [favourite|pick].",
+        "[See|Find out|Look into] what [else|other things] [is|are] [similar|related|in the same vein].",
+        "[Stay|Keep] [open|curious|flexible]; [tastes|favourites] [keep|tend to keep] [moving|changing|evolving]."),
     "life_event": ("Be patient with yourself while things settle.", "Lean on the people around you.",
-                   "Small routines help when a lot is changing."),
+                   "Small routines help when a lot is changing.",
+        "[Go|Take it] [slowly|easy|step by step] [while|as] [things|everything] [settle|sink in|find their place].",
+        "[Lean on|Talk to|Reach out to] [the people around you|your people|those close to you] [when|if] [you need to|it helps|it gets "
+         "heavy].",
+        "[Small|Simple|Steady] [routines|rituals|habits] [help|can help|make a difference] [when|while] [a lot|much|so much] [is "
+         "changing|is shifting|is new]."),
 }
 RECOMMEND_WHY = ("It fits the mood you're describing.", "It's a safe bet that still feels like a treat.",
                  "It matches what you've liked before.", "It's the one you always come back to.",
-                 "It's the kind of thing you light up about.", "It ticks every box you mentioned.")
+                 "It's the kind of thing you light up about.", "It ticks every box you mentioned.",
+    "[It|That] [matches|fits|suits] [what you've enjoyed|your taste|what you like] [so far|before|in the past].",
+    "[It's|It is] [a safe|a reliable|a solid] [bet|choice|pick] that [still|also] [feels special|feels like a treat|delights].",
+    "[It|That] [ticks|checks] [the boxes|every box|what you asked for] [you mentioned|you listed|you gave me].")
 SMALL_TALK_ASK = ("What's one thing that would make the rest of the day better?", "Have you eaten something decent?",
                   "Is there anything you're looking forward to?", "Want to tell me what's on your mind?",
                   "What usually helps you reset?", "Anything you'd like me to remember for later?")
@@ -351,15 +520,29 @@ SMALL_TALK_ASK = ("What's one thing that would make the rest of the day better?"
 MIRROR = {
     1: ("I can hear how much it lifted you.", "You sound genuinely happy about it, and that's lovely to see.",
         "It's great when something leaves you feeling like that.", "That glow comes through in how you tell it.",
-        "Moments that leave you buzzing are worth holding on to.", "I'm glad it gave you such a good feeling."),
+        "Moments that leave you buzzing are worth holding on to.", "I'm glad it gave you such a good feeling.",
+        "[Your|That] [happiness|delight|excitement] [comes|shines] [right|straight] through [the screen|your words|the message].",
+        "[It's|It is] [lovely|wonderful|great] [to hear|to see|reading] you [so|this] [happy|pleased|lit up].",
+        "[That|Such a] [good|warm|happy] [feeling|glow|buzz] [is|deserves to be] [worth keeping|worth savouring|yours to enjoy]."),
     0: ("Thanks for keeping me up to date, even on the small stuff.", "Small updates like this help me know you better.",
-        "It's good to hear how things are going, big or small.", "Not every update needs to be a big one."),
+        "It's good to hear how things are going, big or small.", "Not every update needs to be a big one.",
+        "[Small|Quiet|Ordinary] [updates|news|moments] [matter|count|add up] [too|as well|just the same].",
+        "[I|I really] [like|appreciate] [hearing|knowing] [the everyday|the ordinary|the small] [stuff|bits|things] [too|as well|].",
+        "[Thanks|Thank you] for [keeping|letting] me [posted|in the loop|up to speed] [on it|about it|]."),
     -1: ("It makes sense that it's weighing on you.", "It's okay to feel down about it for a while.",
          "Thank you for telling me even though it's not easy.", "Feelings like that usually soften with a bit of time.",
-         "You don't have to pretend it's fine.", "Sitting with it for a bit is completely fair."),
+         "You don't have to pretend it's fine.", "Sitting with it for a bit is completely fair.",
+        "[It's|It is] [completely|perfectly|totally] [understandable|natural|fair] [to feel|that you feel] [low|down|flat] about "
+         "[it|this|that].",
+        "[That|It] [sounds|seems] [heavy|hard|draining], [and|so] [it's|it is] [okay|fine] to [feel it|not be fine|take your time].",
+        "[I'm|I am] [sorry|really sorry] [it|this|things] [went|turned out|worked out] [that way|like that|this way]."),
 }
 BACKGROUND_MORE = ("That helps me get a picture of you.", "I'll remember that for later.", "The more I know, the better I can help.",
-                   "Tell me more whenever you like.", "That's useful to know about you.")
+                   "Tell me more whenever you like.", "That's useful to know about you.",
+    "[Every|Each] [detail|bit|piece] [helps|makes a difference] [me|when I] [get to know you|understand you|help you].",
+    "[Noted|Got it|Understood]; [I'll|I will] [remember|keep] [that|it] [for later|for our chats|in mind].",
+    "[Feel free|You're welcome] to [tell|share with] me [more|anything|whatever you like] [whenever|any time|as it comes up].",
+    "[That's|That is] [useful|handy|good] [context|background|to know] [for me|about you|].")
 # more of a reply, by what it answers
 RECALL_CONTEXT = ("It came up in one of our earlier chats.", "You mentioned it when you were telling me about your week.",
                   "It's one of the things you shared with me a while back.", "I noted it down when you told me.",
@@ -378,10 +561,20 @@ BACKGROUND_ASK = ("What does a normal week look like for you?", "What's keeping 
                   "What's something you're looking forward to?", "What should I know about you that I don't yet?")
 ENCOURAGE = ("I'm glad you told me.", "It's good to hear how things are really going.", "You're handling a lot, and it shows.",
              "That says a lot about you.", "Thanks for trusting me with it.", "I'll remember this for the next time we talk.",
-             "Keep me in the loop as it develops.", "It's the kind of update I love getting.")
+             "Keep me in the loop as it develops.", "It's the kind of update I love getting.",
+    "[Thanks|Thank you] for [sharing|telling me|letting me in on] [that|this|it] [with me|at all|].",
+    "[I'm|I am] [glad|happy|pleased] [to hear|to know|you shared] [how it's going|where things are|what's happening].",
+    "[It|That] [says|shows] [a lot|plenty|something] about [you|your character|the way you live].",
+    "[I'll|I will] [keep|hold on to|remember] [this|that] for [our next chat|next time|later].",
+    "[Updates|News|Stories] like this [are|make] [my favourite|the best|a highlight] [kind|part|bit].",
+    "[You're|You are] [doing|handling|managing] [more|a lot more|plenty] than [you give yourself credit for|you think|most people would].")
 PREFERENCE_ASK = ("Want me to suggest something to go with it?", "Shall I remember how it went for next time?",
                   "Is it for you alone, or are you sharing?", "Want a backup option too?",
-                  "Do you want something similar for next time as well?", "Should I keep that in mind as your default?")
+                  "Do you want something similar for next time as well?", "Should I keep that in mind as your default?",
+    "[Shall|Should] I [suggest|find|pick] [something|a side|an extra] to [go with|pair with|match] it?",
+    "[Would|Do] you [like|want] [a backup|a second|another] [option|pick|idea] [too|as well|just in case]?",
+    "[Is|Will] it [for you|just for you|for yourself], or [for company|to share|for a group]?",
+    "[Want|Would you like] me to [remember|note|keep] [this|it] as your [go-to|default|usual]?")
 PHOTO_TALK = ("Thanks for letting me see a bit of your day.", "Pictures like that make it feel like I'm there with you.",
               "I like getting a glimpse of your surroundings.", "Send more like that whenever you want.")
 # what the assistant says to a user telling it about themselves, by the kind of card fact told
@@ -402,7 +595,11 @@ BACKGROUND_TALK = {
 RECOMMEND_TIP = ("Give yourself a moment to enjoy it properly rather than rushing.",
                  "If you can, share it with someone and compare notes.",
                  "Pay attention to what you like most about it this time.", "Pair it with a little break from your phone.",
-                 "Treat it as a small reward for getting through the day.", "Make it a bit of an occasion, even a small one.")
+                 "Treat it as a small reward for getting through the day.", "Make it a bit of an occasion, even a small one.",
+    "[Take|Give] [your time|yourself a moment|it a moment] [with it|to enjoy it|to savour it]; [no need|there's no need] to [rush|hurry].",
+    "[Share|Try] it with [someone|a friend|company] [if you can|and compare|and see what they think].",
+    "[Notice|Pay attention to|Watch for] [what you like|what works|what stands out] [most|best] [this time|on this go|about it].",
+    "[Make|Turn] it [a little|a small|a proper] [occasion|event|treat] [if you can|for yourself|anyway].")
 
 # words and phrases said in any of their synonyms wherever the pools above (and the voice and reply pools) use
 # them: each alternative fits every place its phrase is used, so a turn keeps its meaning and its grammar

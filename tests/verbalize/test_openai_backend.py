@@ -144,8 +144,15 @@ def test_a_context_length_400_shrinks_the_request(tmp_path, personas):
     (part,), llm = _run(server, tmp_path, personas, max_tokens=4000)
     assert server.context_rejections > 0 and set(_sources([part])) == {"llm"}
     assert llm.context_tokens == 4400  # learnt from the 400
-    # prompts over the context: sessions are asked half by half, and a turn that fits nowhere stays its draft
-    server = FakeOpenAI(context_tokens=2800)
+    # prompts over the context (a context the longest quarter of this persona's session prompts exceed): those
+    # sessions are asked half by half, and a turn that fits nowhere stays its draft
+    from pipeline.generate import build_world, generate_persona
+    from pipeline.verbalize.openai_backend import _prompt_tokens, session_messages
+
+    scripted = CFG.model_copy(update={"text_backend": "scripted"})
+    ctx, drafts = build_world(personas[0], scripted), generate_persona(personas[0], scripted).sessions
+    prompts = sorted(_prompt_tokens(session_messages(ctx.world, d, ctx.event_by_id, ctx.fact_by_id)) for d in drafts)
+    server = FakeOpenAI(context_tokens=prompts[3 * len(prompts) // 4])
     (part,), _ = _run(server, tmp_path / "b", personas)
     _assert_exact(part)
     assert part.stats.get("llm_context_splits", 0) > 0 and not part.quarantine
