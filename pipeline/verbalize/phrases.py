@@ -2,9 +2,9 @@
 what a person asks back, and what an assistant says to it.
 
 None of it states a fact of the world: no date or hour, no colour of the photo palette, no preference item,
-interest or person; a test holds every string to that (`tests/verbalize/test_discourse.py`). A turn
-draws several of these sentences, so whole turns rarely repeat across personas; the sentences
-themselves do, which is what keeps distinct-3 low.
+interest or person; a test holds every string to that (`tests/verbalize/test_discourse.py`). Each is a
+variant template (`vary`), and at the end of the module every pool gets its synonyms and, some of the time,
+a connective to lead it in, so a sentence drawn thousands of times seldom repeats its words.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
-"""The embedded text backend: deterministic templates with paraphrase variety and trait-driven style.
+"""The embedded text backend: deterministic variant templates (`vary`) and the session's personality (`voice`).
 
-Formulaic prose, right facts: every template that conveys a fact writes the fact's terms, and every
-relative date comes from the clock (`world.clock`). Style knobs from the session's true traits pick the
-openers, hedges and punctuation, so a reader can infer the personality from the text.
+Right facts in varied words: every template that conveys a fact writes the fact's terms, and every relative date
+comes from the clock (`world.clock`); the discourse around them (`phrases`) says no fact of its own. The
+session's true traits pick the openers, the punctuation and the trait sentences, so a reader can infer the
+personality, and its drift, from the text.
 """
 
 from __future__ import annotations

@@ -46,6 +46,13 @@ def test_the_discourse_states_no_fact(lex):
         assert not [x for x in items | names if re.search(rf"\b{re.escape(x)}\b", low)], text
 
 
+def test_no_template_syntax_reaches_the_text(small_parts):
+    for part in small_parts:
+        for s in part.sessions:
+            for t in s.turns:
+                assert not set(t.text) & set("[]|{}"), t.text
+
+
 def test_trait_sentences_are_recognised_in_every_variant_and_swap_one_to_one():
     """Counting and swapping them (Persona-MME's alignment gold and its certificate) is exact only if each variant
     of a sentence is found as that sentence and nothing else, and both poles have as many."""

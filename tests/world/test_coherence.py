@@ -168,3 +168,16 @@ def test_habits_are_dropped_and_taken_up_one_at_a_time_and_each_slot_names_one_h
                 weekday = e.facts[0].value.rsplit(" every ", 1)[1].split()[0]
                 assert parse_time(e.time).strftime("%A") == weekday, (e.time, weekday)
     assert changed > 0
+
+
+def test_photos_show_what_belongs_where_they_were_taken(small_parts, lex):
+    """An activity's photo and a snapshot show objects of their setting's scene, and the setting is the place's."""
+    seen = 0
+    for part in small_parts:
+        for im in part.images:
+            assert {o.name for o in im.spec.objects} <= set(lex.scenes[im.spec.setting]), (im.spec.setting, im.spec.objects)
+            event = next(e for e in part.events if e.id == im.event_id)
+            if event.kind == "activity":
+                assert im.spec.setting == lex.places.venues[event.place.split()[-1]].setting
+                seen += 1
+    assert seen > 5
