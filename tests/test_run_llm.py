@@ -58,7 +58,8 @@ def test_llm_run_cache_and_offline_replay(tmp_path, capsys):
     llm = manifest["text"]["llm"]
     assert llm["planned"]["requests"] == totals["sessions_first_try"] + totals.get("sessions_repaired", 0) \
         + totals.get("sessions_fallback", 0)
-    assert abs(llm["planned"]["prompt_tokens"] / llm["actual"]["prompt_tokens"] - 1) < 0.1
+    # the plan counts each session's first request; repairs and split sessions add to it, but stay a minority
+    assert llm["planned"]["prompt_tokens"] * 0.95 <= llm["actual"]["prompt_tokens"] <= llm["planned"]["prompt_tokens"] * 1.25
     assert manifest["text"]["share_by_source"]["llm"] > 0.95
     sessions = pads.dataset(runs[0] / "data" / "sessions").to_table().to_pylist()
     assert any(t["text"].startswith("Honestly") for s in sessions for t in s["turns"])  # the model's words, not the draft

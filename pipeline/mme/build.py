@@ -2,9 +2,10 @@
 
 Each question is asked some time after a session of the persona's life, over the longest history
 ending there that fits the setting's token budget (32k or 128k, counted as a model would be given it:
-text and image tokens) and the setting's turns (user-assistant exchanges: 20-100 for 32k, 100-500 for 128k,
-as in PersonaVLM). A case is one such history and the items asked at its end; each setting has a few (`mme_cases`), ending in
-successive stretches of the persona's months. A case first gets its alignment pairs and a share of its
+text and image tokens) and the setting's turns (user-assistant exchanges: 20-100 for 32k, 100-500 for
+128k, as in PersonaVLM); a 128k history holds more than 32k tokens. A case is one such history and the
+items asked at its end; each setting has a few (`mme_cases`), ending in successive stretches of the
+persona's months. A case first gets its alignment pairs and a share of its
 multiple-choice questions about the photos; the text tasks are then asked in rounds, the task with the
 fewest facts to ask about first. Each question is verified (its evidence lies inside the history and
 states the answer, or only the photo holds it; the gold re-derives from the history and is the only

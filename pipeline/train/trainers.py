@@ -36,7 +36,7 @@ class TrainConfig(BaseModel):
     learning_rate: float = Field(3e-3, gt=0)
     lr_scheduler: str = "cosine"
     warmup_ratio: float = Field(0.03, ge=0, lt=1)
-    max_length: int = Field(1024, ge=16, description="tokens per SFT sample (longer ones are truncated)")
+    max_length: int = Field(1024, ge=16, description="tokens per SFT sample (a longer text sample is left out: cut, it loses its answer)")
     sft_tasks: list[str] | None = Field(None, description="train SFT on these tasks only (e.g. [reasoning]); None: all")
     seed: int = 0
     logging_steps: int = Field(1, ge=1)
@@ -158,6 +158,14 @@ def train_sft(run_dir: Path, out: Path, cfg: TrainConfig, init: Path | None = No
     model, processing = load(model_path, cfg.multimodal)
     if cfg.multimodal and cfg.freeze_vision:
         freeze_vision_tower(model)
+    if not cfg.multimodal:  # a sample cut at max_length loses its answer (the end), so it would teach nothing
+        fits = [r for r in records if len(processing.apply_chat_template(r["messages"], tokenize=True, return_dict=True)
+                                          ["input_ids"]) <= cfg.max_length]
+        if not fits:
+            raise ValueError(f"every SFT sample is longer than max_length ({cfg.max_length} tokens): raise max_length")
+        print(f"sft: {len(records) - len(fits)} of {len(records)} samples longer than max_length ({cfg.max_length}) "
+              "left out", flush=True)
+        records = fits
     args = SFTConfig(**_common(cfg, out), assistant_only_loss=True, max_length=cfg.max_length)
     columns = ("messages", "images") if cfg.multimodal else ("messages",)
     trainer = SFTTrainer(model=model, processing_class=processing, args=args, callbacks=callbacks,

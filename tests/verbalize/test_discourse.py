@@ -69,6 +69,9 @@ def test_trait_sentences_are_recognised_in_every_variant_and_swap_one_to_one():
                     assert restyle(swapped, trait) == canonical(template)
     for bank in (NEWS_TAILS, CHAT_VOICE, ADAPTED):
         assert all(len(low) == len(high) for low, high in bank.values())
+    # no adaptation is spelt like a user's trait sentence, or like another adaptation (Finder refuses a shared one)
+    Finder(((bank, trait, pole, rank), t) for bank, banks in (("user", TRAIT_TAILS), ("reply", ADAPTED))
+           for trait, poles in banks.items() for pole in (0, 1) for rank, t in enumerate(poles[pole]))
     assert trait_counts("I hope that was the right call, or not.")["neuroticism"] == (0, 0), "a variant, or nothing"
 
 
