@@ -119,18 +119,21 @@ class Finder:
         return [(self._key[m.group(0)], m.start(), m.end()) for m in _SENTENCE.finditer(text) if m.group(0) in self._key]
 
 
-def with_synonyms(value, synonyms: dict[str, tuple[str, ...]]):
-    """The templates (a string, or tuples and dicts of them) with each listed word or phrase said in any of its
-    synonyms: `synonyms` maps a lower-case phrase to its alternatives (the phrase itself among them). A capital
-    of the phrase is kept; `{slot}` fields are left alone."""
+def _each(value, rewrite):
+    """`rewrite` applied to every template of a pool: a string, or tuples and dicts of them."""
     if isinstance(value, dict):
-        return {k: with_synonyms(v, synonyms) for k, v in value.items()}
+        return {k: _each(v, rewrite) for k, v in value.items()}
     if isinstance(value, tuple):
-        return tuple(with_synonyms(v, synonyms) for v in value)
-    if not isinstance(value, str):
-        return value
+        return tuple(_each(v, rewrite) for v in value)
+    return rewrite(value) if isinstance(value, str) else value
+
+
+def with_synonyms(value, synonyms: dict[str, tuple[str, ...]]):
+    """The templates with each listed word or phrase said in any of its synonyms: `synonyms` maps a lower-case
+    phrase to its alternatives (the phrase itself among them). A capital of the phrase is kept; `{slot}` fields
+    are left alone."""
     keys = "|".join(re.escape(k) for k in sorted(synonyms, key=len, reverse=True))
-    regex = _synonym_regex(keys)
+    regex = re.compile(r"(\{[^}]*\})|(?<![\w'-])(" + keys + r")(?![\w'-])", re.IGNORECASE)
 
     def one(m: re.Match) -> str:
         if m.group(1):
@@ -141,12 +144,7 @@ def with_synonyms(value, synonyms: dict[str, tuple[str, ...]]):
             alternatives = tuple(a[:1].upper() + a[1:] for a in alternatives)
         return "[" + "|".join(alternatives) + "]"
 
-    return regex.sub(one, value)
-
-
-@lru_cache(maxsize=8)
-def _synonym_regex(keys: str) -> re.Pattern:
-    return re.compile(r"(\{[^}]*\})|(?<![\w'-])(" + keys + r")(?![\w'-])", re.IGNORECASE)
+    return _each(value, lambda template: regex.sub(one, template))
 
 
 def _unparse(nodes: Sequence[Node]) -> str:
@@ -166,16 +164,13 @@ def _lowered(nodes: Sequence[Node]) -> tuple[Node, ...]:
 
 
 def with_leads(value, leads: Sequence[str], bare: int):
-    """The templates (as `with_synonyms` takes them) led in, sometimes, by a connective ("Also, ", "Honestly, "):
-    each template said as itself `bare` times as often as with any one lead."""
-    if isinstance(value, dict):
-        return {k: with_leads(v, leads, bare) for k, v in value.items()}
-    if isinstance(value, tuple):
-        return tuple(with_leads(v, leads, bare) for v in value)
-    if not isinstance(value, str):
-        return value
-    if re.match(r"\[*\{", value):  # it opens with a slot, whose capital is the slot's own
-        return value
-    led = _unparse(_lowered(_parse(value)))
-    fitting = [lead for lead in leads if lead.strip(" ,:").lower() not in value.lower()]  # no "Honestly, ... honestly"
-    return "[" + "|".join([value] * bare + [lead + led for lead in fitting]) + "]" if fitting else value
+    """The templates led in, sometimes, by a connective ("Also, ", "Honestly, "): each template said as itself
+    `bare` times as often as with any one lead."""
+    def lead_in(template: str) -> str:
+        if re.match(r"\[*\{", template):  # it opens with a slot, whose capital is the slot's own
+            return template
+        led = _unparse(_lowered(_parse(template)))
+        fitting = [x for x in leads if x.strip(" ,:").lower() not in template.lower()]  # no "Honestly, ... honestly"
+        return "[" + "|".join([template] * bare + [x + led for x in fitting]) + "]" if fitting else template
+
+    return _each(value, lead_in)
