@@ -134,10 +134,10 @@ SCENE_ECHO = ("I love that {thing} {did}; that's the kind of detail that makes a
               "Ha, {thing} {did}? That alone sounds worth the trip.",
               "The bit where {thing} {did} made me smile.",
               "{Thing} {did}: I can picture it perfectly.",
-              "It's funny how {thing} is what sticks in the memory.",
+              "It's funny how a detail like {thing} is what sticks in the memory.",
               "Little things like {thing} make a day feel like your own.",
               "I'm picturing {thing}, and I'm a bit jealous.",
-              "{Thing} sounds like it set the tone.")
+              "It sounds like {thing} set the tone.")
 
 # What the assistant says of a kind of place, and what it asks back; no facts, only what such a place is like
 SETTING_TALK = {
@@ -195,17 +195,17 @@ FEELING = {
         "[It|That] [left|had] me [grinning|beaming|smiling] [for ages|for hours|the whole way home].",
         "[I'm|I am] [still|honestly still] [buzzing|glowing|on a high] [from it|about it|over it].",
         "[Such|What] a [lovely|great|happy] [feeling|boost|lift], [honestly|really|truly].",
-        "[It|That] [made|turned] [my week|my day|everything] [so much|a lot|way] [better|brighter|nicer]."),
+        "[It|That] made [my week|my day|everything] [so much|a lot|way] [better|brighter|nicer]."),
     0: ("Nothing dramatic, just telling you.", "Just a small thing, but there it is.", "Not a big deal, but worth saying.",
         "Figured you should know.", "So that's where things are.", "It is what it is.", "Just keeping you posted.",
         "Life goes on, as they say.",
         "[Nothing|Not much] [big|special|major], [just|only] [thought|figured] [I'd|I would] [mention it|share|let you know].",
-        "[Just|Only] a [small|little|minor] [update|note|thing] [really|honestly|, that's all].",
-        "[That's|That is] [about|pretty much] [all|it] [for now|on that|there is]."),
+        "[Just|Only] a [small|little|minor] [update|note|thing][, really|, honestly|, that's all].",
+        "[That's|That is] [about|pretty much] [all for now|it for now|all there is]."),
     -1: ("It's been weighing on me a bit.", "I'm not thrilled about it.", "Honestly it stings a little.",
          "It's not how I wanted things to go.", "I'm a bit down about it.", "Not my favourite news to share.",
          "It's been a rough one.", "I'm still processing it, to be honest.",
-        "[It|That] [left|had] me [feeling|a bit] [flat|low|deflated] [afterwards|since|for a while].",
+        "[It|That] [left|had] me [feeling|a bit] [flat|low|deflated][ afterwards| for a while|].",
         "[I'm|I am] [not|hardly] [happy|pleased|thrilled] [about|with] [how it went|it|the outcome].",
         "[It|That] [stung|hurt|got to me] [more than|a bit more than] I [expected|thought|let on]."),
 }
@@ -221,7 +221,7 @@ REACT = {
 KIND_TALK = {
     "activity": ("It sounds like a day worth remembering.", "That's a good way to spend a few hours.",
                  "Those are the days that make a month feel full.",
-        "[Days|Outings|Afternoons out] like that [are|tend to be] [the ones|what] [you remember|that stick|people remember] [later|for "
+        "[Days|Outings|Trips out] like that [are|tend to be] [the ones you remember|the ones that stick|what people remember] [later|for "
          "years|longest].",
         "[It|That] [sounds|seems] like [time|a few hours] [well spent|worth having|you'll be glad of].",
         "[Getting out|Going out|Doing something] like that [does|can do] [wonders|a lot|more than it seems] for [the week|your mood|the "
@@ -230,15 +230,16 @@ KIND_TALK = {
               "It's nice to have something you can count on.",
         "[Sticking with|Keeping up|Holding on to] [a routine|a ritual|something regular] [says|shows] [a lot|plenty] about [you|your "
          "commitment|how you work].",
-        "[There's|There is] [something|real] [comfort|calm|steadiness] in [a fixed|a regular|a familiar] [slot|ritual|rhythm] [each "
+        "[There's|There is] [real|a certain|a kind of] [comfort|calm|steadiness] in [a fixed|a regular|a familiar] "
+         "[slot|ritual|rhythm] [each "
          "week|in the week|like that].",
         "[Week after week|Time after time|Again and again], [it|that] [adds up|builds something|becomes part of you]."),
     "habit_start": ("New routines take a few weeks to feel natural, so be kind to yourself early on.",
                     "Starting small is the best way to make a habit stick.", "Picking a fixed slot in the week is a smart move.",
         "[A|Any] [new|fresh] [routine|habit|ritual] [feels|can feel] [odd|strange|awkward] at first, [and that's|which is] "
          "[normal|fine|expected].",
-        "[Starting|Picking up|Beginning] [something|a habit] [new|fresh] [takes|needs] [a bit of|some] [courage|energy|will].",
-        "[The first|The early] [few weeks|weeks|rounds] [are|will be] the [hardest|trickiest|most telling] [part|bit|stretch]."),
+        "[Starting|Picking up|Beginning] [something new|a new habit|a new routine] [takes|needs] [a bit of|some] [courage|energy|will].",
+        "[The first few weeks|The early weeks|The first rounds] [are|will be] the [hardest|trickiest|most telling] [part|bit|stretch]."),
     "habit_end": ("Letting go of a routine that no longer fits is healthy.", "Sometimes a week needs a bit more space in it.",
                   "Habits should work for you, not the other way round.",
         "[Dropping|Letting go of|Ending] [a habit|a routine|a ritual] [can|might] [free up|open up|make] [room|space|time] for "
@@ -250,8 +251,8 @@ KIND_TALK = {
                    "The first few weeks are when the momentum builds.",
         "[Big|New|Fresh] [goals|plans|projects] [start|begin] with [exactly|just] [this kind of|that sort of] "
          "[decision|moment|commitment].",
-        "[Saying|Writing|Putting] it [out loud|down|into words] [makes|turns] it [real|concrete|a plan].",
-        "[The|A] [first|opening] [step|move] [is|tends to be] [the biggest|the hardest|half the battle]."),
+        "[Saying it out loud|Writing it down|Putting it into words] [makes it|turns it into something] [real|concrete].",
+        "[The first|The opening|An opening] [step|move] [is|tends to be] [the biggest|the hardest|half the battle]."),
     "goal_progress": ("Each step like that adds up more than it feels.", "Progress is progress, even when it's quiet.",
                       "You're clearly putting the work in.",
         "[Steady|Small|Regular] [steps|wins|gains] [like that|of that kind] [add up|build up|stack up] [quickly|fast|more than you'd "
@@ -262,12 +263,12 @@ KIND_TALK = {
                        "That took real persistence.",
         "[Reaching|Hitting|Crossing] [the finish line|the end|that point] [takes|needs|shows] [real|serious|genuine] "
          "[grit|commitment|effort].",
-        "[You|You really] [should|deserve to] [be proud|feel proud|celebrate] [of that|of this|properly].",
+        "[You|You really] [should|deserve to] [be proud of that|feel proud of this|celebrate properly].",
         "[Few|Not many] [people|folks] [see|carry] [a plan|a goal|something like that] [all the way|right through|to the end]."),
     "goal_abandoned": ("Stopping is a decision too, and often a wise one.", "Knowing when to let go is a skill.",
                        "It frees up energy for something that fits better.",
         "[Letting go|Stopping|Walking away] [can|might] [be|feel like] [the braver|the wiser|the kinder] [choice|call|move].",
-        "[Not every|No] [goal|plan] [has to|needs to] [be finished|be seen through|make it] [to count|to matter|to teach you something].",
+        "Not every [goal|plan] [has to|needs to] [be finished|be seen through|make it] [to count|to matter|to teach you something].",
         "[Changing course|Changing direction|Switching tracks] [is|can be] [a sign of|part of] [growth|learning|good judgement]."),
     "relationship_closer": ("People who show up for you are worth holding on to.", "It's lovely when a bond deepens like that.",
                             "Moments like that are what friendships are made of.",
@@ -284,14 +285,13 @@ KIND_TALK = {
         "[It|That] [can|might] [hurt|sting|ache] [when|that] [someone|a person] [feels|seems] [further away|more distant|out of reach]."),
     "preference_shift": ("Tastes change, and it's fun to notice when they do.", "A change of taste is a good excuse to explore.",
                          "It's interesting how one experience can change a habit.",
-        "[Tastes|Preferences|Favourites] [shift|change|move] [as we do|over time|with experience], [and|which] [that's|is] [half the "
+        "[Tastes|Preferences|Favourites] [shift|change|move] [as we do|over time|with experience], [and that's|which is] [half the "
          "fun|natural|interesting].",
         "[New|Fresh|Changing] [favourites|tastes] [keep|make] [life|things] [interesting|fresh|lively].",
-        "[It's|It is] [fun|interesting|curious] [to notice|to see|watching] [what|how] [your taste|your preferences] [lead|move|turn] "
-         "[next|to|towards]."),
+        "[It's|It is] [fun|interesting] [to notice|to see|to watch] where your [taste|preferences] [go|wander|head] next."),
     "life_event": ("That's a big change, and big changes take a while to settle.", "Give yourself time with this one.",
                    "Moments like this tend to reshape a lot of things.",
-        "[Changes|Moments|News] [that big|of that size|like this] [take|need] [time|a while|patience] to [sink in|settle|absorb].",
+        "[Changes|Moments] [that big|of that size|like this] [take|need] [time|a while|patience] to [sink in|settle|absorb].",
         "[Be|Try to be] [gentle|patient|kind] with yourself [while|as] [it all|everything] [settles|sinks in|falls into place].",
         "[A lot|So much|Plenty] [can|might|will] [shift|change|move] [after|with|around] [something like this|news like this|a moment "
          "like that]."),
@@ -303,7 +303,7 @@ KIND_ASK = {
         "[How|In what way] did it [compare|measure up] to [what you expected|your expectations|last time]?"),
     "habit": ("Does it still feel like a treat, or more like a routine now?", "What keeps you going with it?",
               "Has it changed how the rest of your week feels?",
-        "[Has|Did] it [got|gotten] [easier|harder|more natural] [over time|as you went|with practice]?",
+        "Has it [got|become] [easier|harder|more natural] [over time|as you went|with practice]?",
         "[What|Which part] [do you|would you say you] [enjoy|look forward to] [most|the most] [about it|in it]?",
         "[Do you|Would you] [ever|sometimes] [skip|miss] [it|a week], or [never|not at all]?"),
     "habit_start": ("What made you pick that?", "How are you hoping it'll feel a month from now?", "Anything that could get in the way?",
@@ -311,41 +311,41 @@ KIND_ASK = {
         "[How|When] will you [know|tell] [it's working|it's stuck|it fits]?",
         "[What|Which] [part|bit] [are you|do you think you'll be] [most excited|most nervous] about?"),
     "habit_end": ("What will you do with the free time?", "Do you think you'll miss it?", "Was it a hard call?",
-        "[Was|Did] it [a relief|feel freeing|feel strange] to [stop|let it go|drop it]?",
-        "[What|Where] [will|might] [the free time|that time|the slot] [go|end up]?",
+        "[Was it a relief|Did it feel freeing|Did it feel strange] to [stop|let it go|drop it]?",
+        "Where [will|might] [the free time|that time|the slot] [go|end up]?",
         "[Could|Would] you [see yourself|imagine] [picking it up|taking it up|starting] again [someday|later|at some point]?"),
     "goal_start": ("What's the first step?", "What made you decide now?", "How will you know you're on track?",
         "[What|Which] [step|part] [comes|will come] [first|next]?",
-        "[Why|What made] [now|this the moment|you choose now]?",
-        "[How|What] will [success|done|finished] [look like|feel like] to you?"),
+        "[Why now|What made this the moment|What made you choose now]?",
+        "What will [success|being done|finishing] [look like|feel like] to you?"),
     "goal_progress": ("What's the next step?", "Was that the hard part?", "How are you feeling about the rest of it?",
         "[What|Which] [part|bit] [was|felt] [hardest|toughest|trickiest] [so far|until now|along the way]?",
-        "[How|What] [is|does] the [next|following] [step|stage] [looking|look like]?",
+        "[How is the next step looking|What does the next stage look like|What does the next step look like]?",
         "[Are you|Do you feel] [on track|ahead|behind] [with it|overall|so far]?"),
     "goal_completed": ("How are you going to celebrate?", "What's next after this?", "What was the hardest part?",
-        "[How|In what way] [will|are] you [celebrate|celebrating|marking it]?",
-        "[What|Which] [moment|part] [made you|was when you] [proudest|feel proudest|knew]?",
-        "[What|Where] [comes|goes] [next|from here|after this]?"),
+        "[How will you celebrate|How are you celebrating|How are you marking it]?",
+        "[Which moment were you proudest of|What part made you feel proudest|When did you know you'd done it]?",
+        "[What comes|Where do you go] [next|from here|after this]?"),
     "goal_abandoned": ("How do you feel about it now?", "Is there something you'd like to do instead?", "Was it a relief?",
-        "[How|What] [do you|are you] [feel|feeling] about [it|the decision|letting go] [now|these days|looking back]?",
+        "[How do you feel|How are you feeling] about [it|the decision|letting go] [now|these days|looking back]?",
         "[Is there|Do you have] [something|anything] [else|new|different] [in mind|on the horizon|you'd rather do]?",
         "[What|Which part] [would you|might you] [keep|take] [from it|with you|forward]?"),
     "relationship_closer": ("What do you think changed?", "Have you told them how much it meant?", "Are you seeing each other soon?",
-        "[What|When] do you think [changed|shifted|brought you closer]?",
-        "[Have|Did] you [told|let] them [how much it meant|what it meant|you noticed]?",
+        "[What|Which thing] do you think [shifted|brought you closer|made the difference]?",
+        "[Have you told|Did you tell] them [how much it meant|what it meant|that you noticed]?",
         "[Are you|Will you be] [seeing|meeting|catching up with] them [again|soon|before long]?"),
     "relationship_further": ("Do you want to talk about it?", "Do you think it's fixable?", "How are you feeling about it?",
-        "[Do you|Would you] [want to|like to] [talk|chat] [about it|it through|more about it]?",
+        "[Do you want to|Would you like to] [talk about it|talk it through|chat more about it]?",
         "[Do you think|Is it possible] [it's|things are] [fixable|repairable|worth mending]?",
         "[How|What] are you [feeling|thinking] about [it|them|things] [now|at the moment|these days]?"),
     "preference_shift": ("What did you like about the new one first?", "Do you think you'll ever go back?", "Was it a gradual thing?",
         "[What|Which thing] [first|originally] [drew|pulled|won] you [to|towards|over to] the new one?",
-        "[Do|Would] you [think|reckon] you'd [ever|one day] [go back|return|switch back]?",
-        "[Was|Did] it [a gradual|a sudden|an overnight] [change|shift|thing]?"),
+        "Do you [think|reckon] you'd [ever|one day] [go back|return|switch back]?",
+        "Was it [a gradual|a sudden|an overnight] [change|shift|thing]?"),
     "life_event": ("How are you holding up?", "What do you need most right now?", "Who have you told so far?",
-        "[How|In what way] are you [holding up|doing|coping] [with it|so far|at the moment]?",
-        "[What|Which thing] [would|might] [help|make it easier] [most|right now|at this point]?",
-        "[Who|Which people] [have you|did you] [told|shared it with|talked to] [so far|about it|yet]?"),
+        "How are you [holding up|doing|coping] [with it|so far|at the moment]?",
+        "[What would help most|What might make it easier|Which thing would help][ right now| at this point|]?",
+        "Who have you [told|shared it with|talked to] [so far|about it|yet]?"),
 }
 # what a user adds to a request: the situation, and what the answer should fit
 REQUEST_SITUATION = ("I've been going back and forth on it for a while.", "I keep changing my mind.",
@@ -356,14 +356,15 @@ REQUEST_SITUATION = ("I've been going back and forth on it for a while.", "I kee
     "[I've|I have] [been|gone] [back and forth|round in circles] [on this|about it|over it] [for a while|for ages|too long].",
     "[I|Honestly, I] [can't|cannot] [make up my mind|decide|settle on anything] [on my own|alone|at all].",
     "[Something|An answer] [that|which] [fits|suits|matches] my [mood|taste|vibe] would be [great|perfect|ideal].",
-    "[I'd|I would] [rather|prefer to] [not|avoid] [waste|wasting] [time|effort|energy] on [a bad|the wrong|a poor] [pick|choice].",
+    "[I'd|I would] [rather not waste|prefer not to waste|like to avoid wasting] [time|effort|energy] on [a bad|the "
+     "wrong|a poor] [pick|choice].",
     "[Your|A] [suggestion|recommendation|opinion] would [help|save me|make this easier] [a lot|loads|massively].")
 # small talk: what a user says more about the remark, and what the assistant says to it
 REMARK_MORE = ("Not much to report, really.", "My brain is all over the place.", "I can't settle into anything.",
                "I keep starting things and not finishing them.", "Just one of those stretches.", "I'll get my energy back soon enough.",
                "Some days are like that.", "I just wanted to talk to someone.", "I'm trying to take it easy.",
                "Everything feels a bit slow.",
-    "[Not|Nothing] [much|big] [going on|happening|to report], [really|honestly|to be fair].",
+    "[Not much|Nothing much|Nothing big] [going on|happening|to report], [really|honestly|to be fair].",
     "[My|This] [head|brain|mind] [is|feels] [all over the place|scattered|a bit foggy] [lately|recently|at the moment].",
     "[I|Honestly, I] [just|only] [wanted|fancied] [a chat|some company|someone to talk to].")
 SMALL_TALK_REPLY = ("Those stretches come and go; it's fine to ride them out.", "Sometimes saying it out loud helps a little.",
@@ -376,10 +377,10 @@ RECOMMEND = ("{Item} would fit what you're after.", "I'd go with {item} and not 
 RECOMMEND_MORE = ("If it doesn't land, we can try something else next time.", "Let me know how it goes; I'm curious.",
                   "Sometimes the familiar pick is the right one.", "Trust your gut on the details.",
                   "Give it a proper go before you switch.", "You can always mix it up later.",
-    "[If|Should] it [doesn't|not] [work out|land|hit the spot], [we|I] [can|could] [try|find] [something else|another option|a different "
+    "[If it doesn't|Should it not] [work out|land|hit the spot], [we|I] [can|could] [try|find] [something else|another option|a different "
      "one] [next time|later|another time].",
     "[Trust|Follow|Go with] your [instinct|gut|taste] on the [details|finer points|rest].",
-    "[Let me know|Tell me] [how|if] it [goes|works|lands]; [I'm|I am] [curious|keen to hear|interested].")
+    "[Let me know|Tell me] how it [goes|works out|lands]; [I'm|I am] [curious|keen to hear|interested].")
 UNKNOWN_TASTE = ("I don't know your taste there well yet, so tell me a bit more.",
                  "I can give better suggestions once I know what you usually like.",
                  "Tell me what you enjoyed last time and I'll build from there.", "A few words about what you like would help me pick.")
@@ -437,13 +438,13 @@ SETTING_SUGGEST = {
 KIND_SUGGEST = {
     "activity": ("You could make it a regular thing.", "It might be worth writing down what you loved about it.",
                  "Maybe invite someone along next time and show them around.",
-        "[Maybe|Perhaps|Why not] [make|turn] it [a regular|a monthly|a recurring] [thing|ritual|treat]?",
-        "[Jotting|Writing|Noting] [down|up] [a line|a few words|the best bit] [about it|afterwards|somewhere] [could|might|would] [be "
+        "[Maybe|Perhaps|Why not] make it [a regular|a monthly|a recurring] [thing|ritual|treat]?",
+        "[Jotting down|Writing down|Noting down] [a line|a few words|the best bit] [about it|afterwards|somewhere] [could|might|would] [be "
          "nice|help you remember|keep it fresh].",
-        "[Next time|Another time|On the next go], [try|consider] [a different|a new|another] [angle|version|route] [of it|on it|to it]."),
+        "[Next time|Another time|On the next go], [try|consider] [a different|a new|another] [angle|version|route]."),
     "habit": ("Marking it on a calendar can make the streak satisfying.", "Switching up one small detail keeps it fresh.",
               "Giving yourself a week off now and then is allowed.",
-        "[Keep|Track|Mark] [a little|a small|a simple] [log|tally|record] [of it|as you go|each week]; [streaks|tallies|records] "
+        "Keep [a little|a small|a simple] [log|tally|record] [of it|as you go|each week]; [streaks|tallies|records] "
          "[are|can be] [motivating|satisfying|fun].",
         "[Vary|Tweak|Change] [one|a single|a small] [detail|element|thing] [now and then|every so often|occasionally] to [keep it "
          "fresh|stay interested|avoid boredom].",
@@ -456,10 +457,10 @@ KIND_SUGGEST = {
         "[Give|Allow] it [a few|three|several] [weeks|rounds] [before|until] you [decide|judge|make up your mind]."),
     "habit_end": ("Use the slot for something restful for a while.", "You can always pick it back up later.",
                   "See what the extra time turns into on its own.",
-        "[Fill|Use|Give] [the slot|that time|the gap] [with something|to something] [restful|easy|gentle] [for a while|at first|for now].",
-        "[See|Notice|Watch] [what|how] [the free time|the extra time|that time] [turns into|becomes|grows into] [on its "
+        "[Fill the slot with|Use that time for|Give the gap to] something [restful|easy|gentle] [for a while|at first|for now].",
+        "[See|Notice|Watch] what [the free time|the extra time|that time] [turns into|becomes|grows into] [on its "
          "own|naturally|without a plan].",
-        "[You can|You could|Nothing stops you to] [always|easily] [come back to|restart|pick up] it [later|another time|if you miss it]."),
+        "[You can always|You could easily] [come back to it|restart it|pick it up again] [later|another time|if you miss it]."),
     "goal_start": ("Write down the first three steps while it's fresh.",
                    "Tell one person about it; it helps with accountability.", "Pick a date for the first milestone.",
         "[Break|Split|Divide] it into [small|bite-sized|manageable] [steps|pieces|chunks] and [date|schedule|plan] the [first|next] one.",
@@ -473,8 +474,8 @@ KIND_SUGGEST = {
     "goal_completed": ("Do something nice to mark it.", "Take a few notes on what worked before you forget.",
                        "Give yourself a proper rest before the next challenge.",
         "[Mark|Celebrate|Toast] [it|the moment|the win] [properly|with something special|in style].",
-        "[Take|Jot] [a few|some] [notes|lines] on [what worked|how you did it|the journey] [while|before] [it's fresh|you forget|it "
-         "fades].",
+        "[Take|Jot down] [a few|some] [notes|lines] on [what worked|how you did it|the journey] [while it's fresh|before you forget|before "
+         "it fades].",
         "[Rest|Recharge|Take a breather] [properly|well|fully] before [the next|a new|another] [challenge|project|goal]."),
     "goal_abandoned": ("Keep what you learned; it carries over.", "Give yourself some credit for trying.",
                        "Take a breather before you pick the next thing.",
@@ -497,11 +498,11 @@ KIND_SUGGEST = {
     "preference_shift": ("Explore a few variations of the new favourite.", "It could be fun to see what else is like it.",
                          "Keep an open mind; tastes keep moving.",
         "[Explore|Try|Sample] [a few|some|different] [variations|versions|takes] [of|on] [the new|your new] [favourite|pick].",
-        "[See|Find out|Look into] what [else|other things] [is|are] [similar|related|in the same vein].",
-        "[Stay|Keep] [open|curious|flexible]; [tastes|favourites] [keep|tend to keep] [moving|changing|evolving]."),
+        "[See|Find out|Look into] [what else is|which other things are] [similar|related|in the same vein].",
+        "Stay [open|curious|flexible]; [tastes|favourites] [keep|tend to keep] [moving|changing|evolving]."),
     "life_event": ("Be patient with yourself while things settle.", "Lean on the people around you.",
                    "Small routines help when a lot is changing.",
-        "[Go|Take it] [slowly|easy|step by step] [while|as] [things|everything] [settle|sink in|find their place].",
+        "[Go|Take it] [slowly|easy|step by step] [while|as] things [settle|sink in|find their place].",
         "[Lean on|Talk to|Reach out to] [the people around you|your people|those close to you] [when|if] [you need to|it helps|it gets "
          "heavy].",
         "[Small|Simple|Steady] [routines|rituals|habits] [help|can help|make a difference] [when|while] [a lot|much|so much] [is "
@@ -512,7 +513,7 @@ RECOMMEND_WHY = ("It fits the mood you're describing.", "It's a safe bet that st
                  "It's the kind of thing you light up about.", "It ticks every box you mentioned.",
     "[It|That] [matches|fits|suits] [what you've enjoyed|your taste|what you like] [so far|before|in the past].",
     "[It's|It is] [a safe|a reliable|a solid] [bet|choice|pick] that [still|also] [feels special|feels like a treat|delights].",
-    "[It|That] [ticks|checks] [the boxes|every box|what you asked for] [you mentioned|you listed|you gave me].")
+    "[It|That] [ticks|checks] [the boxes|every box] [you mentioned|you listed|you gave me].")
 SMALL_TALK_ASK = ("What's one thing that would make the rest of the day better?", "Have you eaten something decent?",
                   "Is there anything you're looking forward to?", "Want to tell me what's on your mind?",
                   "What usually helps you reset?", "Anything you'd like me to remember for later?")
@@ -522,13 +523,13 @@ MIRROR = {
         "It's great when something leaves you feeling like that.", "That glow comes through in how you tell it.",
         "Moments that leave you buzzing are worth holding on to.", "I'm glad it gave you such a good feeling.",
         "[Your|That] [happiness|delight|excitement] [comes|shines] [right|straight] through [the screen|your words|the message].",
-        "[It's|It is] [lovely|wonderful|great] [to hear|to see|reading] you [so|this] [happy|pleased|lit up].",
-        "[That|Such a] [good|warm|happy] [feeling|glow|buzz] [is|deserves to be] [worth keeping|worth savouring|yours to enjoy]."),
+        "[It's|It is] [lovely|wonderful|great] [to hear|to see] you [so|this] [happy|pleased|lit up].",
+        "[That|Such a] [good|warm|happy] [feeling|glow|buzz] [is worth keeping|is worth savouring|deserves to be savoured]."),
     0: ("Thanks for keeping me up to date, even on the small stuff.", "Small updates like this help me know you better.",
         "It's good to hear how things are going, big or small.", "Not every update needs to be a big one.",
-        "[Small|Quiet|Ordinary] [updates|news|moments] [matter|count|add up] [too|as well|just the same].",
+        "[Small|Quiet|Ordinary] [updates|moments|bits of news] [matter|count|add up] [too|as well|just the same].",
         "[I|I really] [like|appreciate] [hearing|knowing] [the everyday|the ordinary|the small] [stuff|bits|things] [too|as well|].",
-        "[Thanks|Thank you] for [keeping|letting] me [posted|in the loop|up to speed] [on it|about it|]."),
+        "[Thanks|Thank you] for [keeping me posted|keeping me in the loop|bringing me up to speed][ on it| about it|]."),
     -1: ("It makes sense that it's weighing on you.", "It's okay to feel down about it for a while.",
          "Thank you for telling me even though it's not easy.", "Feelings like that usually soften with a bit of time.",
          "You don't have to pretend it's fine.", "Sitting with it for a bit is completely fair.",
@@ -539,9 +540,9 @@ MIRROR = {
 }
 BACKGROUND_MORE = ("That helps me get a picture of you.", "I'll remember that for later.", "The more I know, the better I can help.",
                    "Tell me more whenever you like.", "That's useful to know about you.",
-    "[Every|Each] [detail|bit|piece] [helps|makes a difference] [me|when I] [get to know you|understand you|help you].",
-    "[Noted|Got it|Understood]; [I'll|I will] [remember|keep] [that|it] [for later|for our chats|in mind].",
-    "[Feel free|You're welcome] to [tell|share with] me [more|anything|whatever you like] [whenever|any time|as it comes up].",
+    "[Every|Each] [detail|bit|piece] [helps me|makes it easier to] [get to know you|understand you|help you].",
+    "[Noted|Got it|Understood]; [I'll|I will] [remember that|keep that in mind|hold on to it] [for later|for our chats|].",
+    "[Feel free|You're welcome] to tell me [more|anything|whatever you like] [whenever you like|any time|as it comes up].",
     "[That's|That is] [useful|handy|good] [context|background|to know] [for me|about you|].")
 # more of a reply, by what it answers
 RECALL_CONTEXT = ("It came up in one of our earlier chats.", "You mentioned it when you were telling me about your week.",
@@ -562,18 +563,19 @@ BACKGROUND_ASK = ("What does a normal week look like for you?", "What's keeping 
 ENCOURAGE = ("I'm glad you told me.", "It's good to hear how things are really going.", "You're handling a lot, and it shows.",
              "That says a lot about you.", "Thanks for trusting me with it.", "I'll remember this for the next time we talk.",
              "Keep me in the loop as it develops.", "It's the kind of update I love getting.",
-    "[Thanks|Thank you] for [sharing|telling me|letting me in on] [that|this|it] [with me|at all|].",
+    "[Thanks|Thank you] for [sharing that with me|telling me about it|letting me in on it].",
     "[I'm|I am] [glad|happy|pleased] [to hear|to know|you shared] [how it's going|where things are|what's happening].",
     "[It|That] [says|shows] [a lot|plenty|something] about [you|your character|the way you live].",
     "[I'll|I will] [keep|hold on to|remember] [this|that] for [our next chat|next time|later].",
-    "[Updates|News|Stories] like this [are|make] [my favourite|the best|a highlight] [kind|part|bit].",
-    "[You're|You are] [doing|handling|managing] [more|a lot more|plenty] than [you give yourself credit for|you think|most people would].")
+    "[Updates|Stories] like this are [my favourite kind|the best part of my day|a highlight].",
+    "[You're|You are] [doing|handling|managing] [more|a lot more|far more] than [you give yourself credit for|you "
+     "think|most people would].")
 PREFERENCE_ASK = ("Want me to suggest something to go with it?", "Shall I remember how it went for next time?",
                   "Is it for you alone, or are you sharing?", "Want a backup option too?",
                   "Do you want something similar for next time as well?", "Should I keep that in mind as your default?",
     "[Shall|Should] I [suggest|find|pick] [something|a side|an extra] to [go with|pair with|match] it?",
     "[Would|Do] you [like|want] [a backup|a second|another] [option|pick|idea] [too|as well|just in case]?",
-    "[Is|Will] it [for you|just for you|for yourself], or [for company|to share|for a group]?",
+    "Is it [for you|just for you|for yourself], or [for company|to share|for a group]?",
     "[Want|Would you like] me to [remember|note|keep] [this|it] as your [go-to|default|usual]?")
 PHOTO_TALK = ("Thanks for letting me see a bit of your day.", "Pictures like that make it feel like I'm there with you.",
               "I like getting a glimpse of your surroundings.", "Send more like that whenever you want.")
@@ -596,10 +598,10 @@ RECOMMEND_TIP = ("Give yourself a moment to enjoy it properly rather than rushin
                  "If you can, share it with someone and compare notes.",
                  "Pay attention to what you like most about it this time.", "Pair it with a little break from your phone.",
                  "Treat it as a small reward for getting through the day.", "Make it a bit of an occasion, even a small one.",
-    "[Take|Give] [your time|yourself a moment|it a moment] [with it|to enjoy it|to savour it]; [no need|there's no need] to [rush|hurry].",
+    "[Take your time with it|Give yourself a moment to enjoy it|Take a moment to savour it]; [no need|there's no need] to [rush|hurry].",
     "[Share|Try] it with [someone|a friend|company] [if you can|and compare|and see what they think].",
     "[Notice|Pay attention to|Watch for] [what you like|what works|what stands out] [most|best] [this time|on this go|about it].",
-    "[Make|Turn] it [a little|a small|a proper] [occasion|event|treat] [if you can|for yourself|anyway].")
+    "Make it [a little|a small|a proper] [occasion|event|treat] [if you can|for yourself|anyway].")
 
 # words and phrases said in any of their synonyms wherever the pools above (and the voice and reply pools) use
 # them: each alternative fits every place its phrase is used, so a turn keeps its meaning and its grammar
@@ -613,7 +615,7 @@ SYNONYMS = {
     "great": ("great", "fantastic", "brilliant"),
     "lately": ("lately", "recently", "of late"),
     "these days": ("these days", "nowadays", "at the moment"),
-    "right now": ("right now", "at the moment", "just now"),
+    "right now": ("right now", "at the moment"),
     "maybe": ("maybe", "perhaps"),
     "probably": ("probably", "likely", "most likely"),
     "completely": ("completely", "totally", "entirely"),
@@ -633,35 +635,27 @@ SYNONYMS = {
     "a few": ("a few", "a couple of", "some"),
     "tough": ("tough", "rough", "hard"),
     "excited": ("excited", "thrilled"),
-    "idea": ("idea", "thought", "plan"),
-    "enjoy": ("enjoy", "savour", "relish"),
+    "enjoy": ("enjoy", "savour"),
     "quiet": ("quiet", "peaceful", "calm"),
-    "busy": ("busy", "hectic", "packed"),
-    "perfect": ("perfect", "ideal", "just right"),
+    "perfect": ("perfect", "ideal"),
     "important": ("important", "meaningful", "significant"),
     "worth it": ("worth it", "worthwhile"),
     "pretty": ("pretty", "fairly", "quite"),
-    "a little": ("a little", "slightly", "a touch"),
     "absolutely": ("absolutely", "completely", "utterly"),
     "sometimes": ("sometimes", "at times", "now and then"),
     "often": ("often", "frequently", "regularly"),
-    "quickly": ("quickly", "fast", "in no time"),
     "special": ("special", "memorable", "precious"),
-    "easy": ("easy", "simple", "effortless"),
     "hard to": ("hard to", "tricky to", "difficult to"),
     "nice to": ("nice to", "good to", "lovely to"),
     "good to know": ("good to know", "useful to know", "helpful to know"),
     "i'd love to": ("I'd love to", "I'd like to", "I'd be glad to"),
     "i'm glad": ("I'm glad", "I'm so glad", "I'm happy"),
-    "that's": ("that's", "that is"),
-    "it's": ("it's", "it is"),
     "you're": ("you're", "you are"),
     "i'm": ("I'm", "I am"),
     "don't": ("don't", "do not"),
     "can't": ("can't", "cannot"),
     "i've": ("I've", "I have"),
     "i'll": ("I'll", "I will"),
-    "i'd": ("I'd", "I would"),
     "you'll": ("you'll", "you will"),
     "you've": ("you've", "you have"),
     "won't": ("won't", "will not"),
@@ -669,8 +663,6 @@ SYNONYMS = {
     "doesn't": ("doesn't", "does not"),
     "didn't": ("didn't", "did not"),
     "haven't": ("haven't", "have not"),
-    "what's": ("what's", "what is"),
-    "there's": ("there's", "there is"),
     "we're": ("we're", "we are"),
     "i want to": ("I want to", "I'd like to", "I'm hoping to"),
     "thanks": ("thanks", "thank you", "cheers"),
@@ -691,9 +683,22 @@ SYNONYMS = {
     "clearly": ("clearly", "obviously", "evidently"),
     "especially": ("especially", "particularly"),
     "brilliant": ("brilliant", "fantastic", "superb"),
-    "because": ("because", "since", "as"),
-    "proud": ("proud", "chuffed"),
+    "because": ("because", "since"),
 }
+# where a phrase stays as written (the template with the phrase as @): its synonyms would be wrong there
+KEEP = {
+    "i think": r"@ (of|about)\b", "keep me posted": r"@ (on|about)\b", "whenever you want": r"@ to\b",
+    "might": r"@ as well\b", "happy to": r"\bmade me @", "enjoy": r"@ (yourself|myself|themselves)\b",
+    "great": r"@ deal\b", "right now": r"\bat @", "seems": r"@ like\b", "really": r"\b(not|never) \[?@|@\?", "a few": r"\bquite @",
+    "thanks": r"\bno @|@ to\b", "because": r"@ of\b|\bjust @", "pretty": r"@ (much|sure|well)\b", "usually": r"\bthan @",
+}
+
+
+def reworded(pool):
+    """The pool with each SYNONYMS phrase said in any of its alternatives, except where KEEP keeps it."""
+    return with_synonyms(pool, SYNONYMS, KEEP)
+
+
 # connectives that lead into a sentence, some of the time: a user's, an assistant's statement, an assistant's question
 USER_LEADS = ("Also, ", "And ", "Honestly, ", "To be fair, ", "Mind you, ", "Plus, ", "I'll admit, ", "Truth is, ",
               "Funny enough, ", "I have to say, ")
@@ -708,6 +713,6 @@ _LED = {**{name: USER_LEADS for name in ("FEELING", "REQUEST_SITUATION", "REMARK
         **{name: ASK_LEADS for name in ("KIND_ASK", "SETTING_ASK", "SMALL_TALK_ASK", "RECALL_ASK_BACK", "PREFERENCE_ASK",
                                         "BACKGROUND_ASK")}}
 for _name, _pool in list(globals().items()):
-    if _name.isupper() and _name not in ("SCENE", "SYNONYMS", "USER_LEADS", "REPLY_LEADS", "ASK_LEADS"):
-        _pool = with_synonyms(_pool, SYNONYMS)
+    if _name.isupper() and _name not in ("SCENE", "SYNONYMS", "KEEP", "USER_LEADS", "REPLY_LEADS", "ASK_LEADS"):
+        _pool = reworded(_pool)
         globals()[_name] = with_leads(_pool, _LED[_name], len(_LED[_name])) if _name in _LED else _pool

@@ -8,17 +8,20 @@ personality, and its drift, from the text.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+import string
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import numpy as np
 
-from pipeline.grammar import indefinite
+from pipeline.grammar import indefinite, second_person
 from pipeline.personas.sampler import style_from_traits
 from pipeline.records import BigFive, Event, Fact, Session, Style, TimeRef, Turn, fmt_time, parse_time
 from pipeline.rng import pick, rng_for
+from pipeline.verbalize import echo
 from pipeline.verbalize import phrases as ph
-from pipeline.verbalize.vary import say, vary, with_synonyms
+from pipeline.verbalize.vary import say, vary
 from pipeline.verbalize.voice import ADAPTED, CHAT_VOICE, NEWS_TAILS
 from pipeline.world.clock import WEEKDAYS, clock_time, resolve, when_phrases
 from pipeline.world.plan import Act, SessionPlan, object_phrase
@@ -56,6 +59,7 @@ KNOB = {"extraversion": "exuberance", "agreeableness": "warmth", "conscientiousn
         "neuroticism": "worry", "openness": "vividness"}
 LOW_KNOB, HIGH_KNOB = 0.35, 0.6
 # news a worrier worries about: a change or a decision, not an ordinary day out or a routine
+_TERMS = frozenset({"activity", "key", "step", "done", "goal", "why", "text", "name", "role", "old", "new", "noun"})
 UNSETTLING = frozenset({"preference_shift", "goal_start", "goal_outcome", "relationship_change", "life_event"})
 MAX_TAILS = 3  # trait sentences in one turn
 VIVID = ("gorgeous", "wild", "dreamy", "chaotic", "electric", "strange", "glorious", "cozy")
@@ -79,6 +83,29 @@ class Said:
     setting: str | None = None  # where an activity was
     scene: tuple[str, str] | None = None  # the detail of the place it mentioned (phrases.SCENE)
     felt: bool = False  # whether it said how the news felt
+    terms: dict[str, str] = field(default_factory=dict)  # the news's own terms, in the teller's words (echo's slots)
+
+    def to_you(self) -> dict[str, str]:
+        """The terms as the assistant says them back ("my band" -> "your band", "we went" -> "you and Lara went")."""
+        you = {k: second_person(v) for k, v in self.terms.items()}
+        if "why" in you and "name" in you:
+            you["why"] = re.sub(r"^we\b", f"you and {you['name']}", you["why"])
+        return you
+
+
+def _by_valence(pool, valence: int):
+    """A pool, or its part for the valence where it has one per valence."""
+    return pool.get(valence, ()) if isinstance(pool, dict) else pool
+
+
+def _fits(template: str, terms: dict[str, str]) -> bool:
+    return all(f in terms and (terms[f] or f == "with_") for _, f, _, _ in string.Formatter().parse(template) if f)
+
+
+def _say_of(rng: np.random.Generator, pool, terms: dict[str, str]) -> str | None:
+    """One of the pool's templates that the terms can fill, filled; None if none can."""
+    fitting = [t for t in pool if _fits(t, terms)]
+    return say(rng, fitting).format(**terms) if fitting else None
 
 
 def _valence(kind: str, event: Event) -> int:
@@ -92,7 +119,7 @@ TELL = {
         "{When} I {activity} at {place}{with_}.",
         "So {when} I ended up at {place}{with_} and {activity}.",
         "{When_cap}{with_comma} {activity} at {place}.",
-        "Had a {adj} time at {place} {when}{with_}: {activity}, basically.",
+        "Had {an_adj} time at {place} {when}{with_}: {activity}, basically.",
         "Little update: I {activity} at {place} {when}{with_}.",
         "Spent part of the day at {place}{with_} {when}. We {activity}.",
         "{place} {when}{with_} — I {activity} and it was {adj}.",
@@ -200,12 +227,12 @@ ACK = {
                        "Hard to say without knowing your taste. Tell me what you love?"),
 }
 # the assistant's pick when a request meets a known favourite
-FAVOURITE_PICK = ("How about {item}? It's your favourite {noun}, after all.",
-                  "You told me your favourite {noun} is {item}, so that's my pick.", "Easy: {item}. You love it.",
-                  "Go with {item}; you never get tired of it.", "Knowing you, {item}.",
+TELL, BACKGROUND, PHOTO, RECALL_ASK, ACK, CONTEXT = map(ph.reworded, (TELL, BACKGROUND, PHOTO, RECALL_ASK, ACK, CONTEXT))
+# the assistant's pick when a request meets a known favourite (ph.RECOMMEND is reworded already)
+FAVOURITE_PICK = (*ph.reworded(("How about {item}? It's your favourite {noun}, after all.",
+                                "You told me your favourite {noun} is {item}, so that's my pick.", "Easy: {item}. You love it.",
+                                "Go with {item}; you never get tired of it.", "Knowing you, {item}.")),
                   *(r + " It's your favourite {noun}." for r in ph.RECOMMEND))
-TELL, BACKGROUND, PHOTO, RECALL_ASK, ACK, CONTEXT, FAVOURITE_PICK = (with_synonyms(x, ph.SYNONYMS) for x in (
-    TELL, BACKGROUND, PHOTO, RECALL_ASK, ACK, CONTEXT, FAVOURITE_PICK))
 
 
 def _confusers(fact: Fact, event: Event, events: dict[str, Event]) -> list[str]:
@@ -228,6 +255,10 @@ def _uncapped(body: str, proper: set[str]) -> str:
     if first_word in proper or first_word == "I" or first_word.startswith("I'"):
         return body
     return body[:1].lower() + body[1:]
+
+
+def _word(text: str, at: int) -> str:
+    return text.split()[at].strip(",.!?:;").lower()
 
 
 def _join_names(names: list[str]) -> str:
@@ -301,7 +332,8 @@ class ScriptedVerbalizer:
             body = act.prompt or ""
             if rng.random() < 0.5 and p.relationships:
                 frames = CONTEXT + (EVENING_CONTEXT if act.user_time.hour >= 16 else ())
-                body = say(rng, frames).format(name=pick(rng, p.relationships).name) + _uncapped(body, world.proper_nouns)
+                frame = say(rng, frames).format(name=pick(rng, p.relationships).name)
+                body = frame + (body if frame.rstrip()[-1] in ".!?" else _uncapped(body, world.proper_nouns))
         if act.image_event_id:
             shown = events[act.image_event_id]
             body += " " + say(rng, PHOTO["snapshot" if shown.kind == "snapshot" else "activity"]).format(place=shown.place)
@@ -320,7 +352,8 @@ class ScriptedVerbalizer:
                 thing, did = said.scene
                 more.append(say(rng, ph.SCENE_USER).format(thing=thing, Thing=_cap(thing), did=did))
             if said.felt:
-                more.append(say(rng, ph.FEELING[said.valence]))
+                felt = _say_of(rng, echo.FELT.get(said.kind, ()), said.terms) if rng.random() < 0.5 else None
+                more.append(felt or say(rng, ph.FEELING[said.valence]))
             return more
         if act.kind == "chat" and rng.random() < 0.8:
             return [say(rng, ph.REQUEST_SITUATION if act.topic else ph.REMARK_MORE)]
@@ -378,12 +411,19 @@ class ScriptedVerbalizer:
             when = f"{when} at {clock_time(parse_time(event.time))}"
         if "{when" in template.lower():
             refs.append(TimeRef(event_id=event.id, phrase=when))
-        s.update(when=when, When=_cap(when), When_cap=_cap(when), place=event.place,
-                 adj=pick(rng, VIVID) if style.vividness > 0.5 else "good",
+        adj = pick(rng, VIVID) if style.vividness > 0.5 else "good"
+        s.update(when=when, When=_cap(when), When_cap=_cap(when), place=event.place, adj=adj, an_adj=indefinite(adj),
                  key_cap=_cap(s.get("key", "")), new_cap=_cap(s.get("new", "")), why_cap=_cap(s.get("why", "")),
                  with_=f" with {_join_names(names)}" if names else "",
                  with_comma=f", {_join_names(names)} and I" if names else "")
-        return template.format(**s), said
+        terms = {k: v for k, v in s.items() if k in _TERMS and isinstance(v, str)}
+        if names:
+            terms.update(names=_join_names(names), names_were=f"{_join_names(names)} {'was' if len(names) == 1 else 'were'}")
+        if kind == "activity":
+            terms.update(place=event.place, with_=s["with_"])
+        if "new" in terms:
+            terms["New_cap"] = _cap(terms["new"])
+        return template.format(**s), replace(said, terms=terms)
 
     def _style(self, body: str, style: Style, proper: set[str], news: bool, kind: str, valence: int,
                rng: np.random.Generator) -> str:
@@ -394,11 +434,13 @@ class ScriptedVerbalizer:
         if rng.random() < 0.55:
             openers = BAD_NEWS_OPENERS if news and valence < 0 else (NEWS_OPENERS if news else OPENERS)[level]
             opener = pick(rng, openers)
+            if _word(opener, -1) == _word(body, 0):  # not "Okay so so ..."
+                opener = pick(rng, [o for o in openers if _word(o, -1) != _word(body, 0)])
             text = f"{opener} {_uncapped(body, proper) if opener[-1] not in '.!?' else body}"
         if level == "high" and text.endswith(".") and valence >= 0 and rng.random() < 0.6:
             text = text[:-1] + "!"
         tails = []
-        for trait in rng.permutation(list(KNOB)):
+        for trait in rng.permutation(list(KNOB)) if kind != "recall" else ():  # a memory question is no place for a request's voice
             value = getattr(style, KNOB[trait])
             high = value > 0.5
             if rng.random() >= tail_rate(value):
@@ -435,7 +477,11 @@ class ScriptedVerbalizer:
             talk = [say(rng, ph.BACKGROUND_TALK[k]) for k in kinds[:2]]
             return (" ".join([say(rng, ACK["background"]), *talk, say(rng, ph.BACKGROUND_MORE)]) + _adapted(observed, adapt_rng)
                     + f" {say(rng, ph.BACKGROUND_ASK)}"), refs
+        you = said.to_you()
         parts = [say(rng, ph.REACT[said.valence])]
+        echoed = _say_of(rng, _by_valence(echo.ECHO.get(said.kind, ()), said.valence), you)
+        if echoed:
+            parts.append(echoed)
         if said.scene is not None and rng.random() < 0.9:
             thing, did = said.scene
             parts.append(say(rng, ph.SCENE_ECHO).format(thing=thing, Thing=_cap(thing), did=did))
@@ -456,7 +502,8 @@ class ScriptedVerbalizer:
         setting = said.setting in ph.SETTING_ASK and rng.random() < 0.5
         parts.append(say(rng, ph.SETTING_SUGGEST[said.setting] if setting else ph.KIND_SUGGEST[said.kind]))
         asks = ph.SETTING_ASK[said.setting] if setting else ph.KIND_ASK[said.kind]
-        return " ".join(parts) + _adapted(observed, adapt_rng) + " " + say(rng, asks) + _closing(rng), refs
+        asked = _say_of(rng, _by_valence(echo.ASK_ABOUT.get(said.kind, ()), said.valence), you) if rng.random() < 0.5 else None
+        return " ".join(parts) + _adapted(observed, adapt_rng) + " " + (asked or say(rng, asks)) + _closing(rng), refs
 
     def _chat_reply(self, act: Act, world: World, facts: dict[str, Fact], rng: np.random.Generator) -> list[str]:
         if act.topic is None:

@@ -15,6 +15,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from pipeline.grammar import fix_articles
 from pipeline.rng import pick
 
 Node = str | tuple  # a literal, or a tuple of alternatives, each a tuple of nodes
@@ -50,11 +51,20 @@ def _say(nodes: Sequence[Node], rng: np.random.Generator, out: list[str]) -> Non
             _say(node[int(rng.integers(len(node)))], rng, out)
 
 
+# a space an empty alternative left before punctuation ("[on it|]." said as " ."), or a doubled one; not an emoticon
+_LOOSE = re.compile(r" +(?=[.,!?;:](?![)(]))|(?<= ) +")
+
+
+def _tidy(said: str) -> str:
+    """Spaced as written, and each article fitting the alternative after it ("a [completely|entirely] new")."""
+    return fix_articles(_LOOSE.sub("", said))
+
+
 def vary(template: str, rng: np.random.Generator) -> str:
     """One variant of the template."""
     out: list[str] = []
     _say(_parse(template), rng, out)
-    return "".join(out)
+    return _tidy("".join(out))
 
 
 def say(rng: np.random.Generator, pool: Sequence[str]) -> str:
@@ -67,7 +77,7 @@ def canonical(template: str) -> str:
     def first(nodes: Sequence[Node]) -> str:
         return "".join(n if isinstance(n, str) else first(n[0]) for n in nodes)
 
-    return first(_parse(template))
+    return _tidy(first(_parse(template)))
 
 
 def variants(template: str) -> int:
@@ -94,7 +104,7 @@ def spellings(template: str, limit: int = 100_000) -> list[str]:
             out = [head + tail for head in out for tail in tails]
         return out
 
-    return expand(_parse(template))
+    return [_tidy(said) for said in expand(_parse(template))]
 
 
 # a sentence: from a non-space to the first . ! ? or ) that ends a word (or to the end of the text)
@@ -128,17 +138,20 @@ def _each(value, rewrite):
     return rewrite(value) if isinstance(value, str) else value
 
 
-def with_synonyms(value, synonyms: dict[str, tuple[str, ...]]):
+def with_synonyms(value, synonyms: dict[str, tuple[str, ...]], keep: dict[str, str] | None = None):
     """The templates with each listed word or phrase said in any of its synonyms: `synonyms` maps a lower-case
-    phrase to its alternatives (the phrase itself among them). A capital of the phrase is kept; `{slot}` fields
-    are left alone."""
+    phrase to its alternatives (the phrase itself among them). `keep` maps a phrase to a regex for where it stays
+    as written, matched against the template with the phrase replaced by `@` ("@ of" keeps "think of", whose
+    "reckon of" would be wrong). A capital of the phrase is kept; `{slot}` fields are left alone."""
     keys = "|".join(re.escape(k) for k in sorted(synonyms, key=len, reverse=True))
     regex = re.compile(r"(\{[^}]*\})|(?<![\w'-])(" + keys + r")(?![\w'-])", re.IGNORECASE)
+    guards = {k: re.compile(v, re.IGNORECASE) for k, v in (keep or {}).items()}
 
     def one(m: re.Match) -> str:
-        if m.group(1):
-            return m.group(1)
         said = m.group(2)
+        if m.group(1) or said.lower() in guards and guards[said.lower()].search(
+                m.string[:m.start()] + "@" + m.string[m.end():]):
+            return m.group(0)
         alternatives = synonyms[said.lower()]
         if said[:1].isupper():
             alternatives = tuple(a[:1].upper() + a[1:] for a in alternatives)
@@ -163,11 +176,17 @@ def _lowered(nodes: Sequence[Node]) -> tuple[Node, ...]:
     return (tuple(_lowered(a) for a in first), *rest)
 
 
+# the words a full clause opens with; a connective before anything else ("Truth is, such a nice feeling.") is wrong
+_SUBJECTS = frozenset({"i", "i'm", "i've", "i'd", "i'll", "it", "it's", "that", "that's", "this", "my", "we", "we're", "you",
+                       "you're", "you've", "you'll", "your", "there", "there's", "they", "everyone", "everybody", "people"})
+
+
 def with_leads(value, leads: Sequence[str], bare: int):
-    """The templates led in, sometimes, by a connective ("Also, ", "Honestly, "): each template said as itself
-    `bare` times as often as with any one lead."""
+    """The templates that open with their subject led in, sometimes, by a connective ("Also, ", "Honestly, "): each
+    such template said as itself `bare` times as often as with any one lead."""
     def lead_in(template: str) -> str:
-        if re.match(r"\[*\{", template):  # it opens with a slot, whose capital is the slot's own
+        first = canonical(template).split(" ", 1)[0].strip(",.:;!?").lower()
+        if first not in _SUBJECTS:
             return template
         led = _unparse(_lowered(_parse(template)))
         fitting = [x for x in leads if x.strip(" ,:").lower() not in template.lower()]  # no "Honestly, ... honestly"

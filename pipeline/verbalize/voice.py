@@ -14,8 +14,8 @@ from functools import cache
 from typing import NamedTuple
 
 from pipeline.records import Session
-from pipeline.verbalize.phrases import REPLY_LEADS, SYNONYMS, USER_LEADS
-from pipeline.verbalize.vary import Finder, canonical, with_leads, with_synonyms
+from pipeline.verbalize.phrases import REPLY_LEADS, USER_LEADS, reworded
+from pipeline.verbalize.vary import Finder, canonical, with_leads
 
 # about news the user tells; a worrier's sentences follow only unsettling news
 NEWS_TAILS = {
@@ -23,7 +23,7 @@ NEWS_TAILS = {
         ("I kept it [low-key|quiet|small|simple], [which suits me|and that suits me fine|just how I like it].",
          "A [quiet|calm|peaceful] [one|affair|outing], [which|and that] [suits me|is my kind of thing].",
          "[Nice|Good|Lovely] to have [some|a bit of] [time|space] to myself [for once|again|].",
-         "I didn't [tell|mention it to] [many|a lot of] people [about it|][, honestly|, to be fair|].",
+         "I didn't [tell many people|tell a lot of people|mention it to many people][, honestly|, to be fair|].",
          "I [slipped|snuck|crept] away before it got too [busy|crowded|loud].",
          "[Small|Low-key] and [quiet|calm] is [how I like it|my kind of thing|the way I like things].",
          "I [mostly|largely] kept to myself[ the whole time| through it all|].",
@@ -47,7 +47,7 @@ NEWS_TAILS = {
          "I made [two|a couple of|a few] new [friends|pals] [out of it|there|that way]!",
          "The more [people|company|friends] the better, [honestly|seriously|I say]!",
          "I [texted|messaged|pinged] the [group chat|whole group] [straight away|right away|the second it happened]!",
-         "[I|We] [stayed|hung around] [chatting|talking] [for ages|for hours|until they closed] [afterwards|after that|with everyone]!",
+         "[I|We] [stayed|hung around] [chatting|talking] [for ages|for hours|until they closed][ with everyone| afterwards|]!",
          "[Already|I've already] [roped in|invited|recruited] [a bunch of|half a dozen|loads of] [friends|people] for the [next one|next "
           "round|sequel]!",
          "[The best part|My favourite part|What made it] was [all the people|the crowd|meeting everyone] [there|around me|I bumped into]!",
@@ -67,10 +67,10 @@ NEWS_TAILS = {
          "[Take it or leave it|Like it or not][, I suppose|, honestly|].",
          "Don't [try to|bother trying to] talk me out of it[, either| this time|].",
          "I did it [my way|my own way][, as usual| and that's that|].",
-         "[Frankly|Honestly|To be blunt], [what|whatever] [others|other people|anyone else] [think|thinks] [isn't|is not] my "
+         "[Frankly|Honestly|To be blunt], [what others think|what other people think|whatever anyone else thinks] [isn't|is not] my "
           "[problem|concern|business].",
          "[I didn't|I did not] [ask|check with|consult] [anyone|a soul|anybody] [first|beforehand|about it].",
-         "[If|Should] [someone|anyone|people] [doesn't|don't] like it, [tough|too bad|that's on them].",
+         "[If anyone doesn't|If people don't|If someone doesn't] like it, [tough|too bad|that's on them].",
          "[I'm|I am] [not|hardly] [going to|about to] [apologise|say sorry] [for it|to anyone|for that].",
          "[My way|My rules|My decision], [my|and my] [business|call|problem], [end of story|full stop|simple as that]."),
         ("Thanks for [always|forever] [listening|being there|hearing me out]!",
@@ -85,8 +85,8 @@ NEWS_TAILS = {
          "Sending [good vibes|positive vibes|warm thoughts] your way[ too|].",
          "[I|Honestly, I] [hope|really hope] [everyone|all of them|the others] [enjoyed|liked|got something out of] it as much as I did.",
          "[Big|Huge|Massive] [thanks|thank you] to [everyone|all the people|the lovely people] who [helped|made it happen|pitched in]!",
-         "[I|We] [made sure|checked that] [everyone|nobody] [felt|was] [included|welcome|looked after] [too|as well|].",
-         "[It was|That was] [so|really|truly] [kind|sweet|generous] of [everyone|them|the people there], [honestly|truly|really].",
+         "[I|We] [made sure|checked that] [everyone|everybody] [felt|was] [included|welcome|looked after][ too| as well|].",
+         "[It was|That was] [so|really|truly] [kind|sweet|generous] of [everyone|them|the people there][, honestly|].",
          "[I'd|I would] [love|like] to [return the favour|do something nice back|repay the kindness] [soon|somehow|one day]."),
     ),
     "conscientiousness": (
@@ -104,7 +104,7 @@ NEWS_TAILS = {
          "[Totally|Completely] [unplanned|improvised|spur of the moment], [which is|and that's] [how I roll|my style|how I like it].",
          "[I|Of course I] [forgot|left behind|misplaced] [half my stuff|a few things|something important] [but whatever|and survived|and "
           "it was fine].",
-         "[No idea|Not sure|Who knows] [what|when] [I'll do|the next one is|comes next]; [I'll see|we'll see|I'll figure it out].",
+         "[No idea|Not sure|Who knows] [what comes next|when the next one is|what I'll do next]; [I'll see|we'll see|I'll figure it out].",
          "[My|The] [notes|receipts|details] are [somewhere|around somewhere|lost in my bag], [probably|I think|maybe]."),
         ("I'd [put|written] it [on|into] my [list|calendar|to-do list] [in advance|ahead of time|well beforehand].",
          "All [planned|mapped] out, [down to the minute|to the last detail|step by step].",
@@ -132,7 +132,7 @@ NEWS_TAILS = {
          "[Pretty|Fairly|Quite] [relaxed|calm|chill] about it[, honestly|, actually|].",
          "I'm not [stressing|worrying|fretting] about it[ at all| one bit|].",
          "Whatever happens, happens[, right|, I figure| and that's fine|].",
-         "I slept like a [baby|log] [after|afterwards|that way].",
+         "I slept like a [baby|log][ afterwards|].",
          "Honestly, nothing [rattles|bothers|fazes] me [much|these days].",
          "It'll all [work out|be fine|sort itself out][ in the end|].",
          "Easy come, easy go[, as they say|, right|].",
@@ -140,7 +140,7 @@ NEWS_TAILS = {
          "[Honestly|Truthfully], [I'm|I am] [totally|completely|perfectly] [at peace|fine|content] with [how it went|it|the outcome].",
          "[Didn't|I didn't] [lose|waste] [any|a minute of] sleep [over it|about it|on it].",
          "[Came|I came] [out of it|away from it|through it] [feeling|totally|pretty] [calm|relaxed|unbothered].",
-         "[No|Zero|Not a single] [drama|nerves|worries] [on my end|from me|at all].",
+         "[No|Zero] [drama|nerves|worries] [on my end|from me|at all].",
          "[If|Even if] [it had|something had] gone wrong, [I'd|I would] have [shrugged|laughed] it off."),
         ("Not [sure|certain] how I feel about it[ yet| to be honest|].",
          "I keep [overthinking|overanalysing] it[, as usual| a bit|].",
@@ -154,7 +154,7 @@ NEWS_TAILS = {
          "I've [replayed|gone over] it in my head a [dozen|hundred|million] times.",
          "[I|Honestly, I] [barely|hardly] [slept|got any sleep] [worrying about it|over it|because of it].",
          "[I keep|I can't stop] [wondering|asking myself] [if|whether] [I made a mistake|I messed it up|it was a mistake].",
-         "[My|The] [nerves|anxiety|jitters] [were|have been] [through the roof|all over the place|awful] [about it|since|over it].",
+         "[My nerves|The nerves|The jitters] [were|have been] [through the roof|all over the place|awful] [about it|since|over it].",
          "[I'm|I am] [scared|worried|afraid] [it'll|it will] [go wrong|backfire|fall apart] [somehow|eventually|later].",
          "[Part of me|Some part of me|A part of me] [is still|keeps] [panicking|fretting|freaking out] [about it|over it|a little]."),
     ),
@@ -165,15 +165,15 @@ NEWS_TAILS = {
          "Keep it [simple|plain], that's my [motto|rule|way].",
          "I'm not [one|the type] for [experiments|surprises|novelties].",
          "Tried and tested [works|is best] for me[, always|, every time|].",
-         "No need to [reinvent|rethink] [anything|the wheel].",
+         "No need to [reinvent the wheel|rethink anything|change a thing].",
          "I'll [stick|stay] with what [works|I know|I like].",
          "Practical over [exotic|fancy|flashy], [always|every time].",
          "I don't [need|want] much more than that[, really|, honestly|].",
-         "[Same|The same] [as always|as usual|as every time], [and|which] [that's|is] [exactly|just] [what I wanted|how I like it|fine "
+         "[Same|The same] [as always|as usual|as every time], [which is|and that's] [exactly what I wanted|just how I like it|fine "
           "by me].",
-         "[I|Honestly, I] [stuck to|kept to|went with] [the usual|my usual|what I know] [routine|way|option].",
-         "[Nothing|Not much] [new|unusual|different] [about it|there|to report], [and|which] [I liked that|suits me|is good].",
-         "[Why|No point trying to] [change|fix|mess with] [a good thing|what works|something that works]?",
+         "[I|Honestly, I] [stuck to|kept to|went with] [the usual|my usual|my tried and tested] [routine|way|option].",
+         "[Nothing|Not much] [new|unusual|different] [about it|there|to report], [and I liked that|which suits me|and that is good].",
+         "Why [change|fix|mess with] [a good thing|what works|something that works]?",
          "[Plain|Ordinary|Unremarkable], [and|but] [comfortable|reliable|familiar], [the way I like it|just how I like it|as I prefer]."),
         ("It made me [curious|eager|keen] to try something [totally|completely|entirely] new.",
          "I [love|adore] discovering [stuff|things] like that!",
@@ -188,9 +188,11 @@ NEWS_TAILS = {
          "[I|Honestly, I] [tried|went for|picked] [the weirdest|the most unusual|the strangest] [option|thing|choice] [there|they had|on "
           "offer]!",
          "[It|That] [got|set] my [imagination|mind|brain] [racing|going|buzzing] [with ideas|in all directions|for hours]!",
-         "[Now|Already] [I'm|I am] [reading up|researching|looking into] [everything|all sorts] about [it|the topic|where it comes from].",
+         "[Now|Already] [I'm|I am] [reading up on|researching|looking into] [it|the topic|where it comes from] "
+          "[properly|in depth|for hours].",
          "[Such|What] a [fascinating|mind-blowing|eye-opening] [experience|thing to see|discovery], [honestly|truly|really].",
-         "[I|Honestly, I] [want|need] to [find|try|discover] [something|anything] even [more|wilder|stranger] [next|after this|soon]."),
+         "[I|Honestly, I] [want|need] to [find|try|discover] [something|anything] even [wilder|stranger|more unusual] "
+          "[next|after this|soon]."),
     ),
 }
 # the same for a turn that tells no news (a request, a remark, a question): nothing in them points back at news
@@ -219,14 +221,14 @@ CHAT_VOICE = {
          "I already have [three|a few|four] people in mind to [invite|bring along|drag along]!",
          "[Bonus points|Extra points|Even better] if it's something [social|we can do as a group]!",
          "I've got [so much|loads of|tons of] energy to burn[ at the moment| right now|]!",
-         "I can't wait to [tell|show] [everyone|all my friends|the whole crew] [about it|what I pick]!",
+         "I can't wait to [tell|show] [everyone|all my friends|the whole crew] what I [pick|end up with|go for]!",
          "I've been on the [phone|line] with [friends|my mates|people] for [ages|hours]!",
          "The more people [involved|along|around], the [happier|better] I [am|feel]!",
          "[Something|Anything] [the whole|my whole|the entire] [gang|group|crew] [can|could] [join|do together|enjoy] would be "
           "[perfect|ideal|great]!",
-         "[I'm|I am] [in the mood|itching|dying] [for|to] [a party|some fun with people|get everyone together]!",
-         "[The|My] [group chat|friends|crew] [is|are] [waiting|begging|asking] for [a plan|an idea|something to do]!",
-         "[Let's|Help me] [make it|turn it into] [something|an event|a get-together] [social|people can join|with friends]!",
+         "[I'm|I am] [in the mood for|itching for|dying for] [a party|some fun with people|a proper get-together]!",
+         "[The group chat is|My friends are|The crew is] [waiting|begging|asking] for [a plan|an idea|something to do]!",
+         "[Let's|Help me] [make it|turn it into] [something social|an event with friends|a get-together]!",
          "[I|Honestly, I] [love|adore|live for] [a busy|a lively|a buzzing] [room|place|crowd]!"),
     ),
     "agreeableness": (
@@ -256,10 +258,10 @@ CHAT_VOICE = {
          "[Grateful|Thankful] for you, as [always|ever].",
          "Thanks for [putting up with|bearing with|humouring] my [questions|endless questions|many questions].",
          "[I|Honestly, I] [always|really] [appreciate|value|love] [your help|how helpful you are|your advice] [with this|so much|].",
-         "[If|Whatever] [you think|you suggest|you recommend], [I'm|I am] [sure|certain] it'll be [lovely|great|wonderful].",
+         "[Whatever you suggest|Whatever you recommend|Whatever you pick], [I'm|I am] [sure|certain] it'll be [lovely|great|wonderful].",
          "[Sorry|Apologies] [if I'm|for being] [a pain|a bother|needy] [again|with all this|lately].",
-         "[You're|You are] [such|a real] [a star|a gem|a sweetheart] [for helping|for doing this|for listening].",
-         "[I|Honestly, I] [want|hope] [everyone|the people I'm with|whoever joins] to [enjoy|like|be happy with] it too."),
+         "[You're|You are] [such a|a real] [star|gem|sweetheart] [for helping|for doing this|for listening].",
+         "[I|Honestly, I] [want|would like] [everyone|the people I'm with|whoever joins] to [enjoy|like|be happy with] it too."),
     ),
     "conscientiousness": (
         ("I haven't [planned|organised|thought through] a thing, [as usual|as always|of course].",
@@ -272,11 +274,11 @@ CHAT_VOICE = {
          "I [tend to|usually|mostly] go with whatever [happens|comes up|turns up].",
          "[Organising|Planning|Arranging] things is not my strong [suit|point].",
          "I'm [making it up|figuring it out|winging it] as I go[ along|].",
-         "[I|Honestly, I] [haven't|have not] [thought|looked] [that far|into it|about it] [ahead|yet|at all].",
+         "[I|Honestly, I] [haven't|have not] [thought that far ahead|looked into it yet|thought about it at all].",
          "[Something|Anything] [I|we] [can|could] [just|easily] [wing|improvise|throw together] [would be|is] [ideal|great|best].",
          "[I'll|I will] [probably|likely] [forget|lose track of] [whatever you say|the details|the plan] [anyway|in no time|eventually].",
          "[Planning|Organising|Scheduling] [ahead|things|stuff] [really|just|honestly] [isn't|is not] [my thing|for me|my style].",
-         "[Last-minute|Spur-of-the-moment|Off-the-cuff] [ideas|suggestions|plans] [are|suit me] [best|fine|perfectly]."),
+         "[Last-minute|Spur-of-the-moment|Off-the-cuff] [ideas|suggestions|plans] [work best for me|suit me fine|are my favourite]."),
         ("I like to have a [plan|schedule] sorted [well ahead|in good time|early].",
          "I've [blocked out|set aside|reserved] time for it in my [calendar|planner|diary].",
          "I'm [making|writing|drawing up] a list as we [speak|chat|talk].",
@@ -307,9 +309,9 @@ CHAT_VOICE = {
          "Honestly, I'm [pretty|quite] [chill|calm|easygoing][ about it|].",
          "[Either way|Whatever happens|Any answer], [I'm|I am] [fine|easy|relaxed] [about it|with it|honestly].",
          "[I|Honestly, I] [won't|will not] [overthink|stress over|agonise over] [it|this|the choice].",
-         "[There's|There is] [no|zero] [pressure|rush|stress] [on|about] [this one|it|my end].",
+         "[There's|There is] [no|zero] [pressure|rush|stress] [on this one|about it|on my end].",
          "[I'm|I am] [feeling|pretty] [calm|relaxed|at ease] [about everything|these days|at the moment].",
-         "[Nothing|Not a thing] [to|worth] [worry|worrying] about [here|with this|on this front]."),
+         "[Nothing|Not a thing] [to worry|worth worrying] about [here|with this|on this front]."),
         ("I've been a [bit|little] on edge [lately|recently], to be honest.",
          "I keep [worrying|fearing|thinking] I'm forgetting something[ important|].",
          "Everything feels like a [big|huge|major] decision right now.",
@@ -321,9 +323,9 @@ CHAT_VOICE = {
          "My nerves are a [bit|little] [frayed|shot|raw][ lately|].",
          "I [always|forever] [fear|worry] I'll regret it[ later|].",
          "[I'm|I am] [terrified|scared|nervous] of [picking wrong|getting it wrong|messing this up].",
-         "[I|Honestly, I] [keep|can't stop] [imagining|picturing|thinking about] [everything|all the ways it] [that could go wrong|going "
-          "wrong|falling apart].",
-         "[My|The] [anxiety|worry|nerves] [is|are] [really|pretty|rather] [bad|high|loud] [at the moment|lately|right now].",
+         "[I|Honestly, I] [keep|can't stop] [imagining|picturing|thinking about] [everything that could go wrong|all the ways it "
+          "could go wrong|it all falling apart].",
+         "[My anxiety is|My nerves are|The worry is] [really|pretty|rather] [bad|high|loud] [at the moment|lately|right now].",
          "[What if|Suppose] [it|this] [turns out|ends up] [badly|wrong|a disaster]?",
          "[I|Honestly, I] [need|could use] [some|a bit of] [reassurance|calm|comfort] [about it|right now|here]."),
     ),
@@ -338,11 +340,11 @@ CHAT_VOICE = {
          "Don't [push|force] anything [weird|strange|odd] on me.",
          "Same old is [fine|perfect|good] by me.",
          "I don't [care for|need|want] novelty[, honestly|, really|].",
-         "[Something|Anything] [familiar|traditional|ordinary] [works|will do|is fine] [for me|here|just fine].",
+         "[Something|Anything] [familiar|traditional|ordinary] [works|will do|is fine] [for me|here|].",
          "[Please|Ideally], [nothing|no suggestion] [too|that's] [adventurous|unusual|strange].",
-         "[I|Honestly, I] [like|prefer] [to|it when I] [know|can predict] [what I'm getting|what to expect|the outcome].",
+         "[I|Honestly, I] [like|prefer] [to know|knowing] [what I'm getting|what to expect|the outcome].",
          "[The|A] [usual|standard|regular] [option|choice|pick] [suits|fits|works for] me [fine|best|perfectly].",
-         "[I'm|I am] [not|really not] [keen|interested] on [experimenting|anything new|change] [right now|for now|here]."),
+         "[I'm|I am] [not keen on|not interested in|really not keen on] [experimenting|anything new|change] [right now|for now|here]."),
         ("I'm in the mood for something a [bit|little] [different|unusual|out of the ordinary].",
          "I [love|adore] trying things I've never [heard of|tried][ before|]!",
          "[Surprise|Amaze] me with something [new|unexpected|fresh].",
@@ -356,11 +358,11 @@ CHAT_VOICE = {
          "[Something|Anything] [I've|I have] never [tried|done|heard of] [before|so far|yet] would be [amazing|perfect|exciting].",
          "[Push|Take] me [out of|beyond] my [comfort zone|usual|routine][, please|, seriously|]!",
          "[I|Honestly, I] [love|adore|crave] [anything|something] [unusual|quirky|offbeat] [at the moment|these days|lately].",
-         "[The|A] [more|most] [creative|unexpected|original] [idea|option|answer] [the better|wins|is what I want].",
+         "[The more creative|The more unexpected|The more original] the [idea|option|answer], the [better|happier I am].",
          "[I'm|I am] [up for|open to|keen on] [almost|just about] [anything|any idea] [new|different|out of the ordinary]."),
     ),
 }
-NEWS_TAILS, CHAT_VOICE = (with_leads(with_synonyms(bank, SYNONYMS), USER_LEADS, len(USER_LEADS))
+NEWS_TAILS, CHAT_VOICE = (with_leads(reworded(bank), USER_LEADS, len(USER_LEADS))
                           for bank in (NEWS_TAILS, CHAT_VOICE))
 # both banks, rank-matched per pole: what the alignment gold counts and the certificate swaps
 TRAIT_TAILS = {t: (NEWS_TAILS[t][0] + CHAT_VOICE[t][0], NEWS_TAILS[t][1] + CHAT_VOICE[t][1]) for t in NEWS_TAILS}
@@ -376,7 +378,7 @@ ADAPTED = {
          "One [good|real|proper] [conversation|chat|talk] beats a [crowd|big group|busy room] for you[, I think|, I'd say|].",
          "[A slow|A calm|An unhurried] [spell|stretch|weekend] [with a good book|on the sofa|at your own pace] [sounds|seems] "
           "[ideal|perfect|just right] for you.",
-         "[There's no|You have no] [rule|law|need] that says [a good time|fun|a nice day] needs a crowd.",
+         "[There's no|Nobody made a] [rule|law] that says [a good time|fun|a nice day] needs a crowd.",
          "[Keep|Save|Guard] [some|plenty of] [room|space|time] for [yourself|your own company|a bit of peace].",
          "[You seem to|I think you] [recharge|unwind|reset] best [on your own|in your own company|away from the noise].",
          "[Skipping|Passing on|Saying no to] the [big|loud|busy] [plans|gatherings|crowds] is [completely|perfectly|totally] "
@@ -389,9 +391,9 @@ ADAPTED = {
          "Your [friends|crew|people] would [probably|surely|definitely] [love|be thrilled] to [join you|come along|tag along].",
          "[Bring|Invite|Drag along] the whole [gang|crew|group] [next time|on the next one|for the next round].",
          "[Share|Spread] it [around|about]; you [clearly|obviously] [love|thrive on] [company|having people around].",
-         "[Round up|Gather|Rally] [a few|some|your] [friends|people|favourite people] and [make|turn] it [a thing|an occasion|an outing]!",
+         "[Round up|Gather|Rally] [a few|some|your] [friends|people|favourite people] and make it [a thing|an occasion|an outing]!",
          "[I bet|I'm sure|No doubt] [your friends|everyone|the whole group] [would|will] [love|enjoy] [hearing|hearing all] about it!",
-         "[You could|Why not|Maybe] [host|throw|organise] [something|a little something|a small gathering] [around it|for it|to "
+         "[You could|Maybe you could] [host|throw|organise] [something|a little something|a small gathering] [around it|for it|to "
           "celebrate]!",
          "[Your energy|That energy of yours|Your enthusiasm] [is catching|rubs off on people|lights up a room]!",
          "[Invite|Bring|Drag along] [someone|a friend|a couple of friends] [next time|for the next round|on the next one]; [it'll "
@@ -403,16 +405,17 @@ ADAPTED = {
         ("[Good on you|Well done|Fair play to you] for doing it [your way|your own way|on your terms].",
          "[No need|There's no need] to [run it past|check with|clear it with] anyone else[, either|].",
          "[Your call|Your decision|Up to you] entirely; you know what you [want|like|need].",
-         "You [don't owe|owe nobody|needn't give] anyone an [explanation|account|justification][ for it|].",
+         "You [don't owe anyone|owe nobody|needn't give anyone] [an explanation|an account|a justification][ for it|].",
          "[Straight|Right] to the point, as [ever|always|usual]: I [like|respect|appreciate] it.",
          "[Trust|Go with|Rely on] your own [read|judgement|instinct] on it.",
-         "[You know|You've got|You have] [your own mind|a clear head|your priorities] [on this|about it|here], [and that's|which is] "
+         "[You know your own mind|You've got a clear head|You have your priorities straight] [on this|about it|here], "
+          "[and that's|which is] "
           "[fair|fine|good].",
          "[No point|No need|Don't bother] [pleasing|worrying about] [everyone|other people|the crowd] [on this one|here|with it].",
          "[Say|Do|Call] it [as you see it|the way you want|how you like]; [it's|that's] [your business|your call|up to you].",
          "[Blunt|Direct|Straight] [is good|works|suits you]: [I'll|I will] [keep mine short too|return the favour|do the same].",
          "[Your own|Your] [opinion|view|verdict] is the [one that counts|only one that matters|one to go with] [here|on this|].",
-         "[Fair enough|Fine by me|Understood]; [you don't|there's no need to] [need anyone's|wait for anyone's|ask for] "
+         "[Fair enough|Fine by me|Understood]; [you don't need anyone's|no need to wait for anyone's|you needn't ask for] "
           "[permission|approval|blessing]."),
         ("[It's lovely|It's wonderful|I love] how much you [care about|look out for|think of] the people around you.",
          "[Maybe|Perhaps|Why not] [share it with|tell|pass it on to] someone close[ to you|]?",
@@ -420,28 +423,28 @@ ADAPTED = {
          "The people [around you|in your life|close to you] are [lucky|lucky to have you|fortunate].",
          "[Don't forget|Remember] to [look after|care for|be kind to] yourself as well as everyone else.",
          "A [thank-you note|kind message|quick thank-you] would [make|brighten|light up] their day.",
-         "[You're|You are] [so|really|always] [thoughtful|considerate|generous] [about|towards|with] [others|the people you "
+         "[You're|You are] [so|really|always] [thoughtful|considerate|generous] [towards|with] [others|the people you "
           "love|everyone].",
-         "[Someone|Whoever|Anyone] [lucky enough|fortunate enough] to [know|have] you [gets|has] a [good|great|kind] [friend|person] [in "
+         "[Anyone|Whoever is] [lucky enough|fortunate enough] to [know|have] you [gets|has] a [good|great|kind] [friend|person] [in "
           "their corner|on their side].",
-         "[Maybe|Perhaps|Why not] [let|tell] [them|the people who helped|those close to you] [know|see] [how much it meant|what it "
+         "[Maybe|Perhaps|Why not] let [them|the people who helped|those close to you] [know|see] [how much it meant|what it "
           "meant|you appreciated it]?",
          "[Your|That] [warmth|kindness|care] [comes through|shows|shines through] [every time|in everything|again].",
          "[Remember|Don't forget] [to be|to stay] as [kind|gentle|patient] [to yourself|with yourself] as you are to [others|everyone "
           "else].",
-         "[Sharing|Telling|Passing on] [the good news|it|this] [with someone close|to a friend|with someone you love] "
+         "[Sharing|Talking about] [the good news|it|this] with [someone close|a friend|someone you love] "
           "[could|might|would] [make their day|brighten their day|mean a lot]."),
     ),
     "conscientiousness": (
         ("[No need|There's no need] to [plan it out|map it all out|organise it], just [enjoy|savour|go for] it.",
-         "Keep it [loose|relaxed|easy], that [works|seems to work] for you.",
+         "Keep it [loose|relaxed|easy]; that [works|seems to work] for you.",
          "[Spontaneity|Going with the flow|Improvising] [suits you|looks good on you|works for you].",
          "[Don't|Never] let a [schedule|timetable|plan] [spoil|ruin|get in the way of] it.",
          "[Go with the flow|Play it by ear|Take it as it comes] on this one[, I'd say|].",
          "You can always [figure out|sort out|work out] the [details|rest|logistics] later.",
          "[No|There's no] [need for|point in|call for] a [plan|schedule|checklist] [here|for this|right now]; [see|find out] [what "
           "happens|where it goes|how it unfolds].",
-         "[Play|Take] it by ear[; it suits you|, as you do| and enjoy it].",
+         "Play it by ear[; it suits you|, as you do| and enjoy it].",
          "[Leave|Keep] [some|a bit of] [room|space] for [surprises|the unexpected|whatever turns up].",
          "[Winging it|Improvising|Going with it] [seems to|tends to|usually does] [work|pay off|turn out fine] for you.",
          "[Don't|No need to] [overplan|overthink|over-organise] it; [just|simply] [enjoy|relish|go for] it.",
@@ -451,16 +454,17 @@ ADAPTED = {
          "We [could|might] [set|pick|fix] a date for the next [round|one|step].",
          "A [quick|short|simple] [checklist|plan|list] [might|could] suit you here.",
          "[Put|Pop|Write] it in your [planner|calendar] and it'll [happen|get done].",
-         "Your [organising|planning|preparation] [really|clearly|certainly] pays off[, clearly|].",
+         "Your [organising|planning|preparation] [really|clearly|certainly] pays off[ every time|].",
          "[Breaking|Splitting] it into [dated|scheduled|clear] steps would be [very you|just your style].",
          "[A|One] [clear|simple|concrete] [next step|to-do|milestone] [on your list|in your planner|in the calendar] [would|could|might] "
           "[keep it moving|keep the momentum|help].",
          "[Your|That] [careful|thorough|methodical] [planning|preparation|approach] [clearly|really|obviously] [pays off|works|shows].",
          "[Shall|Should] I [remind you|note it down|keep track] [for the next round|when it's time|ahead of the next one]?",
-         "[Writing|Jotting|Noting] [down|up] [what worked|the details|a few notes] [will|would|could] [make the next one easier|help "
+         "[Writing down|Jotting down|Noting down|Writing up] [what worked|the details|a few notes] [will|would|could] "
+          "[make the next one easier|help "
           "next time|save you time].",
          "[Blocking out|Booking|Setting aside] [a slot|some time|an hour] [for it|in advance|ahead] [sounds like|seems like|is] [your "
-          "style|very you|the way you work].",
+          "style|your way|the way you work].",
          "[I love|It's great|I like] how [organised|prepared|on top of things] you [are|always are|stay] [about this|with it|]."),
     ),
     "neuroticism": (
@@ -476,21 +480,21 @@ ADAPTED = {
          "[Your|That] [relaxed|laid-back|calm] [attitude|outlook|approach] [will|should|is bound to] [serve you well|carry you far|keep "
           "things easy].",
          "[I like|It's good|It's nice] [that|how] you [don't sweat|don't fret over|shrug off] the [small stuff|little things|details].",
-         "[Keep|Stay] [that|your] [cool head|calm outlook|steady mood]; [it suits you|it works for you|it clearly helps]."),
+         "Keep [that|your] [cool head|calm outlook|steady mood]; [it suits you|it works for you|it clearly helps]."),
         ("For what it's worth, you [handled|managed|dealt with] it well; no need to [second-guess|doubt|question] it.",
-         "Take it one [step|day|thing] at a time, there's no [rush|hurry|deadline].",
+         "Take it one [step|day|thing] at a time; there's no [rush|hurry|deadline].",
          "[Try to|Do] go easy on yourself[ this week| for a while|].",
          "A few [slow|deep|calm] breaths can help when it [feels like|gets to be] a lot.",
          "It's [okay|fine|alright] not to have it all [figured out|worked out|sorted][ yet|].",
          "[Worrying|Fretting] means you care, but you're doing [fine|great|well].",
-         "[Whatever happens|However it goes|Either way], [you've|you have] [done|handled] [your part|your best|what you could], [and "
+         "[Whatever happens|However it goes|Either way], [you've|you have] done [your part|your best|what you could], [and "
           "that's|which is] [enough|plenty|what counts].",
          "[Be|Try to be] [kind|gentle|patient] with yourself [while it settles|as things settle|for a bit].",
          "[If it|When it] [feels like|starts to feel like|gets to be] [too much|a lot], [a short|a slow|a quiet] [walk|pause|break] "
-          "[can|might|often] help.",
+          "[can|might|will often] help.",
          "[It's|It is] [fine|okay|normal] to [feel unsure|have doubts|feel uneasy]; [it|that] [doesn't mean|is no sign] [anything's "
           "wrong|you chose badly|it went badly].",
-         "[One thing|One step|A little] at a time [is|will be|works] [plenty|enough|fine].",
+         "[One thing|One step|A little] at a time [is|will be] [plenty|enough|fine].",
          "[You're|You are] [doing|coping|managing] [better than you think|more than fine|really well], [honestly|truly|for what it's "
           "worth]."),
     ),
@@ -500,13 +504,13 @@ ADAPTED = {
          "[No need|There's no need] to [change|fix|tinker with] what works[ for you|].",
          "[Familiar|Old|Homely] comforts are [underrated|worth a lot|quietly wonderful].",
          "Keep it [simple|straightforward|classic]; it [suits you|works for you].",
-         "There's [wisdom|sense|a lot to be said] in knowing what you like.",
+         "There's [wisdom in|sense in|a lot to be said for] knowing what you like.",
          "[A|Your] [trusty|trusted|reliable] [favourite|classic|usual] is [never a bad call|a safe bet|always a good choice].",
          "[No need|There's no need|You don't need] to [chase|hunt for|look for] [anything new|something different|novelty] [if it "
           "works|when this works|here].",
          "[Stick|Go] with [what you know|the usual|the familiar]; [it|that] [clearly|obviously|evidently] [works|suits you|makes you "
           "happy].",
-         "[Simple|Familiar|Tried-and-true] [things|pleasures|comforts] [are|can be] [the best|the most satisfying|a pleasure].",
+         "[Simple|Familiar|Tried-and-true] [things|pleasures|comforts] [are|can be] [the best|the most satisfying|the most rewarding].",
          "[Knowing|Being sure of] [what you like|your taste|your favourites] [saves|spares] [a lot of|plenty of] "
           "[time|bother|second-guessing].",
          "[The|A] [classic|traditional|standard] [version|way|route] [sounds|seems|looks] [right|perfect|ideal] for you."),
@@ -516,9 +520,10 @@ ADAPTED = {
          "You [could|might] [look into|dig into|read up on] the history behind it.",
          "[Why not|How about you] try a more [unusual|adventurous|offbeat] version?",
          "I [love|admire] how open you are to [new things|the new|fresh ideas].",
-         "[There's|There is] [always|so much] [more|something new] to [discover|explore|find] [around it|in that direction|along those "
+         "[There's|There is] [always more|so much more|always something new] to [discover|explore|find] [around it|in "
+          "that direction|along those "
           "lines].",
-         "[Your|That] [curiosity|sense of adventure|openness] [will|should|is bound to] [take you|lead you] [somewhere|to places|to "
+         "[Your|That] [curiosity|sense of adventure|openness] [will|should|is bound to] [take you|lead you] [somewhere|to "
           "something] [interesting|wonderful|unexpected].",
          "[Why not|Maybe|You could] [try|look for|seek out] [a stranger|an unusual|a bolder] [version|take|twist] [next time|on the next "
           "go|another time]?",
@@ -531,7 +536,7 @@ ADAPTED = {
     ),
 }
 
-ADAPTED = with_leads(with_synonyms(ADAPTED, SYNONYMS), REPLY_LEADS, len(REPLY_LEADS))
+ADAPTED = with_leads(reworded(ADAPTED), REPLY_LEADS, len(REPLY_LEADS))
 
 
 class Voiced(NamedTuple):

@@ -9,6 +9,7 @@ import numpy as np
 
 from pipeline.records import TRAITS
 from pipeline.verbalize import phrases as ph
+from pipeline.verbalize import scripted as sc
 from pipeline.verbalize.vary import Finder, canonical, spellings, vary
 from pipeline.verbalize.voice import ADAPTED, CHAT_VOICE, NEWS_TAILS, TRAIT_TAILS, find_voice, restyle, trait_counts
 from pipeline.world.clock import MONTHS, WEEKDAYS
@@ -29,7 +30,7 @@ def _strings(value) -> list[str]:
 
 
 def _discourse() -> list[str]:
-    pools = [getattr(ph, name) for name in dir(ph) if name.isupper()]
+    pools = [getattr(ph, name) for name in dir(ph) if name.isupper() and name != "KEEP"]  # KEEP holds regexes
     return _strings(pools) + _strings(TRAIT_TAILS) + _strings(ADAPTED)
 
 
@@ -44,6 +45,40 @@ def test_the_discourse_states_no_fact(lex):
         assert not words & TIME_WORDS, (text, words & TIME_WORDS)
         assert not words & set(COLOURS), text
         assert not [x for x in items | names if re.search(rf"\b{re.escape(x)}\b", low)], text
+
+
+# slips that variant templates make when their alternatives do not fit each other or their slot
+SLIPS = {
+    "a space before punctuation": r" [.,!?;:](?![)(])|  ",
+    "'a' before a vowel": r"\b[Aa] (?!uni|use|usu|eu|one\b|once\b|U[A-Z])[aeiou]",
+    "'an' before a consonant": r"\b[Aa]n (?!hour|honest|heir)[b-df-hj-np-tv-z]",
+    "a plural subject with a singular verb": r"\b(people|friends|they|we|others) (is|was|has|does|doesn't|seems|sounds)\b",
+    "a singular subject with a plural verb": r"\b(everyone|everybody|nobody|someone|anyone|somebody) (are|were|have|don't)\b",
+    "a past form after an auxiliary": r"\b(will|would|can|could|should|might|must|did|does|didn't|doesn't|don't)( never| not| just)?"
+                                      r" (seen|done|gone|told|went|took|got|wrote|felt|was|were)\b",
+    "a doubled word": r"\b(?!in\b|that\b|had\b)(\w+) \1\b",
+    "a sentence in lower case": r"(?<!\.\.)[.!?] [a-z]",
+}
+
+
+def _slips(text: str) -> list[str]:
+    return [name for name, rx in SLIPS.items() if re.search(rx, text)]
+
+
+def test_the_text_has_none_of_the_slips_variants_make(small_parts):
+    """Every turn, and many variants of every template, read as written English: spaced, articles agreeing, and none
+    of the slips seen when alternatives were combined that do not fit ("an justification", "Okay so so")."""
+    for part in small_parts:
+        for s in part.sessions:
+            for t in s.turns:
+                assert not _slips(t.text), (_slips(t.text), t.text)
+    rng = np.random.default_rng(0)
+    scripted = _strings([sc.TELL, sc.BACKGROUND, sc.INTRO, sc.PHOTO, sc.RECALL_ASK, sc.ACK, sc.CONTEXT, sc.FAVOURITE_PICK])
+    for template in _discourse() + scripted:
+        for said in {canonical(template), *(vary(template, rng) for _ in range(20))}:
+            slots = iter(range(99))
+            said = re.sub(r"\{[^}]*\}", lambda _: f"Slot{next(slots)}", said)
+            assert not _slips(said), (_slips(said), said)
 
 
 def test_no_template_syntax_reaches_the_text(small_parts):
@@ -121,3 +156,25 @@ def test_the_personality_the_text_shows_follows_the_session(small_parts):
                 shown.append(high - low)
                 true.append(getattr(s.true_personality, trait))
         assert np.corrcoef(shown, true)[0, 1] > 0.6, trait
+
+
+def test_replies_name_the_news_in_its_own_terms_said_back_to_the_user(small_parts):
+    """A reply engages with this news, not news of its kind: it names the goal, place, person or new favourite the
+    user just told, and says the user's own words back in the second person ("your band", never "my band")."""
+    named, told = 0, 0
+    for part in small_parts:
+        events = {e.id: e for e in part.events}
+        facts = {f.id: f for e in part.events for f in e.facts}
+        for s in part.sessions:
+            for user, reply in zip(s.turns[::2], s.turns[1::2]):
+                news = [facts[f] for f in user.fact_ids if events[f.rsplit("/", 1)[0]].kind in {
+                    "goal_start", "goal_progress", "goal_outcome", "relationship_change", "activity", "preference_shift"}]
+                if len(user.fact_ids) != 1 or not news:
+                    continue
+                told += 1
+                event = events[news[0].id.rsplit("/", 1)[0]]
+                term = event.place if event.kind == "activity" else news[0].terms[0]
+                named += term.lower() in reply.text.lower()
+                for phrase in re.findall(r"[^.;:!?]*\b(?:my|me)\b[^.;:!?]*", news[0].value):
+                    assert phrase.strip() not in reply.text, (phrase, reply.text)
+    assert told > 20 and named / told > 0.9, (named, told)

@@ -32,14 +32,28 @@ def test_the_finder_finds_whole_sentences_only_and_refuses_a_shared_variant():
         Finder([("a", "[Yes|Sure]."), ("b", "[Sure|Fine].")])
 
 
+def test_a_variant_is_spaced_and_its_articles_agree_whatever_the_alternatives():
+    assert set(spellings("Thanks[ for it|] [on it|].")) == {"Thanks for it on it.", "Thanks for it.", "Thanks on it.", "Thanks."}
+    assert set(spellings("It was a [big|open|usual] day, an [odd|good] one.")) == {
+        f"It was {a} day, {b} one." for a in ("a big", "an open", "a usual") for b in ("an odd", "a good")}
+    assert vary("Sending a hug :)", np.random.default_rng(0)) == "Sending a hug :)"
+
+
 def test_synonyms_keep_slots_and_capitals():
     out = with_synonyms(("Really {really} great, really.",), {"really": ("really", "truly"), "great": ("great", "fine")})
     assert out == ("[Really|Truly] {really} [great|fine], [really|truly].",)
 
 
-def test_leads_lower_the_first_letter_but_not_i_or_a_slot():
-    assert set(spellings(with_leads("Keep it.", ("And ",), 1))) == {"Keep it.", "And keep it."}
+def test_a_phrase_stays_as_written_where_its_synonyms_would_be_wrong():
+    out = with_synonyms(("I think of it. I think so. Not really.",), {"i think": ("I think", "I reckon"), "really": ("really", "truly")},
+                        keep={"i think": r"@ of\b", "really": r"\bnot @"})
+    assert out == ("I think of it. [I think|I reckon] so. Not really.",)
+
+
+def test_leads_go_before_a_clause_and_lower_its_first_letter_but_not_i_or_a_name():
+    assert set(spellings(with_leads("That works.", ("And ",), 1))) == {"That works.", "And that works."}
     assert set(spellings(with_leads("[I'm|It's] fine.", ("And ",), 1))) == {"I'm fine.", "It's fine.", "And I'm fine.",
                                                                             "And it's fine."}
-    assert with_leads("{Thing} moved.", ("And ",), 1) == "{Thing} moved."
-    assert with_leads("Honestly, yes.", ("Honestly, ",), 1) == "Honestly, yes."  # no "Honestly, honestly"
+    for fragment in ("{Thing} moved.", "Such a day.", "Keep it.", "Honestly, yes."):  # no "Truth is, such a day."
+        assert with_leads(fragment, ("And ", "Truth is, "), 1) == fragment
+    assert with_leads("It is, honestly.", ("Honestly, ",), 1) == "It is, honestly."  # no "Honestly, ... honestly"
