@@ -24,7 +24,7 @@ from pipeline.llm import EndpointUnavailable, OfflineCacheMiss
 from pipeline.mme.build import build_questions
 from pipeline.mme.context import TokenCounter
 from pipeline.personas.lexicon import load_lexicon
-from pipeline.records import TEXT_SOURCES, Event, Fact, Image, Persona, PersonaPart, Quarantine, Session
+from pipeline.records import TEXT_SOURCES, Event, EventIndex, Fact, Image, Persona, PersonaPart, Quarantine, Session
 from pipeline.verbalize.backend import ScriptedBackend, TextBackend
 from pipeline.verbalize.check import VerificationError, check_turns
 from pipeline.verbalize.scripted import ScriptedVerbalizer
@@ -49,14 +49,13 @@ class PersonaContext:
 
     world: World
     plans: list[SessionPlan]
-    event_by_id: dict[str, Event]
-    fact_by_id: dict[str, Fact]
+    index: EventIndex
 
 
 def build_world(persona: Persona, cfg: RunConfig, timings: dict[str, float] | None = None) -> PersonaContext:
     with _timed({} if timings is None else timings, "world"):
         world, plans = plan_sessions(simulate_world(persona, cfg, load_lexicon(cfg.lexicon_dir)), cfg)
-    return PersonaContext(world, plans, {e.id: e for e in world.events}, {f.id: f for e in world.events for f in e.facts})
+    return PersonaContext(world, plans, EventIndex.of(world.events))
 
 
 def _apply(draft: Session, texts: dict[int, str], sources: dict[int, str]) -> Session:
@@ -116,7 +115,7 @@ async def verbalize(backend: TextBackend, world: World, plans, events: dict[str,
 
 def _finish(persona: Persona, cfg: RunConfig, ctx: PersonaContext, sessions: list[Session],
             timings: dict[str, float]) -> PersonaPart:
-    events, by_id = ctx.world.events, ctx.event_by_id
+    events, by_id = ctx.world.events, ctx.index.event
     with _timed(timings, "images"):
         shown = [(s, turn, image_id) for s in sessions for turn in s.turns for image_id in turn.image_ids]
         specs = [by_id[image_id.rsplit("/", 1)[0]].image_spec for _, _, image_id in shown]
@@ -133,11 +132,11 @@ def _finish(persona: Persona, cfg: RunConfig, ctx: PersonaContext, sessions: lis
     part = PersonaPart(persona=persona, events=events, sessions=sessions, images=images)
     if persona.split == "train":  # benchmark personas get no training labels: nothing of them leaks into training
         with _timed(timings, "labels"):
-            ops, track, sft, rl, stats, _ = build_labels(persona, sessions, events, images, cfg, cfg.agent_prompts)
+            ops, track, sft, rl, stats, _ = build_labels(persona, sessions, ctx.index, images, cfg, cfg.agent_prompts)
         part = part.model_copy(update={"memory_ops": ops, "personality": track, "sft": sft, "rl": rl, "stats": stats})
     else:
         with _timed(timings, "mme"):
-            questions, stats = build_questions(persona, events, sessions, images, load_lexicon(cfg.lexicon_dir), cfg.seed,
+            questions, stats = build_questions(persona, ctx.index, sessions, images, load_lexicon(cfg.lexicon_dir), cfg.seed,
                                                cfg.mme_per_setting, cfg.mme_alignment_pairs,
                                                _counter(cfg.mme_tokenizer, cfg.image_size), cfg.mme_cases)
         part = part.model_copy(update={"mme": questions, "stats": dict(stats)})
@@ -165,7 +164,7 @@ async def agenerate_persona(persona: Persona, cfg: RunConfig, backend: TextBacke
     ctx = build_world(persona, cfg, timings)
     try:
         with _timed(timings, "verbalize"):
-            sessions = await verbalize(backend, ctx.world, ctx.plans, ctx.event_by_id, ctx.fact_by_id, cfg.seed, stats)
+            sessions = await verbalize(backend, ctx.world, ctx.plans, ctx.index.event, ctx.index.fact, cfg.seed, stats)
     except (EndpointUnavailable, OfflineCacheMiss, OSError, VerificationError):
         raise  # the endpoint or the disk failed, or a checker bug: not this persona's fault
     except Exception as e:  # noqa: BLE001 - one persona's failure must never end the run

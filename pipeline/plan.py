@@ -38,9 +38,9 @@ def _plan_persona(persona, cfg: RunConfig, backend, drafts: ScriptedVerbalizer, 
     totals["personas"] += 1
     observed = Observed()
     for plan in ctx.plans:
-        draft = drafts.session(ctx.world, ctx.event_by_id, ctx.fact_by_id, plan, observed.poles())
+        draft = drafts.session(ctx.world, ctx.index.event, ctx.index.fact, plan, observed.poles())
         observed.add(draft)
-        planned = backend.plan(ctx.world, draft, ctx.event_by_id, ctx.fact_by_id)
+        planned = backend.plan(ctx.world, draft, ctx.index.event, ctx.index.fact)
         totals["sessions"] += 1
         totals["turns"] += len(draft.turns)
         for k in ("requests", "prompt_tokens", "completion_tokens"):

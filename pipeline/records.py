@@ -7,6 +7,8 @@ sortable as text, identical in Parquet, JSON and prompts.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -170,6 +172,20 @@ class Event(Record):
 
 TextSource = Literal["scripted", "llm", "llm-repaired", "scripted-fallback"]
 TEXT_SOURCES: tuple[str, ...] = TextSource.__args__
+
+
+@dataclass(frozen=True)
+class EventIndex:
+    """A persona's events, and its events and facts by id: built once per persona, read by every stage after."""
+
+    events: tuple[Event, ...]
+    event: dict[str, Event]
+    fact: dict[str, Fact]
+
+    @classmethod
+    def of(cls, events: Iterable[Event]) -> EventIndex:
+        events = tuple(events)
+        return cls(events, {e.id: e for e in events}, {f.id: f for e in events for f in e.facts})
 
 
 class TimeRef(Record):

@@ -23,7 +23,7 @@ from pipeline.labels.memory import apply_op, empty_memory
 from pipeline.labels.queries import Query
 from pipeline.labels.retrieve import TOP_K
 from pipeline.personavlm import protocol as P
-from pipeline.records import TRAITS, Event, Fact, MemoryOp, Persona, PersonalityObs, Session, fmt_time, parse_time
+from pipeline.records import TRAITS, EventIndex, Fact, MemoryOp, Persona, PersonalityObs, Session, fmt_time, parse_time
 from pipeline.verbalize.match import mentions
 
 # what a fact's text says that its turn need not: the closeness number, the goal's full wording before a step
@@ -54,10 +54,9 @@ class Replay:
     """The agent's state while a persona's sessions are replayed, and the calls it makes."""
 
     def __init__(self, persona: Persona, sessions: list[Session], ops: list[MemoryOp], track: list[PersonalityObs],
-                 events: dict[str, Event], templates: dict[str, str]):
-        self.persona, self.sessions, self.events, self.t = persona, sessions, events, templates
+                 index: EventIndex, templates: dict[str, str]):
+        self.persona, self.sessions, self.events, self.facts, self.t = persona, sessions, index.event, index.fact, templates
         self.first = persona.name.split()[0]
-        self.facts: dict[str, Fact] = {f.id: f for e in events.values() for f in e.facts}
         self.ops: dict[str, list[MemoryOp]] = defaultdict(list)
         for o in ops:
             self.ops[o.session_id].append(o)

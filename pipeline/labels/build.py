@@ -11,7 +11,7 @@ from pipeline.labels.queries import find_queries
 from pipeline.labels.rl import build_rl
 from pipeline.labels.sft import build_sft
 from pipeline.personavlm.protocol import load_templates
-from pipeline.records import Event, Image, MemoryOp, Persona, PersonalityObs, RlSample, Session, SftSample
+from pipeline.records import EventIndex, Image, MemoryOp, Persona, PersonalityObs, RlSample, Session, SftSample
 from pipeline.rng import rng_for
 
 
@@ -19,13 +19,12 @@ class LabelError(ValueError):
     """Labels that contradict the dialogue: a bug, never shipped."""
 
 
-def build_labels(persona: Persona, sessions: list[Session], events: list[Event], images: list[Image], cfg: RunConfig,
+def build_labels(persona: Persona, sessions: list[Session], index: EventIndex, images: list[Image], cfg: RunConfig,
                  templates=None
                  ) -> tuple[list[MemoryOp], list[PersonalityObs], list[SftSample], list[RlSample], dict, Replay]:
     """The labels, and the agent replay they come from (its store is what the export writes); `templates`:
     a prompts file to render the agent's calls with (default: ours)."""
-    by_id = {e.id: e for e in events}
-    facts = {f.id: f for e in events for f in e.facts}
+    by_id, facts = index.event, index.fact
     ops = derive_ops(persona, sessions, by_id, facts)
     problems = check_ops(ops, sessions, by_id, facts)
     if problems:
@@ -34,10 +33,10 @@ def build_labels(persona: Persona, sessions: list[Session], events: list[Event],
     track = personality_track(persona, sessions)
     queries = [q for q in find_queries(persona, sessions, ops, by_id, facts) if q.supported]
     image_by_id = {im.id: im for im in images}
-    agent = Replay(persona, sessions, ops, track, by_id, load_templates(templates))
+    agent = Replay(persona, sessions, ops, track, index, load_templates(templates))
     calls = agent.run(queries)
     sft, stats = build_sft(persona, calls, image_by_id, rng_for(cfg.seed, persona.id, "sft"))
-    rl, rl_counts = build_rl(persona, calls, agent, events, image_by_id, rng_for(cfg.seed, persona.id, "rl"),
+    rl, rl_counts = build_rl(persona, calls, agent, list(index.events), image_by_id, rng_for(cfg.seed, persona.id, "rl"),
                              cfg.rl_per_persona)
     stats.update(rl_counts)
     stats.update(audit(calls, rl))

@@ -42,7 +42,7 @@ from pipeline.mme.tasks import (
     sentence_case,
 )
 from pipeline.personas.lexicon import Lexicon
-from pipeline.records import Alignment, Choice, Event, Image, MmeQuestion, Persona, Session, fmt_time, parse_time
+from pipeline.records import Alignment, Choice, EventIndex, Image, MmeQuestion, Persona, Session, fmt_time, parse_time
 from pipeline.rng import rng_for
 from pipeline.verbalize.match import mentions
 
@@ -194,11 +194,11 @@ class Case:
         return self.text_items >= self.size - self.visual
 
 
-def build_questions(persona: Persona, events: list[Event], sessions: list[Session], images: list[Image], lex: Lexicon,
+def build_questions(persona: Persona, index: EventIndex, sessions: list[Session], images: list[Image], lex: Lexicon,
                     seed: int, per_setting: int, alignment_pairs: int, counter: TokenCounter, cases_per_setting: int
                     ) -> tuple[list[MmeQuestion], Counter]:
     rng = rng_for(seed, persona.id, "mme")
-    by_event = {e.id: e for e in events}
+    by_event = index.event
     by_image = {im.id: im for im in images}
     turn_tokens = [sum(counter.turn(t) for t in s.turns) for s in sessions]
     turn_counts = [len(s.turns) // 2 for s in sessions]  # exchanges

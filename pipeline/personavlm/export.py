@@ -27,7 +27,7 @@ from pipeline.parts import read_part
 from pipeline.personavlm import protocol as P
 from pipeline.personavlm.bench import ExportError, export_benchmark
 from pipeline.progress import Progress
-from pipeline.records import Event, Image, Persona, RlSample, Session, SftSample
+from pipeline.records import Event, EventIndex, Image, Persona, RlSample, Session, SftSample
 from pipeline.train.data import flatten
 
 # the closing round the release's SFT loader leaves unsupervised (it masks the last round of every sample)
@@ -104,7 +104,7 @@ def export_training(run_dir: Path, out: Path, cfg: RunConfig, templates: Path | 
             counts["personas_quarantined"] += 1
             continue
         persona, sessions, events, images = records
-        _, _, samples, prompts, stats, agent = build_labels(persona, sessions, events, images, cfg, templates)
+        _, _, samples, prompts, stats, agent = build_labels(persona, sessions, EventIndex.of(events), images, cfg, templates)
         counts.update({k: v for k, v in stats.items() if k.startswith(("audit_", "rl_", "agent_"))})
         by_id = {im.id: im for im in images}
         samples, prompts = [x for x in samples if x.id not in dropped], [x for x in prompts if x.id not in dropped]

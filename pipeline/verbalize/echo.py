@@ -15,7 +15,9 @@ from pipeline.verbalize.phrases import reworded
 FELT = reworded({
     "activity": ("[Being|Spending time] at {place}{with_} was [exactly|just|precisely] what I [needed|was after].",
                  "[I'm|I am] [still|honestly still] [smiling|grinning] about [the time|the day] at {place}.",
-                 "[I'd|I would] go back to {place} [in a heartbeat|if I could|any time]."),
+                 "[I'd|I would] go back to {place} [in a heartbeat|if I could|any time].",
+                 "{place} [was|felt like] [just|exactly] my kind of place.",
+                 "I [could have|would have] stayed at {place} [all day|for hours|forever]."),
     "habit": ("[I|Honestly, I] [look forward to|count on] [the chance to|getting to] {activity} [each week|every week].",
               "[Getting to|Making time to] {activity} [keeps|is keeping] my week [steady|grounded|on track]."),
     "habit_start": ("[I|Honestly, I] [hope|think] [I can|I'll] [keep it up|stick with it] and {activity} [for months|for a long "
@@ -43,7 +45,11 @@ ECHO = reworded({
                  "{place}[ sounds like| seems like| must have been] [the right|a good|the perfect] [spot|place|setting] for "
                  "[it|that|a day like that].",
                  "[It's nice|It's lovely|How nice] that {names_were} [there|along|with you][ too| as well|].",
-                 "[Not everyone gets|Not many people get] to say they {activity} at {place}."),
+                 "[Not everyone gets|Not many people get] to say they {activity} at {place}.",
+                 "[It sounds like|It seems like] {place} [was|turned out to be] [a great|the perfect|a lovely] [choice|call|pick] for "
+                 "[that|it].",
+                 "[I'm|I am] [glad|happy] you [got to|managed to] [get out|get away] to {place}{with_}.",
+                 "[A trip|An outing] to {place}{with_} [is|sounds like] [exactly|just] [the thing|what a week needs]."),
     "habit": ("[Making time to|Finding time to] {activity} every week [is|sounds like] [a lovely|a good|a grounding] "
               "[ritual|habit|thing to keep].",
               "[I like|I love] that you still {activity} [like clockwork|every week|without fail].",
@@ -83,7 +89,8 @@ ECHO = reworded({
     "preference_shift": ("[So|Right, so] {new} is your [new|current] [favourite|go-to] {noun}[ now|], [not|instead of] {old}.",
                          "[Switching|Moving|Going] from {old} to {new} [sounds like|seems like] [a fun|an interesting|a good] "
                          "[change|shift|move].",
-                         "[I'll|I will] [remember|keep in mind|make a note] that {new} [is|comes first] [now|these days|from here "
+                         "[I'll|I will] [remember|keep in mind|make a note] that {new} [comes first|is the favourite|is "
+                          "top of the list] [now|these days|from here "
                          "on]."),
     "life_event": {1: ("[It's wonderful|It's huge|It's big news] that you {text}.",
                        "[You|So you] {text}; [that's|what] [a big|a real|a huge] [moment|milestone|step]."),
@@ -95,7 +102,8 @@ ECHO = reworded({
 ASK_ABOUT = reworded({
     "activity": ("[Would you|Will you] go back to {place}[ soon| sometime| again|]?",
                  "[What did {names} think of it|Did {names} enjoy it as much as you did]?",
-                 "Was {place} [busy|packed|quiet] [when you went|while you were there]?"),
+                 "Was {place} [busy|packed|quiet] [when you went|while you were there]?",
+                 "What was the [best|nicest] [part|bit] of {place}?", "Had you been to {place} before?"),
     "habit": ("What do you [like|love|enjoy] most about [getting to|making time to] {activity}?",),
     "habit_start": ("What made you [want|decide] to {activity} [every week|regularly|as a routine]?",),
     "habit_end": ("Will you still {activity} [now and then|once in a while|sometimes]?",),

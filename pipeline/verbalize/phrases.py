@@ -129,7 +129,11 @@ SCENE = {
 SCENE_USER = ("{Thing} {did}.", "Also, {thing} {did}.", "The funny thing is {thing} {did}.", "I loved that {thing} {did}.",
               "And {thing} {did}, which made it.", "Best detail: {thing} {did}.", "Plus {thing} {did}.",
               "Oh, and {thing} {did}.", "You should know {thing} {did}.", "For the record, {thing} {did}.",
-              "Not gonna lie, {thing} {did}.", "Honestly {thing} {did}.")
+              "Not gonna lie, {thing} {did}.", "Honestly {thing} {did}.",
+              "[The funny thing is|Funnily enough,|Weirdly,|Of all things,] {thing} {did}.",
+              "[I loved|I liked|I enjoyed|I'll never forget] [that|how] {thing} {did}.",
+              "[And|Plus|Also|On top of that,] {thing} {did}[, which made it|, which was a nice touch|, which I loved|].",
+              "[You should know|For the record,|Fun fact:|Honestly,] {thing} {did}.")
 SCENE_ECHO = ("I love that {thing} {did}; that's the kind of detail that makes a place.",
               "Ha, {thing} {did}? That alone sounds worth the trip.",
               "The bit where {thing} {did} made me smile.",
@@ -211,11 +215,21 @@ FEELING = {
 }
 REACT = {
     1: ("That's wonderful to hear!", "Oh, I love this.", "That's brilliant news.", "What a great thing to share.",
-        "This made me happy to read.", "That sounds genuinely lovely.", "Now that's a good update.", "How great is that!"),
+        "This made me happy to read.", "That sounds genuinely lovely.", "Now that's a good update.", "How great is that!",
+        "[Oh,|Ah,|Aw,] [that's|what] [a lovely|a wonderful|a happy] [thing|bit of news] to [hear|read]!",
+        "[Yes,|Ooh,|Brilliant,] [this is|that's] [exactly|just] the [kind of|sort of] [news|update|message] I [like|love|hope for].",
+        "[Good|Great|Lovely] news[, honestly| indeed|]: [it|that] [made my day|put a smile on my face|brightened things up].",
+        "[I'm|I am] [so|really|genuinely] [happy|glad|delighted] [for you|to hear it|you told me]!"),
     0: ("Thanks for filling me in.", "Good to know where things stand.", "Got it, thanks for telling me.",
-        "That makes sense.", "Understood.", "Thanks for keeping me in the loop."),
+        "That makes sense.", "Understood.", "Thanks for keeping me in the loop.",
+        "[Okay|Right|Alright], [noted|got it|understood][, thanks| then|].",
+        "[Thanks|Thank you] for [the update|letting me know|telling me how it's going].",
+        "[Good|Useful|Helpful] to [hear|know] [how things are|where you are with it|what's changed]."),
     -1: ("I'm sorry, that sounds hard.", "Oh no, that's a tough one.", "That sounds really frustrating.",
-         "I'm sorry it went that way.", "That's a lot to deal with.", "That must have been disappointing."),
+         "I'm sorry it went that way.", "That's a lot to deal with.", "That must have been disappointing.",
+         "[Oh,|Ah,|] I'm [so|really|truly] sorry [to hear that|about that|it turned out that way].",
+         "[That's|That is] [hard|rough|a tough thing] to [go through|deal with|hear][, honestly|, truly|].",
+         "[Ugh|Oh no], [that's|that is] [not what you wanted|disappointing|a blow]."),
 }
 # the assistant's thought on each kind of news, and what it asks back
 KIND_TALK = {
@@ -370,7 +384,11 @@ REMARK_MORE = ("Not much to report, really.", "My brain is all over the place.",
 SMALL_TALK_REPLY = ("Those stretches come and go; it's fine to ride them out.", "Sometimes saying it out loud helps a little.",
                     "It's okay to have a day that's just a day.", "A bit of rest now usually pays off later.",
                     "Be gentle with yourself.", "A change of scene, even for ten minutes, can help.",
-                    "It might help to pick one small thing and do only that.", "A glass of water and some fresh air never hurt.")
+                    "It might help to pick one small thing and do only that.", "A glass of water and some fresh air never hurt.",
+    "[Stretches|Phases|Days] like that [come and go|pass|don't last], [and that's|which is] [okay|fine|normal].",
+    "[It's|It is] [fine|okay|alright] to [slow down|take it easy|do less] [for a bit|for a while|sometimes].",
+    "[Saying it out loud|Talking about it|Putting it into words] [often helps|usually helps|can help] [a little|a "
+     "bit|more than you'd think].")
 # the assistant's recommendation, around the item it knows the user likes
 RECOMMEND = ("{Item} would fit what you're after.", "I'd go with {item} and not overthink it.",
              "My vote is {item}; it always seems to work for you.", "Start with {item} and see how it feels.")
@@ -383,7 +401,10 @@ RECOMMEND_MORE = ("If it doesn't land, we can try something else next time.", "L
     "[Let me know|Tell me] how it [goes|works out|lands]; [I'm|I am] [curious|keen to hear|interested].")
 UNKNOWN_TASTE = ("I don't know your taste there well yet, so tell me a bit more.",
                  "I can give better suggestions once I know what you usually like.",
-                 "Tell me what you enjoyed last time and I'll build from there.", "A few words about what you like would help me pick.")
+                 "Tell me what you enjoyed last time and I'll build from there.", "A few words about what you like would help me pick.",
+    "[Tell me|Give me] [a bit|a little] more about [what you like|your taste|what you usually go for] and [I'll|I will] "
+     "[suggest|pick|find] something.",
+    "[I don't|I do not] know your taste [there|on this] [yet|well enough yet]; what do you usually [pick|go for|enjoy]?")
 # why a user asks the assistant to recall something
 RECALL_WHY = ("I'm trying to piece things together.", "It's bugging me that I can't remember.", "My memory is a sieve lately.",
               "I'm writing things down and there's a gap.", "I want to get it right before I tell anyone.",
@@ -393,7 +414,10 @@ RECALL_WHY = ("I'm trying to piece things together.", "It's bugging me that I ca
     "[Someone|A friend|Somebody] [asked|wanted to know] [about it|and I blanked|and I couldn't answer].",
     "[My|This] [memory|brain|head] [is|has been] [like a sieve|a bit foggy|all over the place] [lately|recently|of late].")
 RECALL_MORE = ("Happy to help you keep track.", "That's what I'm here for.", "Ask me any time you want to check something.",
-               "It's all in our earlier chats.")
+               "It's all in our earlier chats.",
+    "[I'm|I am] [always|] [glad|happy] to [help you remember|keep track for you|be your memory].",
+    "[Ask|Check with] me [any time|whenever] [something|a detail] [slips your mind|feels fuzzy|escapes you].",
+    "[That's|That is] [exactly|precisely] [what I'm here for|the kind of thing I keep track of|why I keep notes].")
 # the assistant's last sentence, any context
 CLOSING = ("I'm here whenever you want to talk it through.", "Keep me posted.", "Tell me how it goes.",
            "I'd love to hear more whenever you feel like it.", "Talk soon.", "I'll be here.",
@@ -516,7 +540,10 @@ RECOMMEND_WHY = ("It fits the mood you're describing.", "It's a safe bet that st
     "[It|That] [ticks|checks] [the boxes|every box] [you mentioned|you listed|you gave me].")
 SMALL_TALK_ASK = ("What's one thing that would make the rest of the day better?", "Have you eaten something decent?",
                   "Is there anything you're looking forward to?", "Want to tell me what's on your mind?",
-                  "What usually helps you reset?", "Anything you'd like me to remember for later?")
+                  "What usually helps you reset?", "Anything you'd like me to remember for later?",
+    "What [would|could|might] make the rest of the [day|week] [better|easier|a bit lighter]?",
+    "Is there [anything|something] [good|nice|fun] [coming up|to look forward to|on the horizon]?",
+    "[Want|Would you like] to [tell me|talk about] what's [on your mind|bugging you|going on]?")
 # the assistant taking up how the user said the news felt (FEELING), by valence
 MIRROR = {
     1: ("I can hear how much it lifted you.", "You sound genuinely happy about it, and that's lovely to see.",
@@ -547,19 +574,34 @@ BACKGROUND_MORE = ("That helps me get a picture of you.", "I'll remember that fo
 # more of a reply, by what it answers
 RECALL_CONTEXT = ("It came up in one of our earlier chats.", "You mentioned it when you were telling me about your week.",
                   "It's one of the things you shared with me a while back.", "I noted it down when you told me.",
-                  "You told me about it yourself, so I'm fairly sure.", "That's how you described it at the time.")
+                  "You told me about it yourself, so I'm fairly sure.", "That's how you described it at the time.",
+    "[You told me|You mentioned it|You brought it up] [in one of our chats|a while back|when we talked about it].",
+    "[It's|That's] [all|right there] in [our earlier chats|what you told me|our conversation history].",
+    "[I noted it down|I kept a note of it|I remembered it] [when you told me|from our earlier chat|from that conversation].")
 RECALL_ASK_BACK = ("Are you thinking of doing it again?", "What made you think of it now?", "Was it as good as you remember?",
                    "Want me to keep track of anything else from that day?", "Is someone asking you about it?",
-                   "Anything else from around then you want to check?")
+                   "Anything else from around then you want to check?",
+    "[Are you|Were you] [planning|hoping|thinking] to [go back|do it again|repeat it] [soon|sometime|one day]?",
+    "[Is|Was] there [something|anything] [else|more] [from that day|about it|from then] you'd like to [check|remember|go over]?",
+    "What [brought it back to mind|made you think of it|reminded you of it] [just now|all of a sudden|]?")
 SMALL_TALK_IDEA = ("A short walk around the block can change the whole mood.", "Putting on one good song and doing nothing else helps.",
                    "A warm drink and five minutes away from screens is a good start.",
                    "Tidying one small corner can feel oddly satisfying.",
                    "Texting someone you like, just to say hi, might lift things.",
                    "Writing down the three things on your mind can quiet them.",
-                   "Stretching for a couple of minutes does more than it sounds.", "Stepping outside for some air is always an option.")
+                   "Stretching for a couple of minutes does more than it sounds.", "Stepping outside for some air is always an option.",
+    "[A short|A slow|A quick] [walk|wander|stroll] [outside|around the block|in the fresh air] [might|could|can] "
+     "[help|reset things|clear your head].",
+    "[Maybe|Perhaps|Why not] [put on|play] [a song you love|some music you like|an old favourite album] and [do nothing "
+     "else|just listen|let it play] for [a bit|a while|ten minutes]?",
+    "[A warm drink|A glass of water|Something warm to drink] and [a few minutes|five minutes|a little time] [off "
+     "screens|away from your phone|by a window] [can|might|could] [help|do wonders|reset things].")
 BACKGROUND_ASK = ("What does a normal week look like for you?", "What's keeping you busy these days?",
                   "Is there anything you'd like help keeping track of?", "What would you like to get out of our chats?",
-                  "What's something you're looking forward to?", "What should I know about you that I don't yet?")
+                  "What's something you're looking forward to?", "What should I know about you that I don't yet?",
+    "What [would|does] a [typical|usual|normal] week look like for you?",
+    "[Is there anything|What's one thing] you'd like me to [keep track of|remember|keep an eye on]?",
+    "What [are you|have you been] [most|really] [looking forward to|excited about] [lately|these days]?")
 ENCOURAGE = ("I'm glad you told me.", "It's good to hear how things are really going.", "You're handling a lot, and it shows.",
              "That says a lot about you.", "Thanks for trusting me with it.", "I'll remember this for the next time we talk.",
              "Keep me in the loop as it develops.", "It's the kind of update I love getting.",
@@ -578,7 +620,10 @@ PREFERENCE_ASK = ("Want me to suggest something to go with it?", "Shall I rememb
     "Is it [for you|just for you|for yourself], or [for company|to share|for a group]?",
     "[Want|Would you like] me to [remember|note|keep] [this|it] as your [go-to|default|usual]?")
 PHOTO_TALK = ("Thanks for letting me see a bit of your day.", "Pictures like that make it feel like I'm there with you.",
-              "I like getting a glimpse of your surroundings.", "Send more like that whenever you want.")
+              "I like getting a glimpse of your surroundings.", "Send more like that whenever you want.",
+    "[Thanks|Thank you] for [the photo|sharing the picture|sending that]; [it's|it is] [lovely|nice|great] to [see|get a "
+     "glimpse of] [your day|where you are|your world].",
+    "[Pictures|Photos] like [that|this] make me feel [like I'm there|right there with you|part of it].")
 # what the assistant says to a user telling it about themselves, by the kind of card fact told
 BACKGROUND_TALK = {
     "profile": ("It's nice to put a bit of context around you.", "Good to have the basics straight.",
@@ -701,10 +746,14 @@ def reworded(pool):
 
 # connectives that lead into a sentence, some of the time: a user's, an assistant's statement, an assistant's question
 USER_LEADS = ("Also, ", "And ", "Honestly, ", "To be fair, ", "Mind you, ", "Plus, ", "I'll admit, ", "Truth is, ",
-              "Funny enough, ", "I have to say, ")
+              "Funny enough, ", "I have to say, ", "Oh, and ", "Not gonna lie, ", "If I'm honest, ", "Thing is, ", "By the way, ",
+              "Side note: ", "Admittedly, ", "To be honest, ", "In fairness, ", "Weirdly, ", "Actually, ", "On top of that, ",
+              "What's more, ", "Besides, ", "Okay, and ")
 REPLY_LEADS = ("Also, ", "And ", "Honestly, ", "For what it's worth, ", "By the way, ", "Just a thought: ",
-               "One more thing: ", "Oh, and ", "Either way, ")
-ASK_LEADS = ("And ", "Also, ", "Oh, and ", "So, ", "Tell me, ", "I'm curious: ", "Out of interest, ")
+               "One more thing: ", "Oh, and ", "Either way, ", "If you ask me, ", "Plus, ", "On that note, ", "Actually, ",
+               "To be honest, ", "In any case, ", "Side note: ", "Thinking about it, ", "Mind you, ", "Besides, ", "Of course, ")
+ASK_LEADS = ("And ", "Also, ", "Oh, and ", "So, ", "Tell me, ", "I'm curious: ", "Out of interest, ", "Just wondering: ",
+             "Quick question: ", "By the way, ", "Now, ", "If you don't mind me asking, ", "I have to ask: ", "Curious: ")
 _LED = {**{name: USER_LEADS for name in ("FEELING", "REQUEST_SITUATION", "REMARK_MORE", "RECALL_WHY")},
         **{name: REPLY_LEADS for name in ("KIND_TALK", "SETTING_TALK", "ENCOURAGE", "KIND_SUGGEST", "SETTING_SUGGEST",
                                           "RECOMMEND_WHY", "RECOMMEND_MORE", "RECOMMEND_TIP", "SMALL_TALK_IDEA",
@@ -715,4 +764,4 @@ _LED = {**{name: USER_LEADS for name in ("FEELING", "REQUEST_SITUATION", "REMARK
 for _name, _pool in list(globals().items()):
     if _name.isupper() and _name not in ("SCENE", "SYNONYMS", "KEEP", "USER_LEADS", "REPLY_LEADS", "ASK_LEADS"):
         _pool = reworded(_pool)
-        globals()[_name] = with_leads(_pool, _LED[_name], len(_LED[_name])) if _name in _LED else _pool
+        globals()[_name] = with_leads(_pool, _LED[_name], 2) if _name in _LED else _pool

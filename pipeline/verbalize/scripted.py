@@ -40,7 +40,9 @@ OPENERS = {
 }
 # Situations that frame a request; {name} is someone from the persona's life.
 CONTEXT = ("With {name} coming over later, ", "Quick question before I head out: ", "I'm trying to plan ahead, so: ",
-           "Random thought: ", "Honest answer please: ", "Okay, help me decide. ", "I'm stuck. ", "Before I forget: ")
+           "Random thought: ", "Honest answer please: ", "Okay, help me decide. ", "I'm stuck. ", "Before I forget: ",
+           "[Quick|Small|Random] question[ for you|]: ", "[Advice|Help] needed: ",
+           "[Okay|Right|So], [I need|I could use] [your help|a second opinion|some advice]: ")
 EVENING_CONTEXT = ("After the day I had, ",)  # only said from the late afternoon on
 ADAPT_RATE = 0.8  # per observed trait and reply, at most two a reply
 
@@ -123,6 +125,11 @@ TELL = {
         "Little update: I {activity} at {place} {when}{with_}.",
         "Spent part of the day at {place}{with_} {when}. We {activity}.",
         "{place} {when}{with_} — I {activity} and it was {adj}.",
+        "[So|Okay so|Right, so] {when} I [went|headed] [over|out] to {place}{with_} and {activity}.",
+        "[Little|Quick|Small] [update|news]: I {activity} at {place} {when}{with_}.",
+        "{When_cap} I [finally|actually|] {activity} at {place}{with_}[, and it was {adj}|].",
+        "[Guess where I went|Guess what I did] {when}? I {activity} at {place}{with_}.",
+        "[Spent|Had] [a bit of|some] time at {place} {when}{with_}: I {activity}.",
     ),
     "preference_shift": (
         "I used to love {old}, but honestly I can't stand it now: {why}. These days it's all {new} for me.",
@@ -130,83 +137,110 @@ TELL = {
         "Update on me: {new} has replaced {old} as my go-to {noun}. Why? {why_cap}.",
         "Not into {old} anymore. {why_cap}, so {when} I switched to {new}.",
         "Confession: I'm over {old}. {why_cap}. {new_cap} is my thing now.",
+        "I've [gone off|gotten tired of|moved on from] {old}: {why}. [Now|These days] I [reach for|go for|pick] {new} [instead|every "
+        "time].",
+        "[Weird|Funny|Random] [thing|update|one]: my go-to {noun} is now {new}, not {old}. [The reason?|Why?] {why_cap}.",
     ),
     "goal_start": (
         "New goal: I want to {goal}. Starting now!",
         "I've decided I'm going to {goal}. Saying it out loud makes it real.",
         "{When} I made up my mind: I want to {goal}.",
         "Okay, big plan. I want to {goal} this year.",
+        "[I've|I have] [set|given] myself a [new|fresh|big] goal: [I want to|I'm going to] {goal}.",
+        "[Announcement|News|Heads up]: I'm [going to|determined to] {goal}[ this year| at last|].",
     ),
     "goal_progress": (
         "Progress on the {key} front: {when} I {step}.",
         "Small win for the {key} goal: I {step} {when}.",
         "{When_cap} I {step}. One step closer on the {key} thing.",
         "The {key} project is moving: I {step}.",
+        "[Update|News|Progress] on the {key} [goal|front|plan]: I {step} {when}.",
+        "{When_cap} I {step}[, so the {key} goal is moving|; the {key} plan is on track|: another step for the {key} goal].",
     ),
     "goal_completed": (
         "I finally did it: {when} I {done}! The {key} goal is done.",
         "It's official. {When_cap} I {done}. {key_cap}: done!",
         "Can't believe it, but the {key} goal is complete. I {done} {when}.",
+        "[Done!|Finished!|Made it!] {When_cap} I {done}, [so|and] the {key} [goal|project] is [complete|finished|behind me].",
     ),
     "goal_abandoned": (
         "I'm dropping the {key} goal. Honestly, {why}.",
         "Decided {when} to give up on the {key} plan: {why}.",
         "The {key} thing is off. {why_cap}.",
+        "[I've|I have] [decided to|had to] [let go of|give up on|step back from] the {key} [goal|plan]: {why}.",
     ),
     "relationship_closer": (
         "{name} and I have gotten so much closer: {why}.",
         "I feel way closer to {name} lately. {why_cap}.",
         "Something nice {when}: {why}. {name} is really there for me.",
+        "[I've|I have] [grown|gotten] [so much|a lot|really] closer to {name} [lately|recently]: {why}.",
     ),
     "relationship_further": (
         "Things with {name} are weird lately. {why_cap}.",
         "I'm kind of drifting from {name}. {why_cap}.",
         "Ugh, {name}. {When_cap} {why}.",
+        "[Things are|It's all been] [strained|awkward|off] with {name} [lately|recently]: {why}.",
     ),
     "life_event": (
         "Big news: {when} I {text}.",
         "So... {when} I {text}. Still processing it.",
         "I need to tell someone: I {text} {when}.",
         "Life update: {when} I {text}.",
+        "[Guess what|So, news|Okay, big one]: {when} I {text}.",
+        "{When_cap} I {text}[, and I'm still taking it in|; it's still sinking in|].",
     ),
     "habit": (
         "{When_cap} I did my usual {weekday} thing: {activity}.",
         "Kept up my {weekday} routine {when}: {activity}, as always.",
         "My {weekday} ritual held up {when}. I did it again: {activity}.",
+        "[Another|One more] {weekday}, [same|the usual] [ritual|routine] {when}: {activity}.",
     ),
     "habit_start": (
         "New routine: every {weekday} {part} I {activity} now.",
         "I've picked up a new habit: I {activity} every {weekday} {part}.",
         "Trying something new: from now on, {weekday} {part}s are when I {activity}.",
+        "[New|Fresh] [habit|routine] [alert|unlocked]: I {activity} every {weekday} {part} now.",
     ),
     "habit_end": (
         "I've dropped my {weekday} routine. I don't {activity} anymore.",
         "Small change: I stopped my {weekday} {part} habit of the last weeks, when I'd {activity}.",
         "That {weekday} {part} thing where I {activity}? I've quit it.",
+        "[No more|I'm done with] my {weekday} {part} [routine|habit]; I [don't|won't] {activity} [anymore|these days].",
     ),
 }
 BACKGROUND = {
-    "profile/age": ("I'm {value}, by the way.", "For context, I'm {value} years old."),
+    "profile/age": ("I'm {value}, by the way.", "For context, I'm {value} years old.",
+                    "[I'm|I am] {value}[, for the record|, if that helps|]."),
     "interest": ("I'm really into {value}.", "One thing about me: I love {value}.", "{value_cap} is my happy place.",
-                 "Lately I spend a lot of time on {value}."),
+                 "Lately I spend a lot of time on {value}.",
+                 "[I'm|I am] [a big|a huge|a real] fan of {value}[, honestly|, for what it's worth|].",
+                 "[My favourite pastime|My go-to hobby|One thing I love doing] [is|has to be] {value}."),
     "preference": ("My favourite {noun}? {value_cap}, no contest.", "I could have {value} every day. Easily my favourite {noun}.",
-                   "If you ever wonder, my favourite {noun} is {value}.", "Nothing beats {value} for me, honestly."),
-    "relationship": ("{name} is my {role}; {closeness_words}.", "You'll hear about {name} a lot: my {role}, {closeness_words}."),
-    "habit": ("Every {weekday} {part} I {activity}. It's my thing.", "I have a ritual: {activity}, every {weekday} {part}."),
-    "goal": ("I'm working on a goal: I want to {goal}.", "Something I'm chasing: I want to {goal}."),
+                   "If you ever wonder, my favourite {noun} is {value}.", "Nothing beats {value} for me, honestly.",
+                   "[Ask me|If you ask me] [about|for] [my favourite {noun}|the best {noun}] and I'll say {value}[ every time|]."),
+    "relationship": ("{name} is my {role}; {closeness_words}.", "You'll hear about {name} a lot: my {role}, {closeness_words}.",
+                     "[There's|I have] {name}, my {role}; {closeness_words}."),
+    "habit": ("Every {weekday} {part} I {activity}. It's my thing.", "I have a ritual: {activity}, every {weekday} {part}.",
+              "Every {weekday} {part} I {activity}[, without fail|, like clockwork|]."),
+    "goal": ("I'm working on a goal: I want to {goal}.", "Something I'm chasing: I want to {goal}.",
+             "[My|One] [big|main|current] goal[ right now|]? [I want to|To] {goal}."),
 }
 CLOSENESS = {1: "we're not close at all", 2: "we're not that close", 3: "we get along fine",
              4: "we're close", 5: "one of my favourite people in the world"}
 INTRO = ("Hi! I'm {first}. I work as {a_occupation} in {city}.", "Hello, {first} here: {occupation}, based in {city}.",
          "Hey, I'm {first}, {a_occupation} from {city}.", "Nice to meet you. My name is {first}; I'm {a_occupation} in {city}.")
 PHOTO = {
-    "activity": ("Here's a photo from {place}.", "Sending you a picture from {place}.", "Look, I took this at {place}."),
-    "snapshot": ("Look at this.", "Here's what I'm looking at right now.", "Sending you a quick pic.", "Check this out."),
+    "activity": ("Here's a photo from {place}.", "Sending you a picture from {place}.", "Look, I took this at {place}.",
+                 "[Here's|Sending you|Attaching] [a photo|a picture|a snap] [from|I took at] {place}."),
+    "snapshot": ("Look at this.", "Here's what I'm looking at right now.", "Sending you a quick pic.", "Check this out.",
+                 "[Here's|Sending] [a quick|a little] [snap|pic|photo] [of where I am|of my surroundings|of the view]."),
 }
 RECALL_ASK = {
     "activity": ("Remind me, where was I {when}{with_}?", "What did I get up to {when}{with_}? I forget.",
                  "Quick memory test: what did I do {when}{with_}?", "Where did I go {when}{with_}? It's slipping my mind.",
-                 "Help me remember: what was I doing {when}{with_}?"),
+                 "Help me remember: what was I doing {when}{with_}?",
+                 "[Can you remind me|Do you remember|Any idea] what I [did|got up to] {when}{with_}?",
+                 "[I've forgotten|I can't remember|I don't recall] where I went {when}{with_}. [Do you know|Any idea|Can you help]?"),
     "visual": ("What colour was the {name} in the photo from {when}?", "In that picture from {when}, what colour was the {name} again?",
                "Do you remember the {name} in my photo from {when}? What colour was it?"),
 }

@@ -51,13 +51,13 @@ def _say(nodes: Sequence[Node], rng: np.random.Generator, out: list[str]) -> Non
             _say(node[int(rng.integers(len(node)))], rng, out)
 
 
-# a space an empty alternative left before punctuation ("[on it|]." said as " ."), or a doubled one; not an emoticon
+# a space an empty alternative left before punctuation ("[on it|]." said as " ."), or a doubled one; not an emoticon's
 _LOOSE = re.compile(r" +(?=[.,!?;:](?![)(]))|(?<= ) +")
 
 
 def _tidy(said: str) -> str:
     """Spaced as written, and each article fitting the alternative after it ("a [completely|entirely] new")."""
-    return fix_articles(_LOOSE.sub("", said))
+    return fix_articles(_LOOSE.sub("", said)).lstrip(" ")
 
 
 def vary(template: str, rng: np.random.Generator) -> str:
@@ -100,7 +100,7 @@ def spellings(template: str, limit: int = 100_000) -> list[str]:
     def expand(nodes: Sequence[Node]) -> list[str]:
         out = [""]
         for n in nodes:
-            tails = [n] if isinstance(n, str) else [x for a in n for x in expand(a)]
+            tails = [n] if isinstance(n, str) else list(dict.fromkeys(x for a in n for x in expand(a)))  # [a|a|b]: a once
             out = [head + tail for head in out for tail in tails]
         return out
 
@@ -183,13 +183,13 @@ _SUBJECTS = frozenset({"i", "i'm", "i've", "i'd", "i'll", "it", "it's", "that", 
 
 def with_leads(value, leads: Sequence[str], bare: int):
     """The templates that open with their subject led in, sometimes, by a connective ("Also, ", "Honestly, "): each
-    such template said as itself `bare` times as often as with any one lead."""
+    such template said as itself `bare` times as often as with a lead (any one of them)."""
     def lead_in(template: str) -> str:
         first = canonical(template).split(" ", 1)[0].strip(",.:;!?").lower()
         if first not in _SUBJECTS:
             return template
         led = _unparse(_lowered(_parse(template)))
         fitting = [x for x in leads if x.strip(" ,:").lower() not in template.lower()]  # no "Honestly, ... honestly"
-        return "[" + "|".join([template] * bare + [x + led for x in fitting]) + "]" if fitting else template
+        return "[" + "|".join([template] * bare + ["[" + "|".join(x + led for x in fitting) + "]"]) + "]" if fitting else template
 
     return _each(value, lead_in)

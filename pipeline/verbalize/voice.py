@@ -362,7 +362,7 @@ CHAT_VOICE = {
          "[I'm|I am] [up for|open to|keen on] [almost|just about] [anything|any idea] [new|different|out of the ordinary]."),
     ),
 }
-NEWS_TAILS, CHAT_VOICE = (with_leads(reworded(bank), USER_LEADS, len(USER_LEADS))
+NEWS_TAILS, CHAT_VOICE = (with_leads(reworded(bank), USER_LEADS, 2)
                           for bank in (NEWS_TAILS, CHAT_VOICE))
 # both banks, rank-matched per pole: what the alignment gold counts and the certificate swaps
 TRAIT_TAILS = {t: (NEWS_TAILS[t][0] + CHAT_VOICE[t][0], NEWS_TAILS[t][1] + CHAT_VOICE[t][1]) for t in NEWS_TAILS}
@@ -536,7 +536,7 @@ ADAPTED = {
     ),
 }
 
-ADAPTED = with_leads(reworded(ADAPTED), REPLY_LEADS, len(REPLY_LEADS))
+ADAPTED = with_leads(reworded(ADAPTED), REPLY_LEADS, 2)
 
 
 class Voiced(NamedTuple):

@@ -151,7 +151,7 @@ def test_a_context_length_400_shrinks_the_request(tmp_path, personas):
 
     scripted = CFG.model_copy(update={"text_backend": "scripted"})
     ctx, drafts = build_world(personas[0], scripted), generate_persona(personas[0], scripted).sessions
-    prompts = sorted(_prompt_tokens(session_messages(ctx.world, d, ctx.event_by_id, ctx.fact_by_id)) for d in drafts)
+    prompts = sorted(_prompt_tokens(session_messages(ctx.world, d, ctx.index.event, ctx.index.fact)) for d in drafts)
     server = FakeOpenAI(context_tokens=prompts[3 * len(prompts) // 4])
     (part,), _ = _run(server, tmp_path / "b", personas)
     _assert_exact(part)

@@ -37,6 +37,7 @@ def test_a_variant_is_spaced_and_its_articles_agree_whatever_the_alternatives():
     assert set(spellings("It was a [big|open|usual] day, an [odd|good] one.")) == {
         f"It was {a} day, {b} one." for a in ("a big", "an open", "a usual") for b in ("an odd", "a good")}
     assert vary("Sending a hug :)", np.random.default_rng(0)) == "Sending a hug :)"
+    assert set(spellings("[Oh,|] I'm sorry.")) == {"Oh, I'm sorry.", "I'm sorry."}
 
 
 def test_synonyms_keep_slots_and_capitals():
