@@ -398,7 +398,11 @@ RECOMMEND_MORE = ("If it doesn't land, we can try something else next time.", "L
     "[If it doesn't|Should it not] [work out|land|hit the spot], [we|I] [can|could] [try|find] [something else|another option|a different "
      "one] [next time|later|another time].",
     "[Trust|Follow|Go with] your [instinct|gut|taste] on the [details|finer points|rest].",
-    "[Let me know|Tell me] how it [goes|works out|lands]; [I'm|I am] [curious|keen to hear|interested].")
+    "[Let me know|Tell me] how it [goes|works out|lands]; [I'm|I am] [curious|keen to hear|interested].",
+    "[And if|If] [you fancy|you want|you're in the mood for] [something new|a change|a twist] [later|another time|next "
+     "time], [just|] [ask|say the word|let me know].",
+    "[It's|That's] [a pick|a choice|an option] you [rarely|seldom|hardly ever] [regret|go wrong with|tire of], [I "
+     "think|I'd say|from what you've said].")
 UNKNOWN_TASTE = ("I don't know your taste there well yet, so tell me a bit more.",
                  "I can give better suggestions once I know what you usually like.",
                  "Tell me what you enjoyed last time and I'll build from there.", "A few words about what you like would help me pick.",
@@ -425,7 +429,10 @@ CLOSING = ("I'm here whenever you want to talk it through.", "Keep me posted.", 
     "[I'm|I am] [here|around|always here] [if you need me|whenever you need|any time].",
     "[Let me know|Tell me|Keep me posted on] how it [goes|turns out|works out].",
     "[Take care|Look after yourself|Be well][ for now| in the meantime|].",
-    "[Looking forward|I look forward] to [hearing more|the next update|our next chat].")
+    "[Looking forward|I look forward] to [hearing more|the next update|our next chat].",
+    "[Speak|Talk|Chat] [to you|with you] [soon|again soon|before long][, I hope| then|].",
+    "Enjoy the rest of your [day|week][, and talk soon|, and keep me posted|].",
+    "[I'm|I am] [here|around] [whenever|if] you [want|need] to [chat|talk|think out loud] again.")
 # what the assistant suggests after news, by the kind of place, then by the kind of news
 SETTING_SUGGEST = {
     "cafe": ("You could make it your spot for slow weekends.", "Next time, try a seat by the counter and watch the whole operation.",
@@ -537,7 +544,10 @@ RECOMMEND_WHY = ("It fits the mood you're describing.", "It's a safe bet that st
                  "It's the kind of thing you light up about.", "It ticks every box you mentioned.",
     "[It|That] [matches|fits|suits] [what you've enjoyed|your taste|what you like] [so far|before|in the past].",
     "[It's|It is] [a safe|a reliable|a solid] [bet|choice|pick] that [still|also] [feels special|feels like a treat|delights].",
-    "[It|That] [ticks|checks] [the boxes|every box] [you mentioned|you listed|you gave me].")
+    "[It|That] [ticks|checks] [the boxes|every box] [you mentioned|you listed|you gave me].",
+    "[From|Going by] [what you've told me|our chats|everything you've said], [it's|that's] [a safe|a strong|the obvious] "
+     "[pick|bet|choice].",
+    "[You|You always] [seem to|tend to] [light up|perk up|get excited] [about it|when it comes up|whenever it's mentioned].")
 SMALL_TALK_ASK = ("What's one thing that would make the rest of the day better?", "Have you eaten something decent?",
                   "Is there anything you're looking forward to?", "Want to tell me what's on your mind?",
                   "What usually helps you reset?", "Anything you'd like me to remember for later?",
@@ -570,7 +580,10 @@ BACKGROUND_MORE = ("That helps me get a picture of you.", "I'll remember that fo
     "[Every|Each] [detail|bit|piece] [helps me|makes it easier to] [get to know you|understand you|help you].",
     "[Noted|Got it|Understood]; [I'll|I will] [remember that|keep that in mind|hold on to it] [for later|for our chats|].",
     "[Feel free|You're welcome] to tell me [more|anything|whatever you like] [whenever you like|any time|as it comes up].",
-    "[That's|That is] [useful|handy|good] [context|background|to know] [for me|about you|].")
+    "[That's|That is] [useful|handy|good] [context|background|to know] [for me|about you|].",
+    "[Little|Small] [details|things] like [that|this] [help me|make it easier to] [tailor|shape|pitch] [my "
+     "suggestions|my ideas|what I say] to you.",
+    "[I'll|I will] [file that away|keep that safe|hold on to that] [for our future chats|with everything else you've told me|for later].")
 # more of a reply, by what it answers
 RECALL_CONTEXT = ("It came up in one of our earlier chats.", "You mentioned it when you were telling me about your week.",
                   "It's one of the things you shared with me a while back.", "I noted it down when you told me.",
@@ -601,7 +614,9 @@ BACKGROUND_ASK = ("What does a normal week look like for you?", "What's keeping 
                   "What's something you're looking forward to?", "What should I know about you that I don't yet?",
     "What [would|does] a [typical|usual|normal] week look like for you?",
     "[Is there anything|What's one thing] you'd like me to [keep track of|remember|keep an eye on]?",
-    "What [are you|have you been] [most|really] [looking forward to|excited about] [lately|these days]?")
+    "What [are you|have you been] [most|really] [looking forward to|excited about] [lately|these days]?",
+    "[What|Which] [part of your week|day of the week|moment in your week] [do you|would you say you] [enjoy|look forward "
+     "to] [most|the most]?")
 ENCOURAGE = ("I'm glad you told me.", "It's good to hear how things are really going.", "You're handling a lot, and it shows.",
              "That says a lot about you.", "Thanks for trusting me with it.", "I'll remember this for the next time we talk.",
              "Keep me in the loop as it develops.", "It's the kind of update I love getting.",
@@ -611,14 +626,21 @@ ENCOURAGE = ("I'm glad you told me.", "It's good to hear how things are really g
     "[I'll|I will] [keep|hold on to|remember] [this|that] for [our next chat|next time|later].",
     "[Updates|Stories] like this are [my favourite kind|the best part of my day|a highlight].",
     "[You're|You are] [doing|handling|managing] [more|a lot more|far more] than [you give yourself credit for|you "
-     "think|most people would].")
+     "think|most people would].",
+    "[You're|You are] [clearly|obviously|really] putting [real|a lot of|genuine] [thought|care|heart] into [this|it|how you live].",
+    "[I|I really] [enjoy|love|like] [hearing|getting] [these|your] [updates|stories|news] [from you|as they come|every time].",
+    "[It's|It is] [good|nice|lovely] to [see|hear] you [making time for|looking after|paying attention to] [what matters "
+     "to you|the things you care about|yourself].",
+    "[Keep doing what you're doing|Carry on as you are|Keep going the way you are]; [it|that] [seems to|clearly] [work|suit you].")
 PREFERENCE_ASK = ("Want me to suggest something to go with it?", "Shall I remember how it went for next time?",
                   "Is it for you alone, or are you sharing?", "Want a backup option too?",
                   "Do you want something similar for next time as well?", "Should I keep that in mind as your default?",
     "[Shall|Should] I [suggest|find|pick] [something|a side|an extra] to [go with|pair with|match] it?",
     "[Would|Do] you [like|want] [a backup|a second|another] [option|pick|idea] [too|as well|just in case]?",
     "Is it [for you|just for you|for yourself], or [for company|to share|for a group]?",
-    "[Want|Would you like] me to [remember|note|keep] [this|it] as your [go-to|default|usual]?")
+    "[Want|Would you like] me to [remember|note|keep] [this|it] as your [go-to|default|usual]?",
+    "[Shall|Should] I [keep it in mind|note it as the go-to|remember it] for [the next time|whenever] you [ask|need ideas]?",
+    "Is [that|this] for [a special occasion|an ordinary day|a treat], or [just everyday|any old time|a regular day]?")
 PHOTO_TALK = ("Thanks for letting me see a bit of your day.", "Pictures like that make it feel like I'm there with you.",
               "I like getting a glimpse of your surroundings.", "Send more like that whenever you want.",
     "[Thanks|Thank you] for [the photo|sharing the picture|sending that]; [it's|it is] [lovely|nice|great] to [see|get a "
@@ -646,7 +668,11 @@ RECOMMEND_TIP = ("Give yourself a moment to enjoy it properly rather than rushin
     "[Take your time with it|Give yourself a moment to enjoy it|Take a moment to savour it]; [no need|there's no need] to [rush|hurry].",
     "[Share|Try] it with [someone|a friend|company] [if you can|and compare|and see what they think].",
     "[Notice|Pay attention to|Watch for] [what you like|what works|what stands out] [most|best] [this time|on this go|about it].",
-    "Make it [a little|a small|a proper] [occasion|event|treat] [if you can|for yourself|anyway].")
+    "Make it [a little|a small|a proper] [occasion|event|treat] [if you can|for yourself|anyway].",
+    "[Try|Consider] [it|having it] [somewhere new|somewhere different|at a quieter time] [this time|for a change|to mix it up].",
+    "[Note|Remember|Keep track of] [how it goes|what you think|how you feel about it] so [we|I] can "
+     "[fine-tune|adjust|refine] [next time|the next pick|from there].",
+    "[Savour|Enjoy] it [slowly|properly|without rushing][, no fuss| and don't overthink it|].")
 
 # words and phrases said in any of their synonyms wherever the pools above (and the voice and reply pools) use
 # them: each alternative fits every place its phrase is used, so a turn keeps its meaning and its grammar

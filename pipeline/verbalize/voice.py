@@ -384,7 +384,12 @@ ADAPTED = {
          "[Skipping|Passing on|Saying no to] the [big|loud|busy] [plans|gatherings|crowds] is [completely|perfectly|totally] "
           "[fine|okay|reasonable].",
          "[A quiet|A solo|A peaceful] [walk|wander|stroll] [afterwards|after that|later on] [could be|might be|would be] "
-          "[nice|good|lovely]."),
+          "[nice|good|lovely].",
+         "[Some time|A quiet stretch|A slow day] [to yourself|at home|on your own] [with nothing planned|with no "
+          "plans|and no one to entertain] [could be|might be|sounds] [perfect|lovely|just right].",
+         "You [don't|never] [need|have] to [explain|justify|apologise for] [wanting|needing|choosing] [some space|time alone|a quiet one].",
+         "[Small|Quiet|Low-key] [plans|outings|days] [seem to|clearly] [suit|agree with|work for] you [best|well|nicely].",
+         "[A good book|A long walk|A film at home] [might|could|would] [beat|top] [any|a busy|a crowded] [party|gathering|do] for you."),
         ("You [should|could] [get|gather|round up] a few people [together|along] for the [next one|next round|sequel]!",
          "[Tell me|I want to hear|Fill me in on] [everyone's reactions|how everyone reacted|what everyone said]!",
          "You [could|might] [turn|make] it into a [get-together|little party|group thing] [next time|one day|soon].",
@@ -399,7 +404,13 @@ ADAPTED = {
          "[Invite|Bring|Drag along] [someone|a friend|a couple of friends] [next time|for the next round|on the next one]; [it'll "
           "be|it'd be|that'd be] [even better|twice the fun|more fun].",
          "[People|Friends|The people you know] [clearly|obviously|must] [love|enjoy|appreciate] [your company|having you around|spending "
-          "time with you]."),
+          "time with you].",
+         "[Your|All your] [friends|people|crew] [must|surely] [love|enjoy] [hearing|getting] [these updates|your stories|news like this]!",
+         "[Throw|Host|Plan] a [little|small|proper] [get-together|celebration|party] [around it|for it|to share it]; "
+          "[you'd|you would] [love|enjoy] it!",
+         "[Tell|Show] [everyone|your friends|the group]; [they'll|they will] [want|love] to [hear|know] [all about "
+          "it|the details|the story]!",
+         "[You're|You are] [clearly|obviously] [at your best|in your element|happiest] [around people|with a crowd|in company]!"),
     ),
     "agreeableness": (
         ("[Good on you|Well done|Fair play to you] for doing it [your way|your own way|on your terms].",
@@ -416,7 +427,12 @@ ADAPTED = {
          "[Blunt|Direct|Straight] [is good|works|suits you]: [I'll|I will] [keep mine short too|return the favour|do the same].",
          "[Your own|Your] [opinion|view|verdict] is the [one that counts|only one that matters|one to go with] [here|on this|].",
          "[Fair enough|Fine by me|Understood]; [you don't need anyone's|no need to wait for anyone's|you needn't ask for] "
-          "[permission|approval|blessing]."),
+          "[permission|approval|blessing].",
+         "[Straight|Plain|Simple] answer: [go with what you want|do it your way|pick what suits you].",
+         "You [clearly|obviously|plainly] know [what you want|your own mind], [so|and] [I'll|I will] [keep it short|skip "
+          "the fluff|get to the point].",
+         "[Nobody|No one] [else|] [gets|needs] a vote [on this|here|in it]; [it's|that's] [yours|your call|your decision].",
+         "[If others disagree|If anyone objects|If people grumble], [that's|it's] their [problem|business], not yours."),
         ("[It's lovely|It's wonderful|I love] how much you [care about|look out for|think of] the people around you.",
          "[Maybe|Perhaps|Why not] [share it with|tell|pass it on to] someone close[ to you|]?",
          "Your [kindness|warmth|care] [really|clearly] shows in [how you tell it|the way you talk about it].",
@@ -433,7 +449,13 @@ ADAPTED = {
          "[Remember|Don't forget] [to be|to stay] as [kind|gentle|patient] [to yourself|with yourself] as you are to [others|everyone "
           "else].",
          "[Sharing|Talking about] [the good news|it|this] with [someone close|a friend|someone you love] "
-          "[could|might|would] [make their day|brighten their day|mean a lot]."),
+          "[could|might|would] [make their day|brighten their day|mean a lot].",
+         "[Whoever|Anyone who] [helped|was there|shared it with you] [must feel|is surely] [lucky to have you|glad you "
+          "were there|grateful for you].",
+         "[Your|That] [big|kind|generous] heart [really|truly|clearly] [shows|comes through|shines] [here|in this|in how you tell it].",
+         "[Make sure|Remember] [someone|somebody] [looks after|takes care of|spoils] you [too|as well|for a change].",
+         "[It's|It is] [clear|obvious] [how much|that] you [care about|value|treasure] [the people around you|your "
+          "people|those close to you]."),
     ),
     "conscientiousness": (
         ("[No need|There's no need] to [plan it out|map it all out|organise it], just [enjoy|savour|go for] it.",
@@ -449,7 +471,12 @@ ADAPTED = {
          "[Winging it|Improvising|Going with it] [seems to|tends to|usually does] [work|pay off|turn out fine] for you.",
          "[Don't|No need to] [overplan|overthink|over-organise] it; [just|simply] [enjoy|relish|go for] it.",
          "[Whatever|However] it [turns out|goes|unfolds], [you'll|you will] [sort it|figure it out|work it out] [as you go|on the "
-          "way|along the way]."),
+          "way|along the way].",
+         "[No|There's no] [schedule|plan|timetable] [needed|required|necessary] [for this|here|this time]; [just|simply] "
+          "[go|see how it goes|follow your nose].",
+         "[Leave|Keep] the [details|logistics|fine print] for [later|another day|whenever].",
+         "[A loose|A rough|A vague] [idea|plan|outline] is [plenty|enough|all you need] [here|for this|for now].",
+         "[You can|You could] [figure|work|sort] [it|things] out [on the day|as you go|when you get there]."),
         ("[Want|Would you like] me to [jot down|note|add] a next step so it's on your [list|planner|calendar]?",
          "We [could|might] [set|pick|fix] a date for the next [round|one|step].",
          "A [quick|short|simple] [checklist|plan|list] [might|could] suit you here.",
@@ -465,7 +492,13 @@ ADAPTED = {
           "next time|save you time].",
          "[Blocking out|Booking|Setting aside] [a slot|some time|an hour] [for it|in advance|ahead] [sounds like|seems like|is] [your "
           "style|your way|the way you work].",
-         "[I love|It's great|I like] how [organised|prepared|on top of things] you [are|always are|stay] [about this|with it|]."),
+         "[I love|It's great|I like] how [organised|prepared|on top of things] you [are|always are|stay] [about this|with it|].",
+         "[A|One] [quick|short|small] [list|checklist|plan] [for the next one|for next time|ahead of time] [would|could] "
+          "[suit|help] you [well|nicely|here].",
+         "[I can|I could] [tell|see] you like [things|everything] [planned properly|in good order|organised ahead of time].",
+         "[Pencil|Put|Note] [the next one|the follow-up|a date] [in|into] your [calendar|planner|diary] [now|early|while it's fresh].",
+         "[Your|That] [attention to detail|sense of order|careful planning] [really|clearly] [pays off|shows|helps] "
+          "[here|again|every time]."),
     ),
     "neuroticism": (
         ("You [seem to|clearly] take [these things|things like this|it all] in [stride|your stride].",
@@ -480,7 +513,11 @@ ADAPTED = {
          "[Your|That] [relaxed|laid-back|calm] [attitude|outlook|approach] [will|should|is bound to] [serve you well|carry you far|keep "
           "things easy].",
          "[I like|It's good|It's nice] [that|how] you [don't sweat|don't fret over|shrug off] the [small stuff|little things|details].",
-         "Keep [that|your] [cool head|calm outlook|steady mood]; [it suits you|it works for you|it clearly helps]."),
+         "Keep [that|your] [cool head|calm outlook|steady mood]; [it suits you|it works for you|it clearly helps].",
+         "[You|It seems you] [handled|took|met] [it|that|this] [calmly|with a cool head|in your stride], [as usual|as ever|like always].",
+         "[Not much|Very little|Hardly anything] [rattles|unsettles|fazes] you[, and it shows|, and that shows|, which is great to see].",
+         "[That|Your] [calm|steady|easygoing] [approach|outlook|way] [makes|keeps] [things|everything|life] [simpler|easier|lighter].",
+         "[You seem|You sound] [really|pretty|genuinely] [at ease|settled|relaxed] [with it|about it|with everything]."),
         ("For what it's worth, you [handled|managed|dealt with] it well; no need to [second-guess|doubt|question] it.",
          "Take it one [step|day|thing] at a time; there's no [rush|hurry|deadline].",
          "[Try to|Do] go easy on yourself[ this week| for a while|].",
@@ -496,7 +533,12 @@ ADAPTED = {
           "wrong|you chose badly|it went badly].",
          "[One thing|One step|A little] at a time [is|will be] [plenty|enough|fine].",
          "[You're|You are] [doing|coping|managing] [better than you think|more than fine|really well], [honestly|truly|for what it's "
-          "worth]."),
+          "worth].",
+         "[It's|It is] [okay|fine|normal] to [feel|be] [nervous|unsure|anxious] [about it|about this|for a while]; "
+          "[you're doing fine|you're handling it well|you are doing well].",
+         "Take [it|this|things] [slowly|gently|step by step]; [there's|there is] [no rush|no hurry|time].",
+         "[Whatever happens|However it turns out], [you'll|you will] [cope|manage|be okay].",
+         "[If|When] [worries|doubts|nerves] [creep in|pile up|show up], [try|remember] to [breathe|pause|slow down] [first|for a moment]."),
     ),
     "openness": (
         ("[Sticking|Staying] with what you like is a [fine|good|sound] choice.",
@@ -513,7 +555,13 @@ ADAPTED = {
          "[Simple|Familiar|Tried-and-true] [things|pleasures|comforts] [are|can be] [the best|the most satisfying|the most rewarding].",
          "[Knowing|Being sure of] [what you like|your taste|your favourites] [saves|spares] [a lot of|plenty of] "
           "[time|bother|second-guessing].",
-         "[The|A] [classic|traditional|standard] [version|way|route] [sounds|seems|looks] [right|perfect|ideal] for you."),
+         "[The|A] [classic|traditional|standard] [version|way|route] [sounds|seems|looks] [right|perfect|ideal] for you.",
+         "[Your|A] [usual|favourite|regular] [choice|pick|option] [sounds|seems] [like the right call|just "
+          "right|perfect] [here|for this|again].",
+         "[No need|There's no need] to [reinvent|overhaul|shake up] [anything|a good thing|your routine].",
+         "[Familiar|Trusted|Known] [favourites|places|things] [are|tend to be] [a safe|a good|a comforting] [bet|choice] "
+          "[for you|here|again].",
+         "[Stick with|Go back to] [the classics|the familiar|what you love]; [they|those] [rarely|never] [let you down|disappoint]."),
         ("[Maybe|Perhaps|Why not] try a [new|fresh|different] twist on it next time?",
          "There's a whole [world|universe|lot] of related things to [explore|discover|try].",
          "Your curiosity will [find you|turn up|dig up] something [great|wonderful|special].",
@@ -532,7 +580,13 @@ ADAPTED = {
          "[A|One] [new|fresh|different] [angle|direction|experiment] [could|might|would] [open up|spark|lead to] [a whole lot more|all "
           "sorts of ideas|something great].",
          "[Digging|Looking|Reading] into [the story|the history|the background] [behind it|of it] [could|might|would] [be|prove] "
-          "[fascinating|rewarding|fun] for you."),
+          "[fascinating|rewarding|fun] for you.",
+         "[Maybe|Perhaps] [explore|try] [something|a version] [a bit|a little] [stranger|bolder|more unusual] [next|another] time?",
+         "[There's|There is] [a lot|plenty|so much] [more|] to [discover|explore] [around|behind|beyond] [this|it]; "
+          "[you'd|you would] [love|enjoy] it.",
+         "[Your|That] [curious|adventurous] [streak|side] [is clearly paying off|serves you well|is a real gift].",
+         "[A workshop|A class|A tour] [on|about|around] [it|the topic] [could open new doors|might spark fresh "
+          "ideas|could lead somewhere new] for you."),
     ),
 }
 

@@ -70,7 +70,7 @@ def test_grpo_from_the_sft_checkpoint(run_dir):
     sft = train_sft(run_dir, run_dir / "train" / "sft-reasoning",
                     TrainConfig(max_steps=150, max_length=1536, sft_tasks=["reasoning"], **size))
     out = run_dir / "train" / "grpo"
-    result = train_grpo(run_dir, out, TrainConfig(max_steps=8, batch_size=12, learning_rate=1e-5, max_completion_length=96,
+    result = train_grpo(run_dir, out, TrainConfig(max_steps=8, batch_size=6, learning_rate=1e-5, max_completion_length=96,
                                                   **size), init=Path(sft["final"]))
     steps = [x for x in result["log"] if "reward" in x]
     assert len(steps) == 8

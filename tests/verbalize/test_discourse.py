@@ -10,7 +10,7 @@ import numpy as np
 from pipeline.records import TRAITS
 from pipeline.verbalize import phrases as ph
 from pipeline.verbalize import scripted as sc
-from pipeline.verbalize.vary import Finder, canonical, spellings, vary
+from pipeline.verbalize.vary import Finder, canonical, spellings, variants, vary
 from pipeline.verbalize.voice import ADAPTED, CHAT_VOICE, NEWS_TAILS, TRAIT_TAILS, find_voice, restyle, trait_counts
 from pipeline.world.clock import MONTHS, WEEKDAYS
 from pipeline.world.simulate import COLOURS
@@ -52,7 +52,8 @@ SLIPS = {
     "a space before punctuation": r" [.,!?;:](?![)(])|  ",
     "'a' before a vowel": r"\b[Aa] (?!uni|use|usu|eu|one\b|once\b|U[A-Z])[aeiou]",
     "'an' before a consonant": r"\b[Aa]n (?!hour|honest|heir)[b-df-hj-np-tv-z]",
-    "a plural subject with a singular verb": r"\b(people|friends|they|we|others) (is|was|has|does|doesn't|seems|sounds)\b",
+    "a plural subject with a singular verb": r"(?:^|[.!?] )(?:People|Friends|Others) (?:is|was|has|does|doesn't|seems)\b"
+                                             r"|\b(?:they|we) (?:is|was|has|does|doesn't|seems|sounds)\b",
     "a singular subject with a plural verb": r"\b(everyone|everybody|nobody|someone|anyone|somebody) (are|were|have|don't)\b",
     "a past form after an auxiliary": r"\b(will|would|can|could|should|might|must|did|does|didn't|doesn't|don't)( never| not| just)?"
                                       r" (seen|done|gone|told|went|took|got|wrote|felt|was|were)\b",
@@ -105,8 +106,12 @@ def test_trait_sentences_are_recognised_in_every_variant_and_swap_one_to_one():
     for bank in (NEWS_TAILS, CHAT_VOICE, ADAPTED):
         assert all(len(low) == len(high) for low, high in bank.values())
     # no adaptation is spelt like a user's trait sentence, or like another adaptation (Finder refuses a shared one)
-    Finder(((bank, trait, pole, rank), t) for bank, banks in (("user", TRAIT_TAILS), ("reply", ADAPTED))
-           for trait, poles in banks.items() for pole in (0, 1) for rank, t in enumerate(poles[pole]))
+    signals = Finder(((bank, trait, pole, rank), t) for bank, banks in (("user", TRAIT_TAILS), ("reply", ADAPTED))
+                     for trait, poles in banks.items() for pole in (0, 1) for rank, t in enumerate(poles[pole]))
+    # nor like any other sentence of the discourse, which would count as a signal it is not
+    for template in _strings([getattr(ph, name) for name in dir(ph) if name.isupper() and name != "KEEP"]):
+        every = spellings(template) if variants(template) <= 5000 else [vary(template, rng) for _ in range(200)]
+        assert not [said for said in every if signals.find(said)], template
     assert trait_counts("I hope that was the right call, or not.")["neuroticism"] == (0, 0), "a variant, or nothing"
 
 
