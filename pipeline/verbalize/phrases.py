@@ -199,19 +199,22 @@ FEELING = {
         "[It|That] [left|had] me [grinning|beaming|smiling] [for ages|for hours|the whole way home].",
         "[I'm|I am] [still|honestly still] [buzzing|glowing|on a high] [from it|about it|over it].",
         "[Such|What] a [lovely|great|happy] [feeling|boost|lift], [honestly|really|truly].",
-        "[It|That] made [my week|my day|everything] [so much|a lot|way] [better|brighter|nicer]."),
+        "[It|That] made [my week|my day|everything] [so much|a lot|way] [better|brighter|nicer].",
+        "[Honestly, it|It] was [such a treat|a real pleasure|a proper good one]."),
     0: ("Nothing dramatic, just telling you.", "Just a small thing, but there it is.", "Not a big deal, but worth saying.",
         "Figured you should know.", "So that's where things are.", "It is what it is.", "Just keeping you posted.",
         "Life goes on, as they say.",
         "[Nothing|Not much] [big|special|major], [just|only] [thought|figured] [I'd|I would] [mention it|share|let you know].",
         "[Just|Only] a [small|little|minor] [update|note|thing][, really|, honestly|, that's all].",
-        "[That's|That is] [about|pretty much] [all for now|it for now|all there is]."),
+        "[That's|That is] [about|pretty much] [all for now|it for now|all there is].",
+        "[Nothing|Not much] [else|more] to [say|add|report][, really| on that|]."),
     -1: ("It's been weighing on me a bit.", "I'm not thrilled about it.", "Honestly it stings a little.",
          "It's not how I wanted things to go.", "I'm a bit down about it.", "Not my favourite news to share.",
          "It's been a rough one.", "I'm still processing it, to be honest.",
         "[It|That] [left|had] me [feeling|a bit] [flat|low|deflated][ afterwards| for a while|].",
         "[I'm|I am] [not|hardly] [happy|pleased|thrilled] [about|with] [how it went|it|the outcome].",
-        "[It|That] [stung|hurt|got to me] [more than|a bit more than] I [expected|thought|let on]."),
+        "[It|That] [stung|hurt|got to me] [more than|a bit more than] I [expected|thought|let on].",
+        "[Honestly, it|It] [hasn't|has not] been [easy|great|the best][ to take| to deal with|]."),
 }
 REACT = {
     1: ("That's wonderful to hear!", "Oh, I love this.", "That's brilliant news.", "What a great thing to share.",
@@ -239,7 +242,8 @@ KIND_TALK = {
          "years|longest].",
         "[It|That] [sounds|seems] like [time|a few hours] [well spent|worth having|you'll be glad of].",
         "[Getting out|Going out|Doing something] like that [does|can do] [wonders|a lot|more than it seems] for [the week|your mood|the "
-         "soul]."),
+         "soul].",
+        "[Getting out|Doing things|Making plans] like that [keeps|makes] [life|the weeks|things] [interesting|full|lively]."),
     "habit": ("Routines like that quietly hold a week together.", "Keeping something up week after week is harder than it looks.",
               "It's nice to have something you can count on.",
         "[Sticking with|Keeping up|Holding on to] [a routine|a ritual|something regular] [says|shows] [a lot|plenty] about [you|your "
@@ -247,68 +251,86 @@ KIND_TALK = {
         "[There's|There is] [real|a certain|a kind of] [comfort|calm|steadiness] in [a fixed|a regular|a familiar] "
          "[slot|ritual|rhythm] [each "
          "week|in the week|like that].",
-        "[Week after week|Time after time|Again and again], [it|that] [adds up|builds something|becomes part of you]."),
+        "[Week after week|Time after time|Again and again], [it|that] [adds up|builds something|becomes part of you].",
+        "[A|One] [steady|regular|fixed] [ritual|habit|routine] [can|tends to] [hold together|steady|ground] [a whole "
+         "week|everything else|the rest of life]."),
     "habit_start": ("New routines take a few weeks to feel natural, so be kind to yourself early on.",
                     "Starting small is the best way to make a habit stick.", "Picking a fixed slot in the week is a smart move.",
         "[A|Any] [new|fresh] [routine|habit|ritual] [feels|can feel] [odd|strange|awkward] at first, [and that's|which is] "
          "[normal|fine|expected].",
         "[Starting|Picking up|Beginning] [something new|a new habit|a new routine] [takes|needs] [a bit of|some] [courage|energy|will].",
-        "[The first few weeks|The early weeks|The first rounds] [are|will be] the [hardest|trickiest|most telling] [part|bit|stretch]."),
+        "[The first few weeks|The early weeks|The first rounds] [are|will be] the [hardest|trickiest|most telling] [part|bit|stretch].",
+        "[It|That] [takes|needs] [a bit of|some] [courage|effort|intention] to [start something new|build a new "
+         "routine|begin a fresh habit]."),
     "habit_end": ("Letting go of a routine that no longer fits is healthy.", "Sometimes a week needs a bit more space in it.",
                   "Habits should work for you, not the other way round.",
         "[Dropping|Letting go of|Ending] [a habit|a routine|a ritual] [can|might] [free up|open up|make] [room|space|time] for "
          "[something else|new things|rest].",
         "[Routines|Habits|Rituals] [are meant to|should] [serve|help|fit] you, [not|never] the [other way round|reverse].",
         "[Knowing|Noticing|Deciding] when [something|a routine] [has run its course|no longer fits|has done its job] [is|takes] "
-         "[wisdom|honesty|self-knowledge]."),
+         "[wisdom|honesty|self-knowledge].",
+        "[Making room|Freeing up space|Clearing a slot] in [a|your] [week|schedule] [can|might] feel [just as good|as "
+         "good] as [adding something|filling it]."),
     "goal_start": ("Saying a goal out loud is a real first step.", "Breaking it into small pieces usually makes it less daunting.",
                    "The first few weeks are when the momentum builds.",
         "[Big|New|Fresh] [goals|plans|projects] [start|begin] with [exactly|just] [this kind of|that sort of] "
          "[decision|moment|commitment].",
         "[Saying it out loud|Writing it down|Putting it into words] [makes it|turns it into something] [real|concrete].",
-        "[The first|The opening|An opening] [step|move] [is|tends to be] [the biggest|the hardest|half the battle]."),
+        "[The first|The opening|An opening] [step|move] [is|tends to be] [the biggest|the hardest|half the battle].",
+        "[A|Any] [goal|plan|ambition] [like that|of that size] [starts|begins] [with|from] [a single|one] [decision|step|yes]."),
     "goal_progress": ("Each step like that adds up more than it feels.", "Progress is progress, even when it's quiet.",
                       "You're clearly putting the work in.",
         "[Steady|Small|Regular] [steps|wins|gains] [like that|of that kind] [add up|build up|stack up] [quickly|fast|more than you'd "
          "think].",
         "[Every|Each] [bit of|step of|piece of] [progress|movement] [counts|matters|is worth noticing].",
-        "[You're|You are] [clearly|obviously|visibly] [moving|getting|heading] [in the right direction|somewhere|forward]."),
+        "[You're|You are] [clearly|obviously|visibly] [moving|getting|heading] [in the right direction|somewhere|forward].",
+        "[Momentum|Progress|Headway] like that [is|tends to be] [hard|tricky] to [stop|lose|slow down] [once it "
+         "starts|once you have it|now]."),
     "goal_completed": ("Finishing something you set out to do is a big deal.", "Take a moment to enjoy it before the next thing.",
                        "That took real persistence.",
         "[Reaching|Hitting|Crossing] [the finish line|the end|that point] [takes|needs|shows] [real|serious|genuine] "
          "[grit|commitment|effort].",
         "[You|You really] [should|deserve to] [be proud of that|feel proud of this|celebrate properly].",
-        "[Few|Not many] [people|folks] [see|carry] [a plan|a goal|something like that] [all the way|right through|to the end]."),
+        "[Few|Not many] [people|folks] [see|carry] [a plan|a goal|something like that] [all the way|right through|to the end].",
+        "[Crossing|Reaching] [the line|the finish|the end] [on|of] [something|a goal] [you set|you chose] [yourself|for "
+         "yourself] [is|feels] [special|different|hugely satisfying]."),
     "goal_abandoned": ("Stopping is a decision too, and often a wise one.", "Knowing when to let go is a skill.",
                        "It frees up energy for something that fits better.",
         "[Letting go|Stopping|Walking away] [can|might] [be|feel like] [the braver|the wiser|the kinder] [choice|call|move].",
         "Not every [goal|plan] [has to|needs to] [be finished|be seen through|make it] [to count|to matter|to teach you something].",
-        "[Changing course|Changing direction|Switching tracks] [is|can be] [a sign of|part of] [growth|learning|good judgement]."),
+        "[Changing course|Changing direction|Switching tracks] [is|can be] [a sign of|part of] [growth|learning|good judgement].",
+        "[Saying no to|Stepping back from|Letting go of] [a goal|a plan] [takes|needs|shows] [honesty|courage|a kind of wisdom]."),
     "relationship_closer": ("People who show up for you are worth holding on to.", "It's lovely when a bond deepens like that.",
                             "Moments like that are what friendships are made of.",
         "[Bonds|Friendships|Connections] like that [are|can be] [rare|precious|worth a lot].",
         "[It's|It is] [wonderful|lovely|special] [when|how] [someone|a person] [shows up|steps up|comes through] [for you|like that|when "
          "it counts].",
         "[Growing|Getting] closer [to someone|with someone|like that] [makes|can make] [everything|life|the days] [feel|seem] "
-         "[lighter|warmer|easier]."),
+         "[lighter|warmer|easier].",
+        "[The people|Friends] who [show up|come through|stay close] [are|tend to be] the ones worth [keeping|holding on to|treasuring]."),
     "relationship_further": ("Relationships go through seasons.", "It's okay to give things some space.",
                              "Drifting doesn't always mean the end of something.",
         "[People|Friends|Relationships] [drift|shift|change] [sometimes|over time|now and then], [and|but] [that's|it's] "
          "[okay|natural|normal].",
         "[Distance|Space|A gap] [doesn't|does not] [always|have to] [mean|spell] [the end|goodbye|something's broken].",
-        "[It|That] [can|might] [hurt|sting|ache] [when|that] [someone|a person] [feels|seems] [further away|more distant|out of reach]."),
+        "[It|That] [can|might] [hurt|sting|ache] [when|that] [someone|a person] [feels|seems] [further away|more distant|out of reach].",
+        "Every [friendship|relationship|bond] [has its|goes through] [ups and downs|quiet patches|rough stretches]."),
     "preference_shift": ("Tastes change, and it's fun to notice when they do.", "A change of taste is a good excuse to explore.",
                          "It's interesting how one experience can change a habit.",
         "[Tastes|Preferences|Favourites] [shift|change|move] [as we do|over time|with experience], [and that's|which is] [half the "
          "fun|natural|interesting].",
         "[New|Fresh|Changing] [favourites|tastes] [keep|make] [life|things] [interesting|fresh|lively].",
-        "[It's|It is] [fun|interesting] [to notice|to see|to watch] where your [taste|preferences] [go|wander|head] next."),
+        "[It's|It is] [fun|interesting] [to notice|to see|to watch] where your [taste|preferences] [go|wander|head] next.",
+        "[A new|A changed|A fresh] [favourite|taste|preference] [can|might] [open up|lead to|bring] [all sorts of|plenty "
+         "of] [new things|discoveries|ideas]."),
     "life_event": ("That's a big change, and big changes take a while to settle.", "Give yourself time with this one.",
                    "Moments like this tend to reshape a lot of things.",
         "[Changes|Moments] [that big|of that size|like this] [take|need] [time|a while|patience] to [sink in|settle|absorb].",
         "[Be|Try to be] [gentle|patient|kind] with yourself [while|as] [it all|everything] [settles|sinks in|falls into place].",
         "[A lot|So much|Plenty] [can|might|will] [shift|change|move] [after|with|around] [something like this|news like this|a moment "
-         "like that]."),
+         "like that].",
+        "[Big|Life-changing|Major] [moments|changes] [like that|of that kind] [deserve|need] [time|space|attention] [to "
+         "settle|to sink in|to land]."),
 }
 KIND_ASK = {
     "activity": ("Who would you take next time?", "What was the best moment?", "Would you do it again?",
@@ -372,7 +394,11 @@ REQUEST_SITUATION = ("I've been going back and forth on it for a while.", "I kee
     "[Something|An answer] [that|which] [fits|suits|matches] my [mood|taste|vibe] would be [great|perfect|ideal].",
     "[I'd|I would] [rather not waste|prefer not to waste|like to avoid wasting] [time|effort|energy] on [a bad|the "
      "wrong|a poor] [pick|choice].",
-    "[Your|A] [suggestion|recommendation|opinion] would [help|save me|make this easier] [a lot|loads|massively].")
+    "[Your|A] [suggestion|recommendation|opinion] would [help|save me|make this easier] [a lot|loads|massively].",
+    "[Honestly, I|I] [keep|end up] [going round in circles|overthinking it|changing my mind] [on this|about it].",
+    "[Any|Some] [help|guidance|input] [would be|is] [much appreciated|very welcome|a lifesaver][ right now| here|].",
+    "[I'd|I would] [love|like] [a|your] [second opinion|fresh pair of eyes|honest take] [on it|here|before I commit].",
+    "[I've|I have] [narrowed|boiled] it down [a bit|somewhat] but [can't|cannot] [pick|choose|decide].")
 # small talk: what a user says more about the remark, and what the assistant says to it
 REMARK_MORE = ("Not much to report, really.", "My brain is all over the place.", "I can't settle into anything.",
                "I keep starting things and not finishing them.", "Just one of those stretches.", "I'll get my energy back soon enough.",
@@ -416,7 +442,10 @@ RECALL_WHY = ("I'm trying to piece things together.", "It's bugging me that I ca
     "[I'm|I am] [trying|attempting] to [piece|put] [things|the story|it all] together [again|properly|in my head].",
     "[It's|It is] [bugging|annoying|bothering] me that [I can't|I cannot] [remember|recall|place it].",
     "[Someone|A friend|Somebody] [asked|wanted to know] [about it|and I blanked|and I couldn't answer].",
-    "[My|This] [memory|brain|head] [is|has been] [like a sieve|a bit foggy|all over the place] [lately|recently|of late].")
+    "[My|This] [memory|brain|head] [is|has been] [like a sieve|a bit foggy|all over the place] [lately|recently|of late].",
+    "[It's|It has been] on the tip of my tongue [all day|for a while|for ages].",
+    "[I'm|I am] [updating|sorting out|filling in] my [notes|diary|calendar] and [can't|cannot] [place it|remember|work it out].",
+    "[A friend|Someone at work|Somebody] [asked me|brought it up] and I [drew a blank|went blank|couldn't say].")
 RECALL_MORE = ("Happy to help you keep track.", "That's what I'm here for.", "Ask me any time you want to check something.",
                "It's all in our earlier chats.",
     "[I'm|I am] [always|] [glad|happy] to [help you remember|keep track for you|be your memory].",
@@ -472,72 +501,85 @@ KIND_SUGGEST = {
         "[Maybe|Perhaps|Why not] make it [a regular|a monthly|a recurring] [thing|ritual|treat]?",
         "[Jotting down|Writing down|Noting down] [a line|a few words|the best bit] [about it|afterwards|somewhere] [could|might|would] [be "
          "nice|help you remember|keep it fresh].",
-        "[Next time|Another time|On the next go], [try|consider] [a different|a new|another] [angle|version|route]."),
+        "[Next time|Another time|On the next go], [try|consider] [a different|a new|another] [angle|version|route].",
+        "[Why not|Maybe|Perhaps] [plan|pencil in] [another|a second|a follow-up] [round|one|outing] [soon|before long|while it's fresh]?"),
     "habit": ("Marking it on a calendar can make the streak satisfying.", "Switching up one small detail keeps it fresh.",
               "Giving yourself a week off now and then is allowed.",
         "Keep [a little|a small|a simple] [log|tally|record] [of it|as you go|each week]; [streaks|tallies|records] "
          "[are|can be] [motivating|satisfying|fun].",
         "[Vary|Tweak|Change] [one|a single|a small] [detail|element|thing] [now and then|every so often|occasionally] to [keep it "
          "fresh|stay interested|avoid boredom].",
-        "[Skipping|Missing|Taking off] [a week|a round|one] [now and then|occasionally|sometimes] [is|stays] [fine|allowed|okay]."),
+        "[Skipping|Missing|Taking off] [a week|a round|one] [now and then|occasionally|sometimes] [is|stays] [fine|allowed|okay].",
+        "[Pair|Combine] it with [a small treat|something you enjoy|a bit of music] to [keep it|make it] [fun|fresh|rewarding]."),
     "habit_start": ("Try pairing it with something you already do.", "Set it up the day before so it's easy to start.",
                     "Give it three weeks before you judge it.",
         "[Tie|Link|Attach] it to [something|a thing|a routine] you [already do|do anyway|never skip].",
         "[Prepare|Set up|Lay out] [what you need|everything|the basics] [ahead|in advance|beforehand] [so it's|to make it] "
          "[easy|effortless|simple].",
-        "[Give|Allow] it [a few|three|several] [weeks|rounds] [before|until] you [decide|judge|make up your mind]."),
+        "[Give|Allow] it [a few|three|several] [weeks|rounds] [before|until] you [decide|judge|make up your mind].",
+        "[Start|Begin] [small|gently] and [let it|allow it to] [grow|settle|find its rhythm] [over a few weeks|bit by bit|naturally]."),
     "habit_end": ("Use the slot for something restful for a while.", "You can always pick it back up later.",
                   "See what the extra time turns into on its own.",
         "[Fill the slot with|Use that time for|Give the gap to] something [restful|easy|gentle] [for a while|at first|for now].",
         "[See|Notice|Watch] what [the free time|the extra time|that time] [turns into|becomes|grows into] [on its "
          "own|naturally|without a plan].",
-        "[You can always|You could easily] [come back to it|restart it|pick it up again] [later|another time|if you miss it]."),
+        "[You can always|You could easily] [come back to it|restart it|pick it up again] [later|another time|if you miss it].",
+        "[Give|Allow] yourself [a week|some time|a little while] before [filling the gap|deciding what's next|replacing it]."),
     "goal_start": ("Write down the first three steps while it's fresh.",
                    "Tell one person about it; it helps with accountability.", "Pick a date for the first milestone.",
         "[Break|Split|Divide] it into [small|bite-sized|manageable] [steps|pieces|chunks] and [date|schedule|plan] the [first|next] one.",
         "[Tell|Share it with] [a friend|someone you trust|one person] [so|and] [they can|they'll] [cheer you on|keep you honest|check in].",
-        "[Pick|Choose|Set] [a first|one early|a small] [milestone|target|checkpoint] [to aim for|to reach|to celebrate]."),
+        "[Pick|Choose|Set] [a first|one early|a small] [milestone|target|checkpoint] [to aim for|to reach|to celebrate].",
+        "[Write it down|Put it somewhere visible|Note it down] [and|so you can] [check in on it|look at it|revisit it] "
+         "[now and then|every week|regularly]."),
     "goal_progress": ("Note down what helped so you can repeat it.", "Reward yourself a little for each step.",
                       "Keep the next step small and concrete.",
         "[Write|Note|Jot] down [what worked|what helped|the trick] [so you can|to] [repeat it|do it again|build on it].",
         "[Treat|Reward] yourself [a little|with something small|modestly] for [each|every] [step|win|milestone].",
-        "[Keep|Make] the [next|following] [step|move|target] [small|clear|concrete] [and|so it's] [doable|specific|easy to start]."),
+        "[Keep|Make] the [next|following] [step|move|target] [small|clear|concrete] [and|so it's] [doable|specific|easy to start].",
+        "[Celebrate|Mark|Notice] [this step|the progress|how far you've come] before [moving on|tackling the next one|pushing on]."),
     "goal_completed": ("Do something nice to mark it.", "Take a few notes on what worked before you forget.",
                        "Give yourself a proper rest before the next challenge.",
         "[Mark|Celebrate|Toast] [it|the moment|the win] [properly|with something special|in style].",
         "[Take|Jot down] [a few|some] [notes|lines] on [what worked|how you did it|the journey] [while it's fresh|before you forget|before "
          "it fades].",
-        "[Rest|Recharge|Take a breather] [properly|well|fully] before [the next|a new|another] [challenge|project|goal]."),
+        "[Rest|Recharge|Take a breather] [properly|well|fully] before [the next|a new|another] [challenge|project|goal].",
+        "[Share the news with|Tell|Show it to] [someone|the people] who [cheered you on|helped|believed in you]."),
     "goal_abandoned": ("Keep what you learned; it carries over.", "Give yourself some credit for trying.",
                        "Take a breather before you pick the next thing.",
         "[Keep|Hold on to] [what you learned|the lessons|the skills]; [they|those] [carry over|stay with you|travel well].",
         "[Give|Grant] yourself [some|real|full] [credit|recognition] for [trying|giving it a go|the effort].",
         "[Take|Allow yourself] [a pause|a breather|some time] before [choosing|picking|starting] [the next thing|something new|another "
-         "goal]."),
+         "goal].",
+        "[Note|Write down] [what you learned|what worked|what didn't] [for|before] [the next goal|next time|whatever comes next]."),
     "relationship_closer": ("Maybe plan something together soon.", "A short message saying thanks can go a long way.",
                             "Keep making time for each other.",
         "[Plan|Arrange|Set up] [something|a little outing|a catch-up] [together|with them] [soon|before long|in the next while].",
         "[A short|A quick|A little] [message|note|text] [saying|to say] [thanks|how much it meant] [goes|can go] a long way.",
-        "[Keep|Make|Carve out] [time|room|space] for [each other|them|the friendship] [regularly|often|when you can]."),
+        "[Keep|Make|Carve out] [time|room|space] for [each other|them|the friendship] [regularly|often|when you can].",
+        "Let them know [how much it meant|what they mean|that it mattered] to you."),
     "relationship_further": ("Give it some time, and see how you feel later.", "An honest conversation might help, when you're ready.",
                              "Lean on the people who make you feel good for now.",
         "[Give|Allow] it [some|a little|a bit of] [time|space|room] and [see|notice] [how you feel|where it goes|what changes].",
         "[An honest|A gentle|A calm] [conversation|chat|talk] [might|could] [help|clear the air], [when|once] [you're ready|it feels "
          "right].",
         "[Lean on|Spend time with|Turn to] the [people|friends|ones] who [make you feel good|lift you up|have your back] [for "
-         "now|meanwhile|in the meantime]."),
+         "now|meanwhile|in the meantime].",
+        "[Take|Give yourself] [a little|some] [space|time] before [deciding|working out] [what you want|how you feel|your next move]."),
     "preference_shift": ("Explore a few variations of the new favourite.", "It could be fun to see what else is like it.",
                          "Keep an open mind; tastes keep moving.",
         "[Explore|Try|Sample] [a few|some|different] [variations|versions|takes] [of|on] [the new|your new] [favourite|pick].",
         "[See|Find out|Look into] [what else is|which other things are] [similar|related|in the same vein].",
-        "Stay [open|curious|flexible]; [tastes|favourites] [keep|tend to keep] [moving|changing|evolving]."),
+        "Stay [open|curious|flexible]; [tastes|favourites] [keep|tend to keep] [moving|changing|evolving].",
+        "[Try|Explore] [a few|some] [different|new] [ways|places] to enjoy [the new favourite|it] [properly|fully|more often]."),
     "life_event": ("Be patient with yourself while things settle.", "Lean on the people around you.",
                    "Small routines help when a lot is changing.",
         "[Go|Take it] [slowly|easy|step by step] [while|as] things [settle|sink in|find their place].",
         "[Lean on|Talk to|Reach out to] [the people around you|your people|those close to you] [when|if] [you need to|it helps|it gets "
          "heavy].",
         "[Small|Simple|Steady] [routines|rituals|habits] [help|can help|make a difference] [when|while] [a lot|much|so much] [is "
-         "changing|is shifting|is new]."),
+         "changing|is shifting|is new].",
+        "[Go easy on|Be kind to] yourself [for the next while|for a few weeks|as things change]."),
 }
 RECOMMEND_WHY = ("It fits the mood you're describing.", "It's a safe bet that still feels like a treat.",
                  "It matches what you've liked before.", "It's the one you always come back to.",
@@ -561,19 +603,26 @@ MIRROR = {
         "Moments that leave you buzzing are worth holding on to.", "I'm glad it gave you such a good feeling.",
         "[Your|That] [happiness|delight|excitement] [comes|shines] [right|straight] through [the screen|your words|the message].",
         "[It's|It is] [lovely|wonderful|great] [to hear|to see] you [so|this] [happy|pleased|lit up].",
-        "[That|Such a] [good|warm|happy] [feeling|glow|buzz] [is worth keeping|is worth savouring|deserves to be savoured]."),
+        "[That|Such a] [good|warm|happy] [feeling|glow|buzz] [is worth keeping|is worth savouring|deserves to be savoured].",
+        "[You|You really] [sound|seem] [so|really|genuinely] [happy|pleased|lit up] [about it|about this|]; [I love "
+         "that|that's lovely|it's great to see].",
+        "[That|Such a] [lift|boost|high] [is|feels] [well deserved|hard-earned|worth savouring]."),
     0: ("Thanks for keeping me up to date, even on the small stuff.", "Small updates like this help me know you better.",
         "It's good to hear how things are going, big or small.", "Not every update needs to be a big one.",
         "[Small|Quiet|Ordinary] [updates|moments|bits of news] [matter|count|add up] [too|as well|just the same].",
         "[I|I really] [like|appreciate] [hearing|knowing] [the everyday|the ordinary|the small] [stuff|bits|things] [too|as well|].",
-        "[Thanks|Thank you] for [keeping me posted|keeping me in the loop|bringing me up to speed][ on it| about it|]."),
+        "[Thanks|Thank you] for [keeping me posted|keeping me in the loop|bringing me up to speed][ on it| about it|].",
+        "[It's|It is] [nice|good] to [hear|know] [the small stuff|the everyday things|how the week is going][ too| as well|].",
+        "[No update|Nothing you tell me] is too [small|ordinary|minor] [to share|for me|to mention]."),
     -1: ("It makes sense that it's weighing on you.", "It's okay to feel down about it for a while.",
          "Thank you for telling me even though it's not easy.", "Feelings like that usually soften with a bit of time.",
          "You don't have to pretend it's fine.", "Sitting with it for a bit is completely fair.",
         "[It's|It is] [completely|perfectly|totally] [understandable|natural|fair] [to feel|that you feel] [low|down|flat] about "
          "[it|this|that].",
         "[That|It] [sounds|seems] [heavy|hard|draining], [and|so] [it's|it is] [okay|fine] to [feel it|not be fine|take your time].",
-        "[I'm|I am] [sorry|really sorry] [it|this|things] [went|turned out|worked out] [that way|like that|this way]."),
+        "[I'm|I am] [sorry|really sorry] [it|this|things] [went|turned out|worked out] [that way|like that|this way].",
+        "[It's|It is] [alright|okay|fine] [to be|to feel] [disappointed|let down|flat] [about it|for a while|for now].",
+        "[Setbacks|Days|Things] like that [hurt|sting] [for a while|at first|a bit], [and that's|which is] [normal|human|okay]."),
 }
 BACKGROUND_MORE = ("That helps me get a picture of you.", "I'll remember that for later.", "The more I know, the better I can help.",
                    "Tell me more whenever you like.", "That's useful to know about you.",
@@ -673,6 +722,22 @@ RECOMMEND_TIP = ("Give yourself a moment to enjoy it properly rather than rushin
     "[Note|Remember|Keep track of] [how it goes|what you think|how you feel about it] so [we|I] can "
      "[fine-tune|adjust|refine] [next time|the next pick|from there].",
     "[Savour|Enjoy] it [slowly|properly|without rushing][, no fuss| and don't overthink it|].")
+
+# what fits a place of any kind, said besides its own kind's
+for _pool, _any in (
+    (SETTING_TALK, ("[Places|Spots] like that [have a way of|tend to end up] [sticking with you|growing on you|becoming a favourite].",
+                    "[It's|It is] [always|often] the [little|small] [places|corners|spots] that [make|shape] [a city|a neighbourhood|a "
+                    "week] [feel like home|worth living in|your own].")),
+    (SETTING_ASK, ("[Would you|Do you think you'll] [go back|return|head back] [there|to that spot] [soon|sometime|again]?",
+                   "[What|Which] [part|bit|moment] [there|of the visit] [did you|would you say you] [like|enjoy|remember] "
+                   "[most|best]?")),
+    (SETTING_SUGGEST, ("[It|That spot] [might|could] [be worth|deserve] a [second|return|repeat] [visit|trip] [at a different "
+                       "time|with someone new|when it's quieter].",
+                       "[Keeping|Making] a [little|short] [list|note] of [places like that|spots you love|favourite places] "
+                       "[could|might] [be|come in] [handy|useful].")),
+):
+    for _setting in _pool:
+        _pool[_setting] += _any
 
 # words and phrases said in any of their synonyms wherever the pools above (and the voice and reply pools) use
 # them: each alternative fits every place its phrase is used, so a turn keeps its meaning and its grammar
