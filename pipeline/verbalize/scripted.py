@@ -53,7 +53,9 @@ def _closing(rng: np.random.Generator) -> str:
 
 
 def _adapted(observed: dict[str, bool], rng: np.random.Generator) -> str:
-    picked = [say(rng, ADAPTED[t][pole]) for t, pole in sorted(observed.items()) if rng.random() < ADAPT_RATE]
+    """Up to two adaptations, the traits in a random order (in a fixed one, the last seldom gets a turn)."""
+    traits = [str(t) for t in rng.permutation(sorted(observed))]
+    picked = [say(rng, ADAPTED[t][observed[t]]) for t in traits if rng.random() < ADAPT_RATE]
     return "".join(f" {x}" for x in picked[:2])
 
 
