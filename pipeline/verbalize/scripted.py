@@ -8,6 +8,7 @@ personality, and its drift, from the text.
 
 from __future__ import annotations
 
+import functools
 import re
 import string
 from dataclasses import dataclass, field, replace
@@ -102,8 +103,13 @@ def _by_valence(pool, valence: int):
     return pool.get(valence, ()) if isinstance(pool, dict) else pool
 
 
+@functools.cache
+def _slots(template: str) -> frozenset[str]:
+    return frozenset(f for _, f, _, _ in string.Formatter().parse(template) if f)
+
+
 def _fits(template: str, terms: dict[str, str]) -> bool:
-    return all(f in terms and (terms[f] or f == "with_") for _, f, _, _ in string.Formatter().parse(template) if f)
+    return all(f in terms and (terms[f] or f == "with_") for f in _slots(template))
 
 
 def _say_of(rng: np.random.Generator, pool, terms: dict[str, str]) -> str | None:
@@ -475,8 +481,10 @@ class ScriptedVerbalizer:
             text = f"{opener} {_uncapped(body, proper) if opener[-1] not in '.!?' else body}"
         if level == "high" and text.endswith(".") and valence >= 0 and rng.random() < 0.6:
             text = text[:-1] + "!"
+        if kind == "recall":  # a memory question is no place for a request's voice
+            return text
         tails = []
-        for trait in rng.permutation(list(KNOB)) if kind != "recall" else ():  # a memory question is no place for a request's voice
+        for trait in rng.permutation(list(KNOB)):
             value = getattr(style, KNOB[trait])
             high = value > 0.5
             if rng.random() >= tail_rate(value):
